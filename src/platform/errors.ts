@@ -1,0 +1,74 @@
+/**
+ * Every failure a caller can act on is a DomainError with a stable code.
+ * The GraphQL edge maps them once (see graphql/errors.ts); nothing else
+ * inspects messages.
+ */
+export const ErrorCode = {
+  VALIDATION: "VALIDATION",
+  NOT_FOUND: "NOT_FOUND",
+  ALREADY_EXISTS: "ALREADY_EXISTS",
+  CONCURRENCY_CONFLICT: "CONCURRENCY_CONFLICT",
+  CONSISTENCY_TIMEOUT: "CONSISTENCY_TIMEOUT",
+  UNAVAILABLE: "UNAVAILABLE",
+  INTERNAL: "INTERNAL",
+} as const;
+
+export type PlatformErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class DomainError<Code extends string = string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError<"VALIDATION"> {
+  constructor(field: string, value: unknown, expected: string) {
+    super(
+      ErrorCode.VALIDATION,
+      `Invalid ${field}: got ${describe(value)}, expected ${expected}`,
+      { field, value: describe(value), expected },
+    );
+  }
+}
+
+export class NotFoundError extends DomainError<"NOT_FOUND"> {
+  constructor(what: string, id: string) {
+    super(ErrorCode.NOT_FOUND, `${what} '${id}' does not exist`, { what, id });
+  }
+}
+
+export class ConcurrencyError extends DomainError<"CONCURRENCY_CONFLICT"> {
+  constructor(streamId: string, expected: unknown, attempts?: number) {
+    super(
+      ErrorCode.CONCURRENCY_CONFLICT,
+      `Stream '${streamId}' was changed concurrently (expected version ${String(expected)})` +
+        (attempts ? ` after ${attempts} attempts` : ""),
+      { streamId, expected, ...(attempts ? { attempts } : {}) },
+    );
+  }
+}
+
+export class UnavailableError extends DomainError<"UNAVAILABLE"> {
+  constructor(dependency: string, cause: unknown) {
+    super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable: ${errorMessage(cause)}`, {
+      dependency,
+    });
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") {
+    return value.length > 60 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return String(value);
+}

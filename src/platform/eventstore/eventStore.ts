@@ -1,0 +1,235 @@
+import { randomUUID } from "node:crypto";
+import type { QueryResult, QueryResultRow } from "pg";
+import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../errors";
+import { type LogPosition, LOG_START } from "./logPosition";
+import type {
+  AppendResult,
+  ExpectedVersion,
+  NewEvent,
+  ReadAllResult,
+  RecordedEvent,
+  StreamRange,
+} from "./types";
+
+export interface AppendOptions {
+  /** Makes the append idempotent: a second append with this id returns the first result. */
+  commandId?: string;
+}
+
+export interface AppendOutcome extends AppendResult {
+  /** True when `commandId` had already been applied and nothing was appended. */
+  duplicate: boolean;
+}
+
+/**
+ * One statement does the whole append: guard the expected version, insert the
+ * events with consecutive versions, and record the command's result. A single
+ * statement is atomic without BEGIN/COMMIT round trips, and the unique
+ * (stream_id, stream_version) constraint settles races the guard cannot see.
+ */
+const APPEND_SQL = `
+WITH current_version AS (
+  SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1
+), guard AS (
+  SELECT v FROM current_version WHERE $2::int IS NULL OR v = $2::int
+), inserted AS (
+  INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, metadata)
+  SELECT e.event_id, $1, guard.v + e.ord, e.type, e.schema_version, e.data, e.metadata
+  FROM guard, unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+    WITH ORDINALITY AS e(event_id, type, schema_version, data, metadata, ord)
+  RETURNING stream_version, global_position
+), summary AS (
+  SELECT max(stream_version) AS stream_version, max(global_position) AS global_position,
+         pg_current_xact_id()::text AS transaction_id
+  FROM inserted HAVING count(*) > 0
+), recorded AS (
+  INSERT INTO command_results (command_id, stream_id, result)
+  SELECT $8, $1, jsonb_build_object(
+    'streamVersion', stream_version, 'globalPosition', global_position::text, 'transactionId', transaction_id)
+  FROM summary WHERE $8::text IS NOT NULL
+)
+SELECT summary.*, (SELECT v FROM current_version) AS current_version
+FROM (SELECT 1) AS one LEFT JOIN summary ON true`;
+
+const EVENT_COLUMNS = `event_id, stream_id, stream_version, global_position, transaction_id::text AS transaction_id,
+  type, schema_version, data, metadata`;
+
+const READ_ALL_SQL = `
+SELECT ${EVENT_COLUMNS} FROM events
+WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, global_position
+LIMIT $3`;
+
+interface EventRow extends QueryResultRow {
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  global_position: string;
+  transaction_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent["metadata"];
+}
+
+interface StoredCommandResult {
+  streamVersion: number;
+  globalPosition: string;
+  transactionId: string;
+}
+
+/** A pool, or one client inside a transaction the caller controls. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+const ANY_VERSION_ATTEMPTS = 5;
+
+export class EventStore {
+  constructor(private readonly db: Queryable) {}
+
+  async append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.appendOnce(streamId, expected, events, options);
+      } catch (error) {
+        // "any" promises to append wherever the stream ends, so losing a race is not the caller's problem.
+        if (expected !== "any" || !(error instanceof ConcurrencyError) || attempt >= ANY_VERSION_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async appendOnce(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly NewEvent[],
+    options: AppendOptions,
+  ): Promise<AppendOutcome> {
+    if (events.length === 0) {
+      throw new DomainError(ErrorCode.VALIDATION, "append needs at least one event", { streamId });
+    }
+    const recordedAt = new Date().toISOString();
+    const params = [
+      streamId,
+      expected === "any" ? null : expected === "no_stream" ? 0 : expected,
+      events.map((e) => e.eventId ?? randomUUID()),
+      events.map((e) => e.type),
+      events.map((e) => e.schemaVersion ?? 1),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => JSON.stringify({ ...e.metadata, recordedAt: e.metadata.recordedAt ?? recordedAt })),
+      options.commandId ?? null,
+    ];
+    let row: QueryResultRow | undefined;
+    try {
+      row = (await this.query(APPEND_SQL, params)).rows[0];
+    } catch (error) {
+      const constraint = (error as { constraint?: string }).constraint;
+      if (constraint === "events_stream_version_unique") throw new ConcurrencyError(streamId, expected);
+      if (constraint === "command_results_pkey" && options.commandId) {
+        const first = await this.findCommandResult(options.commandId);
+        if (first) return { ...first, duplicate: true };
+      }
+      if (constraint === "events_event_id_unique") {
+        throw new DomainError(ErrorCode.ALREADY_EXISTS, "an event with this event id is already stored", { streamId });
+      }
+      throw error;
+    }
+    if (!row || row.stream_version === null) {
+      throw new ConcurrencyError(streamId, `${String(expected)}, found ${String(row?.current_version)}`);
+    }
+    return {
+      streamId,
+      streamVersion: Number(row.stream_version),
+      globalPosition: BigInt(row.global_position),
+      position: { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) },
+      duplicate: false,
+    };
+  }
+
+  /** The result recorded for a command that was already applied, if any. */
+  async findCommandResult(commandId: string): Promise<AppendResult | null> {
+    const { rows } = await this.query("SELECT stream_id, result FROM command_results WHERE command_id = $1", [
+      commandId,
+    ]);
+    const row = rows[0];
+    if (!row) return null;
+    const result = row.result as StoredCommandResult;
+    return {
+      streamId: row.stream_id as string,
+      streamVersion: result.streamVersion,
+      globalPosition: BigInt(result.globalPosition),
+      position: { transactionId: BigInt(result.transactionId), globalPosition: BigInt(result.globalPosition) },
+    };
+  }
+
+  async readStream(streamId: string, range: StreamRange = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+       WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
+       ORDER BY stream_version`,
+      [streamId, range.fromVersion ?? 1, range.toVersion ?? 2_147_483_647],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Reads the log in commit order after `checkpoint`. Only transactions older
+   * than every transaction still running are returned, so an event can never
+   * be committed later behind the returned checkpoint.
+   */
+  async readAll(checkpoint: LogPosition = LOG_START, limit = 500): Promise<ReadAllResult> {
+    const { rows } = await this.query<EventRow>(READ_ALL_SQL, [
+      checkpoint.transactionId.toString(),
+      checkpoint.globalPosition.toString(),
+      limit,
+    ]);
+    const events = rows.map(toRecordedEvent);
+    const last = events.at(-1);
+    return { events, checkpoint: last ? last.position : checkpoint };
+  }
+
+  /** The newest committed position, for lag figures and catch-up checks. */
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.query("SELECT coalesce(max(global_position), 0)::text AS head FROM events");
+    return BigInt(rows[0]?.head ?? 0);
+  }
+
+  private async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []) {
+    try {
+      return await this.db.query<R>(sql, params);
+    } catch (error) {
+      if (isConnectionError(error)) throw new UnavailableError("PostgreSQL", error);
+      throw error;
+    }
+  }
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  const globalPosition = BigInt(row.global_position);
+  return {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    globalPosition,
+    position: { transactionId: BigInt(row.transaction_id), globalPosition },
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P03", "08006", "08001", "08003"]);
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  if (code && CONNECTION_ERROR_CODES.has(code)) return true;
+  const message = error instanceof Error ? error.message : "";
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message);
+}

@@ -1,0 +1,74 @@
+import type { Pool } from "pg";
+
+/**
+ * Versioned, append-only list of schema changes. Never edit a shipped entry:
+ * add a new one. Each runs in its own transaction under an advisory lock, so
+ * several processes starting at once apply each migration exactly once.
+ */
+export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "event log",
+    sql: `
+      CREATE TABLE events (
+        global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        event_id uuid NOT NULL,
+        stream_id text NOT NULL,
+        stream_version integer NOT NULL CHECK (stream_version > 0),
+        type text NOT NULL,
+        schema_version integer NOT NULL DEFAULT 1,
+        data jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        CONSTRAINT events_event_id_unique UNIQUE (event_id),
+        CONSTRAINT events_stream_version_unique UNIQUE (stream_id, stream_version)
+      );
+      CREATE INDEX events_commit_order ON events (transaction_id, global_position);
+
+      CREATE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'the event log is append-only: % is not allowed', TG_OP;
+      END $$;
+      CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
+        FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only();
+
+      CREATE TABLE command_results (
+        command_id text PRIMARY KEY,
+        stream_id text NOT NULL,
+        result jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+];
+
+const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes
+
+export async function migrate(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+        await client.query("COMMIT");
+        applied.push(m.version);
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw error;
+      }
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

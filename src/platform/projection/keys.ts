@@ -1,0 +1,59 @@
+/**
+ * Redis layout of the read side. Every projection writes into a numbered
+ * generation; the `active` pointer says which generation queries read, so a
+ * rebuild can fill a new generation while the old one keeps serving.
+ *
+ *   {prefix}:proj:{name}:active          active generation number
+ *   {prefix}:rm:{name}:{gen}:checkpoint  log position applied to that generation
+ *   {prefix}:rm:{name}:{gen}:doc:{id}    JSON document
+ *   {prefix}:rm:{name}:{gen}:idx:{index} sorted index (ZSET, equal scores, lex order)
+ *   {prefix}:checkpoints                 pub/sub channel: "{name} {gen} {position}"
+ *   {prefix}:topic:{topic}               pub/sub channel per change topic
+ */
+export class ReadModelKeys {
+  constructor(readonly prefix: string) {}
+
+  activeGeneration(projection: string): string {
+    return `${this.prefix}:proj:${projection}:active`;
+  }
+
+  generation(projection: string, generation: number): GenerationKeys {
+    return new GenerationKeys(`${this.prefix}:rm:${projection}:${generation}`);
+  }
+
+  get checkpointChannel(): string {
+    return `${this.prefix}:checkpoints`;
+  }
+
+  topic(topic: string): string {
+    return `${this.prefix}:topic:${topic}`;
+  }
+}
+
+export class GenerationKeys {
+  constructor(readonly keyspace: string) {}
+
+  get checkpoint(): string {
+    return `${this.keyspace}:checkpoint`;
+  }
+
+  doc(id: string): string {
+    return `${this.keyspace}:doc:${id}`;
+  }
+
+  index(index: string): string {
+    return `${this.keyspace}:idx:${index}`;
+  }
+
+  /** Glob matching every key of this generation, for cleanup. */
+  get pattern(): string {
+    return `${this.keyspace}:*`;
+  }
+}
+
+export const FIRST_GENERATION = 1;
+
+export function parseGeneration(value: string | null): number {
+  const n = value === null ? NaN : Number(value);
+  return Number.isInteger(n) && n > 0 ? n : FIRST_GENERATION;
+}

@@ -1,0 +1,40 @@
+import type { RecordedEvent } from "../eventstore/types";
+
+/** One entry of a lexicographically sorted index (a Redis sorted set with equal scores). */
+export interface IndexEntry {
+  /** Index name, may carry a partition, e.g. `byCustomer:c-42`. */
+  index: string;
+  /** Sort key; must be unique within the index, so end it with the document id. */
+  member: string;
+}
+
+/**
+ * A read model made of JSON documents, each folded from the events that name it.
+ * The same `evolve` serves the live projector, rebuilds and from-scratch checks,
+ * so there is one definition of what a read model means.
+ */
+export interface DocumentProjection<Doc = unknown> {
+  readonly name: string;
+  /** Event types this projection reads; all others only move its checkpoint. */
+  readonly eventTypes: readonly string[];
+  /** The documents an event changes (usually one). */
+  documentIds(event: RecordedEvent): string[];
+  /** Next state of one document; null deletes it. Must be pure. */
+  evolve(doc: Doc | null, event: RecordedEvent, id: string): Doc | null;
+  /** Sorted-index memberships of a document; recomputed and diffed on every change. */
+  indexes?(doc: Doc): IndexEntry[];
+  /** Topics that hear about a change of this document (channel names without the prefix). */
+  topics?(id: string, doc: Doc | null, event: RecordedEvent): string[];
+}
+
+/** What subscribers receive on a topic after a change has been committed to Redis. */
+export interface ChangeNotification<Doc = unknown> {
+  projection: string;
+  id: string;
+  document: Doc | null;
+  eventType: string;
+  eventId: string;
+  streamVersion: number;
+  /** Log position token of the event, comparable with mutation results. */
+  position: string;
+}

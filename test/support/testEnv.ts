@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import type { Pool } from "pg";
+import { Redis } from "ioredis";
+import { migrate } from "../../src/platform/eventstore/migrations";
+import { EventStore } from "../../src/platform/eventstore/eventStore";
+import { createPool } from "../../src/platform/eventstore/pool";
+
+/** Server-level URL used to create and drop per-test databases. */
+export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+
+export interface TestDatabase {
+  url: string;
+  pool: Pool;
+  store: EventStore;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own for one test file; `drop` removes it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `eventline_test_${randomBytes(6).toString("hex")}`;
+  const admin = createPool(ADMIN_DATABASE_URL, { max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = withDatabase(ADMIN_DATABASE_URL, name);
+  const pool = createPool(url, { max: 20 });
+  await migrate(pool);
+  return {
+    url,
+    pool,
+    store: new EventStore(pool),
+    async drop() {
+      await pool.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** A key prefix no other run shares; every key a test writes lives under it. */
+export function testPrefix(): string {
+  return `evtest:${randomBytes(6).toString("hex")}`;
+}
+
+/** Deletes every key under `prefix` (never FLUSHALL: the Redis is shared). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== "0");
+}
+
+export function testRedis(): Redis {
+  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+}
