@@ -1,0 +1,39 @@
+import { ValidationError } from "../errors";
+import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
+import type { CommandBus } from "../bus/commandBus";
+import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
+import type { CheckpointWaiter } from "../projection/checkpointWaiter";
+import type { ReadModelStore } from "../projection/readModelStore";
+import { randomUUID } from "node:crypto";
+
+/** What every resolver gets: thin access to the command bus and the read side. */
+export interface RequestContext {
+  actor: string;
+  commands: CommandBus;
+  readModels: ReadModelStore;
+  consistency: CheckpointWaiter;
+  /** Upper bound for `waitFor`, so a query never hangs on a stalled projector. */
+  readWaitMaxMs: number;
+  /** Subscribes to a change topic published by the projector. */
+  subscribe(topic: string): AsyncIterable<unknown>;
+}
+
+/** Builds the command context for a mutation; a client-chosen commandId makes retries safe. */
+export function commandContext(ctx: RequestContext, commandId?: string | null): CommandContext {
+  if (commandId != null && !/^[A-Za-z0-9_.:-]{1,100}$/.test(commandId)) {
+    throw new ValidationError("commandId", commandId, "1-100 characters of letters, digits, '_', '.', ':' or '-'");
+  }
+  return { commandId: commandId ?? randomUUID(), actor: ctx.actor };
+}
+
+/** Waits, if the query asked to, until `projection` has applied the event at `waitFor`. */
+export async function readAfter(ctx: RequestContext, projection: string, waitFor?: string | null): Promise<void> {
+  if (!waitFor) return;
+  const position = parseLogPosition(waitFor);
+  if (!position) throw new ValidationError("waitFor", waitFor, "a position returned by a mutation, like '1234.56'");
+  await ctx.consistency.waitFor(projection, position, ctx.readWaitMaxMs);
+}
+
+export function positionToken(outcome: CommandOutcome): string | null {
+  return outcome.position ? formatLogPosition(outcome.position) : null;
+}

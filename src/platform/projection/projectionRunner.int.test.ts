@@ -1,0 +1,99 @@
+import type { Redis } from "ioredis";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, type TestDatabase } from "../../../test/support/testEnv";
+import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
+import { formatLogPosition, LOG_START } from "../eventstore/logPosition";
+import { ReadModelKeys } from "./keys";
+import { ProjectionRunner } from "./projectionRunner";
+import { indexMember } from "./readModelStore";
+import type { DocumentProjection } from "./types";
+
+/** A toy read model: per stream, the sum of the numbers its events carry. */
+interface Tally {
+  stream: string;
+  sum: number;
+  count: number;
+}
+const tallies: DocumentProjection<Tally> = {
+  name: "tallies",
+  eventTypes: ["Added"],
+  documentIds: (e) => [e.streamId],
+  evolve: (doc, e, id) => ({ stream: id, sum: (doc?.sum ?? 0) + (e.data as { n: number }).n, count: (doc?.count ?? 0) + 1 }),
+  indexes: (doc) => [{ index: "bySum", member: indexMember(String(doc.sum).padStart(8, "0"), doc.stream) }],
+  topics: (id) => [`tally:${id}`],
+};
+const meta = { correlationId: "c", causationId: "c", actor: "test" };
+
+let db: TestDatabase;
+let redis: Redis;
+let other: Redis;
+let keys: ReadModelKeys;
+const runners: Redis[] = [];
+
+function runner(connection: Redis, batchSize = 10) {
+  return new ProjectionRunner(connection, db.store, keys, tallies, { batchSize, target: { kind: "active" } });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = testRedis();
+  other = testRedis();
+  runners.push(redis, other);
+  keys = new ReadModelKeys(testPrefix());
+  for (let s = 0; s < 5; s++) {
+    for (let n = 1; n <= 20; n++) {
+      await db.store.append(`tally-${s}`, "any", [{ type: "Added", data: { n }, metadata: meta }]);
+    }
+  }
+  await db.store.append("noise", "any", [{ type: "Ignored", data: {}, metadata: meta }]);
+});
+
+afterAll(async () => {
+  await deleteKeys(redis, keys.prefix);
+  await Promise.all(runners.map((r) => r.quit()));
+  await db.drop();
+});
+
+it("applies a batch exactly once: replaying it changes nothing", async () => {
+  const first = await db.store.readAll(LOG_START, 10);
+  const live = runner(redis);
+  expect(await live.applyBatch(LOG_START, first.events)).toMatchObject({ kind: "applied", events: 10 });
+  const after = await snapshotGeneration(redis, keys, "tallies", 1);
+  expect(await live.applyBatch(LOG_START, first.events)).toEqual({ kind: "superseded" });
+  expect(await snapshotGeneration(redis, keys, "tallies", 1)).toEqual(after);
+  expect(formatLogPosition(await live.checkpoint())).toBe(formatLogPosition(first.checkpoint));
+});
+
+it("two racing runners on separate connections still apply every event once", async () => {
+  const a = runner(redis, 7);
+  const b = runner(other, 11);
+  const drain = async (r: ProjectionRunner<Tally>) => {
+    for (;;) if ((await r.step()).kind === "idle") return;
+  };
+  await Promise.all([drain(a), drain(b)]);
+  const { docs, indexes } = await snapshotGeneration(redis, keys, "tallies", 1);
+  expect(Object.keys(docs).sort()).toEqual(["tally-0", "tally-1", "tally-2", "tally-3", "tally-4"]);
+  for (const doc of Object.values(docs)) expect(doc).toMatchObject({ sum: 210, count: 20 });
+  expect(indexes.bySum).toHaveLength(5); // old index entries were replaced, not accumulated
+});
+
+it("publishes changes only for batches that commit", async () => {
+  const subscriber = testRedis();
+  runners.push(subscriber);
+  const heard: string[] = [];
+  subscriber.on("message", (_channel: string, message: string) => heard.push(message));
+  await subscriber.subscribe(keys.topic("tally:tally-9"));
+  const live = runner(redis);
+  await db.store.append("tally-9", "no_stream", [{ type: "Added", data: { n: 5 }, metadata: meta }]);
+  const before = await live.checkpoint();
+  let page = await db.store.readAll(before, 100);
+  for (let i = 0; page.events.length === 0 && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20)); // wait out transactions of other test databases
+    page = await db.store.readAll(before, 100);
+  }
+  await live.applyBatch(before, page.events);
+  await live.applyBatch(before, page.events); // a duplicate: must stay silent
+  await new Promise((r) => setTimeout(r, 100));
+  expect(heard.map((m) => JSON.parse(m))).toEqual([
+    expect.objectContaining({ id: "tally-9", eventType: "Added", document: { stream: "tally-9", sum: 5, count: 1 } }),
+  ]);
+});

@@ -1,0 +1,110 @@
+import type { Redis } from "ioredis";
+import { UnavailableError, ValidationError } from "../errors";
+import type { LogPosition } from "../eventstore/logPosition";
+import { parseGeneration, type GenerationKeys, type ReadModelKeys } from "./keys";
+import { parseCheckpoint } from "./projectionRunner";
+
+/** Separates an index member's sort key from the document id it points to. */
+const MEMBER_SEPARATOR = "\u0000";
+
+export function indexMember(sortKey: string, id: string): string {
+  return `${sortKey}${MEMBER_SEPARATOR}${id}`;
+}
+
+function idOfMember(member: string): string {
+  return member.slice(member.lastIndexOf(MEMBER_SEPARATOR) + 1);
+}
+
+export interface PageRequest {
+  first: number;
+  /** Opaque cursor from a previous page's `endCursor`. */
+  after?: string | null;
+  descending?: boolean;
+}
+
+export interface Page<Doc> {
+  nodes: Array<{ cursor: string; node: Doc }>;
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * The query side's only door to data: documents and sorted indexes in Redis,
+ * always read from the projection's active generation.
+ */
+export class ReadModelStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ReadModelKeys,
+  ) {}
+
+  async get<Doc>(projection: string, id: string): Promise<Doc | null> {
+    const gen = await this.activeKeys(projection);
+    const raw = await this.call(() => this.redis.get(gen.doc(id)));
+    return raw === null ? null : (JSON.parse(raw) as Doc);
+  }
+
+  async page<Doc>(projection: string, index: string, request: PageRequest): Promise<Page<Doc>> {
+    if (!Number.isInteger(request.first) || request.first < 1 || request.first > MAX_PAGE_SIZE) {
+      throw new ValidationError("first", request.first, `an integer from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const after = request.after ? decodeCursor(request.after) : null;
+    const gen = await this.activeKeys(projection);
+    const key = gen.index(index);
+    const members = await this.call(() =>
+      request.descending
+        ? this.redis.zrange(key, after ? `(${after}` : "+", "-", "BYLEX", "REV", "LIMIT", 0, request.first + 1)
+        : this.redis.zrange(key, after ? `(${after}` : "-", "+", "BYLEX", "LIMIT", 0, request.first + 1),
+    );
+    const pageMembers = members.slice(0, request.first);
+    const raw = pageMembers.length
+      ? await this.call(() => this.redis.mget(pageMembers.map((m) => gen.doc(idOfMember(m)))))
+      : [];
+    const nodes = pageMembers.flatMap((member, i) =>
+      raw[i] ? [{ cursor: encodeCursor(member), node: JSON.parse(raw[i]!) as Doc }] : [],
+    );
+    return {
+      nodes,
+      hasNextPage: members.length > request.first,
+      endCursor: pageMembers.length ? encodeCursor(pageMembers.at(-1)!) : (request.after ?? null),
+    };
+  }
+
+  async count(projection: string, index: string): Promise<number> {
+    const gen = await this.activeKeys(projection);
+    return this.call(() => this.redis.zcard(gen.index(index)));
+  }
+
+  async checkpoint(projection: string): Promise<LogPosition> {
+    const gen = await this.activeKeys(projection);
+    return parseCheckpoint(await this.call(() => this.redis.get(gen.checkpoint)));
+  }
+
+  private async activeKeys(projection: string): Promise<GenerationKeys> {
+    const active = await this.call(() => this.redis.get(this.keys.activeGeneration(projection)));
+    return this.keys.generation(projection, parseGeneration(active));
+  }
+
+  private async call<T>(read: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== "ready") throw new UnavailableError("Redis", `connection is ${this.redis.status}`);
+    try {
+      return await read();
+    } catch (error) {
+      throw new UnavailableError("Redis", error);
+    }
+  }
+}
+
+function encodeCursor(member: string): string {
+  return Buffer.from(member, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const member = Buffer.from(cursor, "base64url").toString("utf8");
+  if (cursor.length > 512 || !member.includes(MEMBER_SEPARATOR) || encodeCursor(member) !== cursor) {
+    throw new ValidationError("after", cursor, "a cursor returned by a previous page");
+  }
+  return member;
+}

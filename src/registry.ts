@@ -1,0 +1,5 @@
+import type { ServiceDefinition } from "./platform/service";
+import { inventoryService } from "./services/inventory/service";
+
+/** Every bounded context of the system. Adding one is one line here. */
+export const services: readonly ServiceDefinition[] = [inventoryService];

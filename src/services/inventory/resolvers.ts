@@ -1,0 +1,147 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { SafeIntResolver } from "graphql-scalars";
+import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import { CommandResult } from "../../platform/graphql/types";
+import type { ChangeNotification } from "../../platform/projection/types";
+import { PRODUCT_TOPIC, PRODUCTS, productIndex, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/products";
+import type { InventoryCommand } from "./commands";
+import { DefineProductInput, Product, ProductChange, ProductConnection, ProductSort, StockLevel } from "./schemaTypes";
+
+const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
+const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
+
+@Resolver()
+export class InventoryQueries {
+  @Query(() => Product, { nullable: true })
+  async product(
+    @Arg("id", () => ID) id: string,
+    @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<ProductView | null> {
+    await readAfter(ctx, PRODUCTS, waitFor);
+    return ctx.readModels.get<ProductView>(PRODUCTS, id);
+  }
+
+  @Query(() => ProductConnection)
+  async products(
+    @Arg("first", () => Int, { defaultValue: 20 }) first: number,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("sort", () => ProductSort, { defaultValue: ProductSort.SKU }) sort: ProductSort,
+    @Arg("descending", () => Boolean, { defaultValue: false }) descending: boolean,
+    @Arg("inStock", () => Boolean, { defaultValue: false, description: "Only products with stock available." })
+    inStock: boolean,
+    @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<ProductConnection> {
+    await readAfter(ctx, PRODUCTS, waitFor);
+    const index =
+      sort === ProductSort.NAME
+        ? inStock ? productIndex.inStockByName : productIndex.byName
+        : inStock ? productIndex.inStockBySku : productIndex.bySku;
+    const [page, totalCount] = await Promise.all([
+      ctx.readModels.page<ProductView>(PRODUCTS, index, { first, after, descending }),
+      ctx.readModels.count(PRODUCTS, index),
+    ]);
+    return {
+      edges: page.nodes,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      totalCount,
+    };
+  }
+}
+
+@Resolver()
+export class InventoryMutations {
+  @Mutation(() => CommandResult, { description: "Adds a product to the catalog; its SKU must be new." })
+  defineProduct(
+    @Arg("input", () => DefineProductInput) input: DefineProductInput,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "DefineProduct", ...input });
+  }
+
+  @Mutation(() => CommandResult)
+  changeProductPrice(
+    @Arg("sku", () => String) sku: string,
+    @Arg("priceMinor", () => SafeIntResolver) priceMinor: number,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "ChangePrice", sku, priceMinor });
+  }
+
+  @Mutation(() => CommandResult)
+  restockProduct(
+    @Arg("sku", () => String) sku: string,
+    @Arg("quantity", () => Int) quantity: number,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "Restock", sku, quantity });
+  }
+
+  @Mutation(() => CommandResult, { description: "Holds stock for an order; fails with OUT_OF_STOCK when too little is available." })
+  reserveStock(
+    @Arg("sku", () => String) sku: string,
+    @Arg("orderId", () => String) orderId: string,
+    @Arg("quantity", () => Int) quantity: number,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "ReserveStock", sku, orderId, quantity });
+  }
+
+  @Mutation(() => CommandResult, { description: "Returns an order's reservation to available stock." })
+  releaseStock(
+    @Arg("sku", () => String) sku: string,
+    @Arg("orderId", () => String) orderId: string,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "ReleaseStock", sku, orderId });
+  }
+
+  @Mutation(() => CommandResult, { description: "Ships an order's reserved units: they leave stock for good." })
+  commitStock(
+    @Arg("sku", () => String) sku: string,
+    @Arg("orderId", () => String) orderId: string,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "CommitStock", sku, orderId });
+  }
+}
+
+@Resolver()
+export class InventorySubscriptions {
+  @Subscription(() => ProductChange, {
+    description: "Every change of one product, once the read model has it.",
+    subscribe: ({ args, context }) => (context as RequestContext).subscribe(`${PRODUCT_TOPIC}:${String(args.id)}`),
+  })
+  productChanged(
+    @Arg("id", () => ID) _id: string,
+    @Root() change: ChangeNotification<ProductView>,
+  ): ProductChange {
+    return { product: change.document, eventType: change.eventType, position: change.position };
+  }
+
+  @Subscription(() => StockLevel, {
+    description: "Feed of stock movements across all products.",
+    subscribe: ({ context }) => (context as RequestContext).subscribe(STOCK_LEVELS_TOPIC),
+  })
+  stockLevels(@Root() change: ChangeNotification<ProductView>): StockLevel {
+    const doc = change.document;
+    return {
+      sku: change.id,
+      available: doc?.available ?? 0,
+      reserved: doc?.reserved ?? 0,
+      eventType: change.eventType,
+      position: change.position,
+    };
+  }
+}
+
+async function send(ctx: RequestContext, commandId: string | null, command: InventoryCommand): Promise<CommandResult> {
+  return CommandResult.from(await ctx.commands.send("inventory", command, commandContext(ctx, commandId)));
+}

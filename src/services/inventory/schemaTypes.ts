@@ -1,0 +1,114 @@
+import { SafeIntResolver } from "graphql-scalars";
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { PageInfo } from "../../platform/graphql/types";
+
+@ObjectType({ description: "A product of the catalog with its stock, as last projected." })
+export class Product {
+  @Field(() => ID, { description: "The SKU: products are identified by it." })
+  id!: string;
+
+  @Field(() => String)
+  sku!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => SafeIntResolver, { description: "Price in minor units of the currency (cents)." })
+  priceMinor!: number;
+
+  @Field(() => String, { description: "ISO 4217 code, e.g. EUR." })
+  currency!: string;
+
+  @Field(() => Int, { description: "Units that can still be reserved." })
+  available!: number;
+
+  @Field(() => Int, { description: "Units held by orders, neither released nor committed yet." })
+  reserved!: number;
+
+  @Field(() => Boolean)
+  inStock!: boolean;
+
+  @Field(() => Int, { description: "Version of the product's stream this view reflects." })
+  version!: number;
+
+  @Field(() => String, { description: "Log position of the last event this view reflects." })
+  position!: string;
+
+  @Field(() => String)
+  updatedAt!: string;
+}
+
+@ObjectType()
+export class ProductEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Product)
+  node!: Product;
+}
+
+@ObjectType()
+export class ProductConnection {
+  @Field(() => [ProductEdge])
+  edges!: ProductEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: "Products matching the filter, across all pages." })
+  totalCount!: number;
+}
+
+export enum ProductSort {
+  SKU = "SKU",
+  NAME = "NAME",
+}
+registerEnumType(ProductSort, { name: "ProductSort" });
+
+@InputType()
+export class DefineProductInput {
+  @Field(() => String, { description: "2-32 characters: A-Z, 0-9 and '-'." })
+  sku!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => SafeIntResolver)
+  priceMinor!: number;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => Int, { defaultValue: 0 })
+  initialStock!: number;
+}
+
+@ObjectType({ description: "A product after a change, pushed once the read model has it." })
+export class ProductChange {
+  @Field(() => Product, { nullable: true })
+  product!: Product | null;
+
+  @Field(() => String)
+  eventType!: string;
+
+  @Field(() => String)
+  position!: string;
+}
+
+@ObjectType({ description: "A movement of stock: defined, restocked, reserved, released or committed." })
+export class StockLevel {
+  @Field(() => String)
+  sku!: string;
+
+  @Field(() => Int)
+  available!: number;
+
+  @Field(() => Int)
+  reserved!: number;
+
+  @Field(() => String)
+  eventType!: string;
+
+  @Field(() => String)
+  position!: string;
+}

@@ -1,0 +1,20 @@
+import { productsProjection } from "../../../projections/products";
+import { CommandHandler } from "../../platform/aggregate/commandHandler";
+import type { ServiceDefinition } from "../../platform/service";
+import type { InventoryCommand } from "./commands";
+import { productDecider, productStreamId } from "./decider";
+import { InventoryMutations, InventoryQueries, InventorySubscriptions } from "./resolvers";
+
+/** Inventory owns the product streams: catalog, prices and stock. */
+export const inventoryService: ServiceDefinition = {
+  name: "inventory",
+  projections: [productsProjection],
+  resolvers: [InventoryQueries, InventoryMutations, InventorySubscriptions],
+  createExecutor({ store, handlerOptions }) {
+    const handler = new CommandHandler(store, productDecider, handlerOptions);
+    return (command, context) => {
+      const c = command as InventoryCommand;
+      return handler.handle(productStreamId(c.sku), c, context);
+    };
+  },
+};

@@ -1,0 +1,29 @@
+import type { Redis } from "ioredis";
+import type { ReadModelKeys } from "../../src/platform/projection/keys";
+
+export interface GenerationSnapshot {
+  docs: Record<string, unknown>;
+  indexes: Record<string, string[]>;
+}
+
+/** Every document and index of one generation, keyed relative to it, for equality checks. */
+export async function snapshotGeneration(
+  redis: Redis,
+  keys: ReadModelKeys,
+  projection: string,
+  generation: number,
+): Promise<GenerationSnapshot> {
+  const gen = keys.generation(projection, generation);
+  const snapshot: GenerationSnapshot = { docs: {}, indexes: {} };
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", gen.pattern, "COUNT", 1000);
+    cursor = next;
+    for (const key of found) {
+      const relative = key.slice(gen.keyspace.length + 1);
+      if (relative.startsWith("doc:")) snapshot.docs[relative.slice(4)] = JSON.parse((await redis.get(key)) ?? "null");
+      if (relative.startsWith("idx:")) snapshot.indexes[relative.slice(4)] = await redis.zrange(key, 0, -1);
+    }
+  } while (cursor !== "0");
+  return snapshot;
+}
