@@ -15,7 +15,6 @@ import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import { ReadModelKeys } from "../projection/keys";
 import { Projector } from "../projection/projector";
 import { ReadModelStore } from "../projection/readModelStore";
-import type { DocumentProjection } from "../projection/types";
 import { ProjectorWakeups } from "../projection/wakeups";
 import type { ServiceDefinition } from "../service";
 
