@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { generate, loadCodegenConfig } from "@graphql-codegen/cli";
+import { spawnSync } from "node:child_process";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { buildGraphQLSchema, printSortedSchema } from "../src/platform/graphql/schema";
 import { services } from "../src/registry";
@@ -13,10 +13,9 @@ it("schema/schema.graphql matches the schema the code builds (run `npm run schem
   expect(await readFile(resolve(root, "schema/schema.graphql"), "utf8")).toBe(printSortedSchema(schema));
 });
 
-it("test/graphql/generated.ts matches the operations and the schema (run `npm run codegen`)", async () => {
-  const { config } = await loadCodegenConfig({ configFilePath: resolve(root, "codegen.yml") });
-  const outputs = await generate({ ...config, cwd: root, silent: true }, false);
-  const generated = outputs.find((o: { filename: string }) => o.filename.endsWith("generated.ts"));
-  expect(generated).toBeDefined();
-  expect(await readFile(resolve(root, "test/graphql/generated.ts"), "utf8")).toBe(generated!.content);
-});
+it("test/graphql/generated.ts matches the operations and the schema (run `npm run codegen`)", () => {
+  // The codegen CLI is ESM-only, so it runs as its own process, in check mode: it writes nothing.
+  const cli = resolve(root, "node_modules/@graphql-codegen/cli/cjs/bin.js");
+  const run = spawnSync(process.execPath, [cli, "--config", "codegen.yml", "--check"], { cwd: root, encoding: "utf8" });
+  expect({ status: run.status, output: run.status === 0 ? "" : run.stdout + run.stderr }).toEqual({ status: 0, output: "" });
+}, 60_000);

@@ -1,0 +1,137 @@
+import { assertNever, type Decider } from "../../platform/aggregate/decider";
+import type { InventoryCommand } from "./commands";
+import { inventoryErrors } from "./errors";
+import type { InventoryEvent } from "./events";
+import { limits, validCurrency, validInteger, validName, validOrderId, validSku } from "./validation";
+
+export type ReservationStatus = "held" | "released" | "committed";
+
+export type ProductState =
+  | { status: "absent" }
+  | {
+      status: "defined";
+      sku: string;
+      name: string;
+      priceMinor: number;
+      currency: string;
+      available: number;
+      reserved: number;
+      reservations: Readonly<Record<string, { quantity: number; status: ReservationStatus }>>;
+    };
+
+type Defined = Extract<ProductState, { status: "defined" }>;
+
+/** One stream per product; the SKU is the natural key, which makes SKUs unique. */
+export function productStreamId(sku: string): string {
+  return `inventory.product-${sku}`;
+}
+
+function defined(state: ProductState, sku: string): Defined {
+  if (state.status === "absent") throw inventoryErrors.productNotFound(sku);
+  return state;
+}
+
+function heldReservation(state: Defined, orderId: string) {
+  const reservation = state.reservations[orderId];
+  if (!reservation) throw inventoryErrors.reservationNotFound(state.sku, orderId);
+  if (reservation.status !== "held") throw inventoryErrors.reservationSettled(state.sku, orderId, reservation.status);
+  return reservation;
+}
+
+function decide(command: InventoryCommand, state: ProductState): InventoryEvent[] {
+  const sku = validSku(command.sku);
+  switch (command.type) {
+    case "DefineProduct": {
+      const data = {
+        sku,
+        name: validName(command.name),
+        priceMinor: validInteger("priceMinor", command.priceMinor, 0, limits.maxPriceMinor),
+        currency: validCurrency(command.currency),
+        initialStock: validInteger("initialStock", command.initialStock, 0, limits.maxQuantity),
+      };
+      if (state.status !== "absent") throw inventoryErrors.productExists(sku);
+      return [{ type: "ProductDefined", data }];
+    }
+    case "ChangePrice": {
+      const priceMinor = validInteger("priceMinor", command.priceMinor, 0, limits.maxPriceMinor);
+      const product = defined(state, sku);
+      if (priceMinor === product.priceMinor) return [];
+      return [{ type: "ProductPriceChanged", data: { sku, priceMinor, previousPriceMinor: product.priceMinor } }];
+    }
+    case "Restock": {
+      const quantity = validInteger("quantity", command.quantity, 1, limits.maxQuantity);
+      const product = defined(state, sku);
+      validInteger("available after restock", product.available + quantity, 0, limits.maxStock);
+      return [{ type: "StockRestocked", data: { sku, quantity } }];
+    }
+    case "ReserveStock": {
+      const orderId = validOrderId(command.orderId);
+      const quantity = validInteger("quantity", command.quantity, 1, limits.maxQuantity);
+      const product = defined(state, sku);
+      if (product.reservations[orderId]) throw inventoryErrors.reservationExists(sku, orderId);
+      if (quantity > product.available) throw inventoryErrors.outOfStock(sku, quantity, product.available);
+      return [{ type: "StockReserved", data: { sku, orderId, quantity } }];
+    }
+    case "ReleaseStock": {
+      const orderId = validOrderId(command.orderId);
+      const { quantity } = heldReservation(defined(state, sku), orderId);
+      return [{ type: "StockReservationReleased", data: { sku, orderId, quantity } }];
+    }
+    case "CommitStock": {
+      const orderId = validOrderId(command.orderId);
+      const { quantity } = heldReservation(defined(state, sku), orderId);
+      return [{ type: "StockReservationCommitted", data: { sku, orderId, quantity } }];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+function settle(state: Defined, orderId: string, status: ReservationStatus): Defined["reservations"] {
+  const reservation = state.reservations[orderId];
+  return reservation ? { ...state.reservations, [orderId]: { ...reservation, status } } : state.reservations;
+}
+
+function evolve(state: ProductState, event: InventoryEvent): ProductState {
+  if (event.type === "ProductDefined") {
+    const { sku, name, priceMinor, currency, initialStock } = event.data;
+    return { status: "defined", sku, name, priceMinor, currency, available: initialStock, reserved: 0, reservations: {} };
+  }
+  if (state.status === "absent") return state;
+  switch (event.type) {
+    case "ProductPriceChanged":
+      return { ...state, priceMinor: event.data.priceMinor };
+    case "StockRestocked":
+      return { ...state, available: state.available + event.data.quantity };
+    case "StockReserved": {
+      const { orderId, quantity } = event.data;
+      return {
+        ...state,
+        available: state.available - quantity,
+        reserved: state.reserved + quantity,
+        reservations: { ...state.reservations, [orderId]: { quantity, status: "held" } },
+      };
+    }
+    case "StockReservationReleased":
+      return {
+        ...state,
+        available: state.available + event.data.quantity,
+        reserved: state.reserved - event.data.quantity,
+        reservations: settle(state, event.data.orderId, "released"),
+      };
+    case "StockReservationCommitted":
+      return {
+        ...state,
+        reserved: state.reserved - event.data.quantity,
+        reservations: settle(state, event.data.orderId, "committed"),
+      };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const productDecider: Decider<InventoryCommand, InventoryEvent, ProductState> = {
+  initialState: { status: "absent" },
+  decide,
+  evolve,
+};
