@@ -73,16 +73,21 @@ async function main(argv: string[]): Promise<void> {
   }
   log(`ready (${role}); Ctrl-C or SIGTERM stops it gracefully`);
 
-  let stopping = false;
+  let stoppingSince = 0;
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // Ctrl-C under npm reaches us twice (terminal and npm): only a later, deliberate repeat forces the exit.
+      if (Date.now() - stoppingSince < 1000) return;
       log(`${signal} again: exiting now`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log(`${signal}: finishing running work, then stopping`);
     await app.stop();
-    await infra?.stop();
+    if (infra) {
+      log("stopping local PostgreSQL and Redis");
+      await infra.stop();
+    }
     log("stopped");
     process.exit(0);
   };

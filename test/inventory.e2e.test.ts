@@ -54,9 +54,10 @@ it("a mutation's position lets a query read its own write without polling", asyn
 });
 
 it("subscriptions receive changes once the read model has them", async () => {
-  await request(url, DefineProductDocument, {
+  const { defineProduct } = await request(url, DefineProductDocument, {
     input: { sku: "MUG-1", name: "Mug", priceMinor: 900, currency: "EUR", initialStock: 0 },
   });
+  await request(url, ProductDocument, { id: "MUG-1", waitFor: defineProduct.position }); // subscribe after the definition
   const client = wsClient(url.replace(/^http/, "ws"));
   const product = collect(client, ProductChangedDocument, { id: "MUG-1" });
   const stock = collect(client, StockLevelsDocument);

@@ -15,7 +15,8 @@ export interface RoleProcess {
 /** Starts `eventline <role>` from the compiled build as a real child process. */
 export function spawnRole(role: string, env: Record<string, string>): RoleProcess {
   const child = spawn(process.execPath, [MAIN, role], {
-    env: { ...process.env, ...env },
+    // As in production: jest sets NODE_ENV=test, which changes how some libraries handle signals.
+    env: { ...process.env, NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -60,3 +60,17 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 export function testRedis(): Redis {
   return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 }
+
+/**
+ * Waits until every committed event of `db` is readable by the log reader.
+ * Transactions of other test databases on the same server hold the snapshot
+ * horizon back for a moment; the reader delays, never skips.
+ */
+export async function waitForLogVisible(db: TestDatabase, timeoutMs = 20_000): Promise<void> {
+  const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM events");
+  const deadline = Date.now() + timeoutMs;
+  while ((await db.store.readAll(undefined, 1_000_000)).events.length < rows[0].n) {
+    if (Date.now() > deadline) throw new Error("the log reader did not catch up");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -51,6 +51,8 @@ WITH current_version AS (
 SELECT summary.*, (SELECT v FROM current_version) AS current_version
 FROM (SELECT 1) AS one LEFT JOIN summary ON true`;
 
+// transaction_id is selected as text; ORDER BY must name the table's column
+// (events.transaction_id), or it would sort by the text alias: "99999" > "100000".
 const EVENT_COLUMNS = `event_id, stream_id, stream_version, global_position, transaction_id::text AS transaction_id,
   type, schema_version, data, metadata`;
 
@@ -58,7 +60,7 @@ const READ_ALL_SQL = `
 SELECT ${EVENT_COLUMNS} FROM events
 WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY transaction_id, global_position
+ORDER BY events.transaction_id, events.global_position
 LIMIT $3`;
 
 interface EventRow extends QueryResultRow {

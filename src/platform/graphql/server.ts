@@ -54,6 +54,8 @@ export async function startGraphQLServer<Context extends object>(
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
     formatError: (formatted, error) => formatError(formatted, error, options.log),
+    // The process owns shutdown order (HTTP, then workers, then connections); Apollo must not race it.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },

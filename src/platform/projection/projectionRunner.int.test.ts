@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, type TestDatabase } from "../../../test/support/testEnv";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
 import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { formatLogPosition, LOG_START } from "../eventstore/logPosition";
 import { ReadModelKeys } from "./keys";
@@ -45,6 +45,7 @@ beforeAll(async () => {
     }
   }
   await db.store.append("noise", "any", [{ type: "Ignored", data: {}, metadata: meta }]);
+  await waitForLogVisible(db);
 });
 
 afterAll(async () => {
@@ -84,12 +85,9 @@ it("publishes changes only for batches that commit", async () => {
   await subscriber.subscribe(keys.topic("tally:tally-9"));
   const live = runner(redis);
   await db.store.append("tally-9", "no_stream", [{ type: "Added", data: { n: 5 }, metadata: meta }]);
+  await waitForLogVisible(db);
   const before = await live.checkpoint();
-  let page = await db.store.readAll(before, 100);
-  for (let i = 0; page.events.length === 0 && i < 100; i++) {
-    await new Promise((r) => setTimeout(r, 20)); // wait out transactions of other test databases
-    page = await db.store.readAll(before, 100);
-  }
+  const page = await db.store.readAll(before, 100);
   await live.applyBatch(before, page.events);
   await live.applyBatch(before, page.events); // a duplicate: must stay silent
   await new Promise((r) => setTimeout(r, 100));

@@ -44,14 +44,18 @@ export interface RunningApp {
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, services, log } = options;
   const roles = new Set<Role>(options.roles.includes("all") ? ["api", "projector"] : options.roles);
-  const stops: Array<() => Promise<unknown>> = [];
+  const stops: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  const onStop = (name: string, run: () => Promise<unknown>) => stops.push({ name, run });
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`shutdown: ${errorMessage(e)}`));
+    for (const { name, run } of stops.splice(0).reverse()) {
+      log(`stopping ${name}`);
+      await run().catch((e: unknown) => log(`shutdown of ${name}: ${errorMessage(e)}`));
+    }
   };
 
   try {
     const pool = createPool(config.DATABASE_URL, { max: config.PG_POOL_SIZE }, (e) => log(`postgres: ${e.message}`));
-    stops.push(() => pool.end());
+    onStop("postgres pool", () => pool.end());
     const applied = await migrate(pool);
     if (applied.length) log(`migrations applied: ${applied.join(", ")}`);
     const store = new EventStore(pool);
@@ -60,7 +64,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const redis = (opts = {}) => {
       const connection = createRedis(config.REDIS_URL, opts);
       connection.on("error", () => undefined); // reconnects by itself; callers see UNAVAILABLE meanwhile
-      stops.push(() => connection.quit().catch(() => connection.disconnect()));
+      onStop("redis connection", () => connection.quit().catch(() => connection.disconnect()));
       return connection;
     };
 
@@ -68,7 +72,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     if (roles.has("projector")) {
       projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log });
       await projector.start();
-      stops.push(() => projector!.stop());
+      onStop("projector", () => projector!.stop());
       log(`projector: ${projections.map((p) => p.name).join(", ")}`);
     }
 
@@ -77,10 +81,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       const wakeups = new ProjectorWakeups(redis(), keys.prefix, projections.map((p) => p.name), (e) =>
         log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
       );
-      stops.push(() => wakeups.close());
+      onStop("wake-ups", () => wakeups.close());
       const bus = new LocalCommandBus(executors(services, store, config, () => wakeups.wake()));
       api = await startApi(options, bus, keys, redis, redis());
-      stops.push(() => api!.close());
+      onStop("api", () => api!.close());
       log(`api: GraphiQL at ${api.url}`);
     }
 

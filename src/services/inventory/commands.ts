@@ -1,8 +1,18 @@
-/** What callers ask of a product. Imperative names; each may be refused. */
-export type InventoryCommand =
-  | { type: "DefineProduct"; sku: string; name: string; priceMinor: number; currency: string; initialStock: number }
-  | { type: "ChangePrice"; sku: string; priceMinor: number }
-  | { type: "Restock"; sku: string; quantity: number }
-  | { type: "ReserveStock"; sku: string; orderId: string; quantity: number }
-  | { type: "ReleaseStock"; sku: string; orderId: string }
-  | { type: "CommitStock"; sku: string; orderId: string };
+/** What callers ask of a product. Imperative names; each may be refused. The SKU routes to the stream. */
+export type DefineProduct = {
+  type: "DefineProduct";
+  sku: string;
+  name: string;
+  priceMinor: number;
+  currency: string;
+  initialStock: number;
+};
+export type ChangePrice = { type: "ChangePrice"; sku: string; priceMinor: number };
+export type Restock = { type: "Restock"; sku: string; quantity: number };
+export type ReserveStock = { type: "ReserveStock"; sku: string; orderId: string; quantity: number };
+/** Gives an order's held units back to available stock. */
+export type ReleaseStock = { type: "ReleaseStock"; sku: string; orderId: string };
+/** The order's held units leave the warehouse for good. */
+export type CommitStock = { type: "CommitStock"; sku: string; orderId: string };
+
+export type InventoryCommand = DefineProduct | ChangePrice | Restock | ReserveStock | ReleaseStock | CommitStock;

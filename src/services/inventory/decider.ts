@@ -6,38 +6,48 @@ import { limits, validCurrency, validInteger, validName, validOrderId, validSku 
 
 export type ReservationStatus = "held" | "released" | "committed";
 
-export type ProductState =
-  | { status: "absent" }
-  | {
-      status: "defined";
-      sku: string;
-      name: string;
-      priceMinor: number;
-      currency: string;
-      available: number;
-      reserved: number;
-      reservations: Readonly<Record<string, { quantity: number; status: ReservationStatus }>>;
-    };
+export type Reservation = Readonly<{ quantity: number; status: ReservationStatus }>;
 
-type Defined = Extract<ProductState, { status: "defined" }>;
+export type DefinedProduct = Readonly<{
+  status: "defined";
+  sku: string;
+  name: string;
+  priceMinor: number;
+  currency: string;
+  /** Units that can still be reserved. */
+  available: number;
+  /** Units held by orders, neither released nor committed yet. */
+  reserved: number;
+  /** By order id. Settled reservations stay, so an order can never reserve or settle twice. */
+  reservations: Readonly<Record<string, Reservation>>;
+}>;
+
+/** Plain JSON data, so it can be logged, snapshotted or compared as is. */
+export type ProductState = Readonly<{ status: "absent" }> | DefinedProduct;
 
 /** One stream per product; the SKU is the natural key, which makes SKUs unique. */
 export function productStreamId(sku: string): string {
   return `inventory.product-${sku}`;
 }
 
-function defined(state: ProductState, sku: string): Defined {
+function defined(state: ProductState, sku: string): DefinedProduct {
   if (state.status === "absent") throw inventoryErrors.productNotFound(sku);
   return state;
 }
 
-function heldReservation(state: Defined, orderId: string) {
-  const reservation = state.reservations[orderId];
+// Order ids like "constructor" or "__proto__" are valid, so never let a lookup reach Object.prototype.
+function reservationOf(state: DefinedProduct, orderId: string): Reservation | undefined {
+  return Object.hasOwn(state.reservations, orderId) ? state.reservations[orderId] : undefined;
+}
+
+function heldReservation(state: DefinedProduct, orderId: string): Reservation {
+  const reservation = reservationOf(state, orderId);
   if (!reservation) throw inventoryErrors.reservationNotFound(state.sku, orderId);
   if (reservation.status !== "held") throw inventoryErrors.reservationSettled(state.sku, orderId, reservation.status);
   return reservation;
 }
 
+// Input is validated before state is consulted, so a malformed command is always VALIDATION.
 function decide(command: InventoryCommand, state: ProductState): InventoryEvent[] {
   const sku = validSku(command.sku);
   switch (command.type) {
@@ -61,14 +71,17 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
     case "Restock": {
       const quantity = validInteger("quantity", command.quantity, 1, limits.maxQuantity);
       const product = defined(state, sku);
-      validInteger("available after restock", product.available + quantity, 0, limits.maxStock);
+      if (product.available + quantity > limits.maxStock) {
+        throw inventoryErrors.stockLimitExceeded(sku, quantity, product.available, limits.maxStock);
+      }
       return [{ type: "StockRestocked", data: { sku, quantity } }];
     }
     case "ReserveStock": {
       const orderId = validOrderId(command.orderId);
       const quantity = validInteger("quantity", command.quantity, 1, limits.maxQuantity);
       const product = defined(state, sku);
-      if (product.reservations[orderId]) throw inventoryErrors.reservationExists(sku, orderId);
+      const existing = reservationOf(product, orderId);
+      if (existing) throw inventoryErrors.reservationExists(sku, orderId, existing.status);
       if (quantity > product.available) throw inventoryErrors.outOfStock(sku, quantity, product.available);
       return [{ type: "StockReserved", data: { sku, orderId, quantity } }];
     }
@@ -87,11 +100,12 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
   }
 }
 
-function settle(state: Defined, orderId: string, status: ReservationStatus): Defined["reservations"] {
-  const reservation = state.reservations[orderId];
+function settle(state: DefinedProduct, orderId: string, status: ReservationStatus): DefinedProduct["reservations"] {
+  const reservation = reservationOf(state, orderId);
   return reservation ? { ...state.reservations, [orderId]: { ...reservation, status } } : state.reservations;
 }
 
+// Events are facts already accepted by `decide`; evolve applies them and never refuses one.
 function evolve(state: ProductState, event: InventoryEvent): ProductState {
   if (event.type === "ProductDefined") {
     const { sku, name, priceMinor, currency, initialStock } = event.data;

@@ -1,12 +1,14 @@
-import { DomainError, ErrorCode } from "../../platform/errors";
+import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
 
-/** Refusals of the Inventory context; each code is part of the public API. */
+/** Refusals specific to Inventory; each code is part of the public API (GraphQL `extensions.code`). */
 export const InventoryErrorCode = {
   OUT_OF_STOCK: "OUT_OF_STOCK",
   RESERVATION_EXISTS: "RESERVATION_EXISTS",
   RESERVATION_NOT_FOUND: "RESERVATION_NOT_FOUND",
   RESERVATION_SETTLED: "RESERVATION_SETTLED",
 } as const;
+
+export type InventoryErrorCode = (typeof InventoryErrorCode)[keyof typeof InventoryErrorCode];
 
 export const inventoryErrors = {
   outOfStock: (sku: string, requested: number, available: number) =>
@@ -17,13 +19,12 @@ export const inventoryErrors = {
     ),
   productExists: (sku: string) =>
     new DomainError(ErrorCode.ALREADY_EXISTS, `A product with SKU ${sku} already exists`, { sku }),
-  productNotFound: (sku: string) =>
-    new DomainError(ErrorCode.NOT_FOUND, `No product with SKU ${sku} exists`, { what: "product", id: sku }),
-  reservationExists: (sku: string, orderId: string) =>
+  productNotFound: (sku: string): NotFoundError => new NotFoundError("Product", sku),
+  reservationExists: (sku: string, orderId: string, status: string) =>
     new DomainError(
       InventoryErrorCode.RESERVATION_EXISTS,
-      `Order ${orderId} already holds a reservation of ${sku}`,
-      { sku, orderId },
+      `Order ${orderId} already has a reservation of ${sku} (${status}); an order reserves a product at most once`,
+      { sku, orderId, status },
     ),
   reservationNotFound: (sku: string, orderId: string) =>
     new DomainError(
@@ -36,5 +37,12 @@ export const inventoryErrors = {
       InventoryErrorCode.RESERVATION_SETTLED,
       `The reservation of ${sku} for order ${orderId} was already ${status}`,
       { sku, orderId, status },
+    ),
+  // A VALIDATION error on `quantity`, because what is valid depends on the product's current stock.
+  stockLimitExceeded: (sku: string, quantity: number, available: number, maxStock: number) =>
+    new ValidationError(
+      "quantity",
+      quantity,
+      `at most ${Math.max(0, maxStock - available)} for ${sku}: ${available} units are available and stock is capped at ${maxStock}`,
     ),
 };

@@ -5,11 +5,20 @@ export type ProductDefined = DomainEvent<
   "ProductDefined",
   { sku: string; name: string; priceMinor: number; currency: string; initialStock: number }
 >;
-export type ProductPriceChanged = DomainEvent<"ProductPriceChanged", { sku: string; priceMinor: number; previousPriceMinor: number }>;
+export type ProductPriceChanged = DomainEvent<
+  "ProductPriceChanged",
+  { sku: string; priceMinor: number; previousPriceMinor: number }
+>;
 export type StockRestocked = DomainEvent<"StockRestocked", { sku: string; quantity: number }>;
 export type StockReserved = DomainEvent<"StockReserved", { sku: string; orderId: string; quantity: number }>;
-export type StockReservationReleased = DomainEvent<"StockReservationReleased", { sku: string; orderId: string; quantity: number }>;
-export type StockReservationCommitted = DomainEvent<"StockReservationCommitted", { sku: string; orderId: string; quantity: number }>;
+export type StockReservationReleased = DomainEvent<
+  "StockReservationReleased",
+  { sku: string; orderId: string; quantity: number }
+>;
+export type StockReservationCommitted = DomainEvent<
+  "StockReservationCommitted",
+  { sku: string; orderId: string; quantity: number }
+>;
 
 export type InventoryEvent =
   | ProductDefined
@@ -19,17 +28,24 @@ export type InventoryEvent =
   | StockReservationReleased
   | StockReservationCommitted;
 
-export const inventoryEventTypes: readonly InventoryEvent["type"][] = [
-  "ProductDefined",
-  "ProductPriceChanged",
-  "StockRestocked",
-  "StockReserved",
-  "StockReservationReleased",
-  "StockReservationCommitted",
-];
+export type InventoryEventType = InventoryEvent["type"];
 
-const known = new Set<string>(inventoryEventTypes);
+// A record keyed by the union makes a new event type a compile error here until it is listed,
+// so projections subscribing to `inventoryEventTypes` never silently miss one.
+const eventTypeSet: Readonly<Record<InventoryEventType, true>> = {
+  ProductDefined: true,
+  ProductPriceChanged: true,
+  StockRestocked: true,
+  StockReserved: true,
+  StockReservationReleased: true,
+  StockReservationCommitted: true,
+};
 
+export const inventoryEventTypes: readonly InventoryEventType[] = Object.freeze(
+  Object.keys(eventTypeSet) as InventoryEventType[],
+);
+
+/** Narrows by type name only; the payload is trusted because only the decider writes these streams. */
 export function isInventoryEvent(event: DomainEvent): event is InventoryEvent {
-  return known.has(event.type);
+  return Object.hasOwn(eventTypeSet, event.type);
 }

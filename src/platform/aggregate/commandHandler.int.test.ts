@@ -1,0 +1,83 @@
+import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
+import { DomainError, ErrorCode } from "../errors";
+import type { DomainEvent } from "../eventstore/types";
+import { CommandHandler } from "./commandHandler";
+import type { Decider } from "./decider";
+
+/** A counter that refuses to pass a limit: enough to make concurrent decisions matter. */
+type Add = { type: "Add"; amount: number };
+type Added = DomainEvent<"Added", { amount: number; total: number }>;
+const LIMIT = 1000;
+const counter: Decider<Add, Added, number> = {
+  initialState: 0,
+  decide: (c, total) => {
+    if (total + c.amount > LIMIT) throw new DomainError("LIMIT", `would pass ${LIMIT}`);
+    return [{ type: "Added", data: { amount: c.amount, total: total + c.amount } }];
+  },
+  evolve: (_total, e) => e.data.total,
+};
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const ctx = (commandId: string) => ({ commandId, actor: "test" });
+
+async function versions(streamId: string): Promise<number[]> {
+  return (await db.store.readStream(streamId)).map((e) => e.streamVersion);
+}
+
+it("two handlers racing on one stream both apply, each deciding on fresh state", async () => {
+  const a = new CommandHandler(db.store, counter);
+  const b = new CommandHandler(db.store, counter);
+  const results = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).handle("race-1", { type: "Add", amount: 1 }, ctx(`race-1-${i}`))),
+  );
+  const applied = results.filter((r) => r.status === "fulfilled").length;
+  const conflicts = results.filter(
+    (r) => r.status === "rejected" && (r.reason as DomainError).code === ErrorCode.CONCURRENCY_CONFLICT,
+  ).length;
+  expect(applied + conflicts).toBe(20); // nothing failed in any other way
+  const stored = await db.store.readStream("race-1");
+  expect(stored.map((e) => e.streamVersion)).toEqual(Array.from({ length: applied }, (_, i) => i + 1)); // no gap, no duplicate
+  expect(stored.map((e) => (e.data as { total: number }).total)).toEqual(stored.map((e) => e.streamVersion)); // each decision saw the latest state
+});
+
+it("gives up with a typed CONCURRENCY_CONFLICT once its attempts are spent", async () => {
+  const impatient = new CommandHandler(db.store, counter, { maxAttempts: 1 });
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) => impatient.handle("race-2", { type: "Add", amount: 1 }, ctx(`race-2-${i}`))),
+  );
+  const rejected = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+  expect(rejected.length).toBeGreaterThan(0);
+  for (const error of rejected) expect(error).toMatchObject({ code: ErrorCode.CONCURRENCY_CONFLICT });
+  const fulfilled = results.filter((r) => r.status === "fulfilled").length;
+  expect(await versions("race-2")).toEqual(Array.from({ length: fulfilled }, (_, i) => i + 1));
+});
+
+it("a resent command returns its first outcome and appends nothing", async () => {
+  const handler = new CommandHandler(db.store, counter);
+  const first = await handler.handle("idem", { type: "Add", amount: 5 }, ctx("idem-1"));
+  const again = await handler.handle("idem", { type: "Add", amount: 5 }, ctx("idem-1"));
+  expect(again).toMatchObject({ duplicate: true, streamVersion: first.streamVersion, position: first.position, events: [] });
+  expect(await versions("idem")).toEqual([1]);
+});
+
+it("the same command sent concurrently is applied once", async () => {
+  const handler = new CommandHandler(db.store, counter);
+  const outcomes = await Promise.all(
+    Array.from({ length: 8 }, () => handler.handle("idem-race", { type: "Add", amount: 2 }, ctx("idem-race-1"))),
+  );
+  expect(outcomes.filter((o) => !o.duplicate)).toHaveLength(1);
+  expect(await versions("idem-race")).toEqual([1]);
+});
+
+it("a refused command appends nothing", async () => {
+  const handler = new CommandHandler(db.store, counter);
+  await expect(handler.handle("refused", { type: "Add", amount: LIMIT + 1 }, ctx("refused-1"))).rejects.toMatchObject({
+    code: "LIMIT",
+  });
+  expect(await versions("refused")).toEqual([]);
+});
