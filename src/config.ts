@@ -17,6 +17,8 @@ const schema = z.object({
   PROJECTOR_CATCH_UP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   READ_WAIT_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SAGA_DEADLINE_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -4,15 +4,18 @@ import { resolve } from "node:path";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { ConfigError, loadConfig } from "./config";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
-import { startApp, ROLES, type Role, type RunningApp } from "./platform/runtime/app";
+import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
 import { createLog } from "./platform/runtime/log";
 import { services } from "./registry";
 
 const USAGE = `usage: eventline <command>
-  all              every role in one process (default for npm start)
-  api              GraphQL API: mutations to the command handlers, queries and subscriptions from Redis
+  all              every role in one process (what npm start runs)
+  api              GraphQL API: mutations to the services' queues, queries and subscriptions from Redis
   projector        BullMQ workers that project the event log into Redis read models
+  saga             runs the orchestrated sagas (checkout)
+  ${services.map((s) => s.name.padEnd(16)).join(" ")}
+                   one service: takes its commands from its queue, reacts to others' events
   emit-schema      write the GraphQL SDL to schema/schema.graphql`;
 
 export const SCHEMA_FILE = resolve(__dirname, "../../schema/schema.graphql");
@@ -36,12 +39,12 @@ subscription Stock {
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "all";
   if (command === "emit-schema") return emitSchema();
-  if (!(ROLES as readonly string[]).includes(command)) {
+  if (!roleNames(services).includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
-  const role = command as Role;
+  const role = command;
   const log = createLog(role);
   const config = loadConfig();
 
@@ -96,7 +99,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function emitSchema(): Promise<void> {
-  const schema = await buildGraphQLSchema(services.flatMap((s) => s.resolvers), createPubSub());
+  const schema = await buildGraphQLSchema(allResolvers(services), createPubSub());
   await writeFile(SCHEMA_FILE, printSortedSchema(schema));
   console.log(`wrote ${SCHEMA_FILE}`);
 }

@@ -1,5 +1,7 @@
 import type { ServiceDefinition } from "./platform/service";
 import { inventoryService } from "./services/inventory/service";
+import { orderingService } from "./services/ordering/service";
+import { paymentsService } from "./services/payments/service";
 
 /** Every bounded context of the system. Adding one is one line here. */
-export const services: readonly ServiceDefinition[] = [inventoryService];
+export const services: readonly ServiceDefinition[] = [inventoryService, orderingService, paymentsService];

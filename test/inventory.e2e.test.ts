@@ -17,6 +17,7 @@ let redis: Redis;
 let prefix: string;
 let api: RoleProcess;
 let projector: RoleProcess;
+let inventory: RoleProcess;
 let url: string;
 
 const eventCount = async () => Number((await db.pool.query("SELECT count(*) FROM events")).rows[0].count);
@@ -28,18 +29,20 @@ beforeAll(async () => {
   prefix = testPrefix();
   const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0" };
   projector = spawnRole("projector", env);
+  inventory = spawnRole("inventory", env);
   api = spawnRole("api", env);
   const [, graphqlUrl] = await api.waitFor(/GraphiQL at (http:\/\/\S+)/);
   url = graphqlUrl!;
   await projector.waitFor(/ready \(projector\)/);
+  await inventory.waitFor(/ready \(inventory\)/);
 });
 
 afterAll(async () => {
-  const codes = await Promise.all([api?.stop(), projector?.stop()]);
+  const codes = await Promise.all([api?.stop(), projector?.stop(), inventory?.stop()]);
   await deleteKeys(redis, prefix);
   await redis.quit();
   await db.drop();
-  expect(codes).toEqual([0, 0]); // SIGTERM is a graceful, clean exit
+  expect(codes).toEqual([0, 0, 0]); // SIGTERM is a graceful, clean exit
 });
 
 it("a mutation's position lets a query read its own write without polling", async () => {

@@ -5,11 +5,12 @@ import { spawnSync } from "node:child_process";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { buildGraphQLSchema, printSortedSchema } from "../src/platform/graphql/schema";
 import { services } from "../src/registry";
+import { allResolvers } from "../src/platform/runtime/app";
 
 const root = resolve(__dirname, "..");
 
 it("schema/schema.graphql matches the schema the code builds (run `npm run schema:emit`)", async () => {
-  const schema = await buildGraphQLSchema(services.flatMap((s) => s.resolvers), createPubSub());
+  const schema = await buildGraphQLSchema(allResolvers(services), createPubSub());
   expect(await readFile(resolve(root, "schema/schema.graphql"), "utf8")).toBe(printSortedSchema(schema));
 });
 

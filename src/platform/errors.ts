@@ -10,6 +10,7 @@ export const ErrorCode = {
   CONCURRENCY_CONFLICT: "CONCURRENCY_CONFLICT",
   CONSISTENCY_TIMEOUT: "CONSISTENCY_TIMEOUT",
   UNAVAILABLE: "UNAVAILABLE",
+  COMMAND_TIMEOUT: "COMMAND_TIMEOUT",
   INTERNAL: "INTERNAL",
 } as const;
 
@@ -59,6 +60,12 @@ export class UnavailableError extends DomainError<"UNAVAILABLE"> {
       dependency,
     });
   }
+}
+
+/** Errors worth retrying: the same request may succeed later. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof DomainError)) return true;
+  return error.code === ErrorCode.UNAVAILABLE || error.code === ErrorCode.CONCURRENCY_CONFLICT || error.code === ErrorCode.COMMAND_TIMEOUT;
 }
 
 export function errorMessage(error: unknown): string {

@@ -1,17 +1,32 @@
 import type { CommandHandlerOptions } from "./aggregate/commandHandler";
 import type { CommandExecutor } from "./bus/commandBus";
 import type { EventStore } from "./eventstore/eventStore";
+import type { RecordedEvent } from "./eventstore/types";
 import type { ResolverClass } from "./graphql/schema";
 import type { DocumentProjection } from "./projection/types";
+import type { SagaDefinition } from "./saga/types";
+
+/**
+ * Choreography: a service reacting to facts of others with commands to
+ * itself. `key` makes each command's id deterministic, so a redelivered
+ * event never applies twice.
+ */
+export interface Reactor {
+  readonly name: string;
+  readonly eventTypes: readonly string[];
+  react(event: RecordedEvent): Array<{ key: string; command: unknown }>;
+}
 
 /**
  * A bounded context as the platform sees it. Registering one in
  * src/registry.ts is all it takes to run its commands, project its read
- * models and serve its part of the GraphQL schema.
+ * models, serve its part of the GraphQL schema and run its sagas.
  */
 export interface ServiceDefinition {
   readonly name: string;
   readonly projections: readonly DocumentProjection<unknown>[];
   readonly resolvers: readonly ResolverClass[];
+  readonly reactors?: readonly Reactor[];
+  readonly sagas?: readonly SagaDefinition<unknown>[];
   createExecutor(deps: { store: EventStore; handlerOptions: Partial<CommandHandlerOptions> }): CommandExecutor;
 }

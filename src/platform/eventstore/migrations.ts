@@ -40,6 +40,18 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 2,
+    name: "log subscription checkpoints",
+    sql: `
+      CREATE TABLE subscription_checkpoints (
+        name text PRIMARY KEY,
+        transaction_id xid8 NOT NULL,
+        global_position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes

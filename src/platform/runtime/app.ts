@@ -1,54 +1,64 @@
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import { createPubSub } from "@graphql-yoga/subscription";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
-import { type CommandExecutor, LocalCommandBus } from "../bus/commandBus";
+import { CommandWorker } from "../bus/commandWorker";
 import { createRedis } from "../bus/connections";
+import { QueueCommandBus } from "../bus/queueCommandBus";
+import { startReactor } from "../bus/reactorRunner";
 import { errorMessage } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
 import { migrate } from "../eventstore/migrations";
 import { createPool } from "../eventstore/pool";
-import type { RequestContext } from "../graphql/context";
-import { buildGraphQLSchema } from "../graphql/schema";
-import { type RunningServer, startGraphQLServer } from "../graphql/server";
-import { CheckpointWaiter } from "../projection/checkpointWaiter";
+import type { RunningServer } from "../graphql/server";
 import { ReadModelKeys } from "../projection/keys";
 import { Projector } from "../projection/projector";
-import { ReadModelStore } from "../projection/readModelStore";
 import { ProjectorWakeups } from "../projection/wakeups";
+import { sagaProjection } from "../saga/sagaProjection";
+import { SagaResolvers } from "../saga/resolvers";
+import { SagaRunner } from "../saga/sagaRunner";
+import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
 import type { ServiceDefinition } from "../service";
+import { startApi } from "./apiRole";
 
-export const ROLES = ["api", "projector", "all"] as const;
-export type Role = (typeof ROLES)[number];
+/** Roles every deployment has; each registered service adds a role of its own name. */
+export const PLATFORM_ROLES = ["api", "projector", "saga", "all"] as const;
 
 export interface AppOptions {
   config: Config & { DATABASE_URL: string; REDIS_URL: string };
   services: readonly ServiceDefinition[];
-  roles: readonly Role[];
+  roles: readonly string[];
   log(line: string): void;
   graphiqlQuery?: string;
 }
 
 export interface RunningApp {
   api: RunningServer | null;
-  projector: Projector | null;
   store: EventStore;
   stop(): Promise<void>;
+}
+
+/** Every resolver the API serves: the services' and, when any service has sagas, the saga operations. */
+export function allResolvers(services: readonly ServiceDefinition[]) {
+  const hasSagas = services.some((s) => s.sagas?.length);
+  return [...services.flatMap((s) => s.resolvers), ...(hasSagas ? [SagaResolvers] : [])];
+}
+
+export function roleNames(services: readonly ServiceDefinition[]): string[] {
+  return [...PLATFORM_ROLES, ...services.map((s) => s.name)];
 }
 
 /**
  * The composition root: connects to PostgreSQL and Redis, applies migrations
  * and starts the requested roles. Every role can run alone in its own process
- * or together with the others in one.
+ * or together with the others in one; they only talk through PostgreSQL,
+ * Redis and BullMQ queues.
  */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, services, log } = options;
-  const roles = new Set<Role>(options.roles.includes("all") ? ["api", "projector"] : options.roles);
+  const wanted = new Set(options.roles.includes("all") ? roleNames(services) : options.roles);
   const stops: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onStop = (name: string, run: () => Promise<unknown>) => stops.push({ name, run });
   const stop = async () => {
     for (const { name, run } of stops.splice(0).reverse()) {
-      log(`stopping ${name}`);
       await run().catch((e: unknown) => log(`shutdown of ${name}: ${errorMessage(e)}`));
     }
   };
@@ -60,79 +70,68 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     if (applied.length) log(`migrations applied: ${applied.join(", ")}`);
     const store = new EventStore(pool);
     const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
-    const projections = services.flatMap((s) => s.projections);
-    const redis = (opts = {}) => {
+    const sagas = services.flatMap((s) => s.sagas ?? []);
+    const projections = [...services.flatMap((s) => s.projections), ...(sagas.length ? [sagaProjection] : [])];
+    const redis = (opts: object = {}): Redis => {
       const connection = createRedis(config.REDIS_URL, opts);
       connection.on("error", () => undefined); // reconnects by itself; callers see UNAVAILABLE meanwhile
       onStop("redis connection", () => connection.quit().catch(() => connection.disconnect()));
       return connection;
     };
+    const shared = redis();
+    const bus = new QueueCommandBus(shared, config.REDIS_URL, keys.prefix, { timeoutMs: config.COMMAND_TIMEOUT_MS, attempts: 5 });
+    onStop("command bus", () => bus.close());
+    const wakeups = new ProjectorWakeups(shared, keys.prefix, projections.map((p) => p.name), (e) =>
+      log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
+    );
+    onStop("wake-ups", () => wakeups.close());
+    const handlerOptions = { maxAttempts: config.COMMAND_MAX_ATTEMPTS, onAppended: () => wakeups.wake() };
 
-    let projector: Projector | null = null;
-    if (roles.has("projector")) {
-      projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log });
+    if (wanted.has("projector")) {
+      const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log }, {
+        batchSize: config.PROJECTOR_BATCH_SIZE,
+        catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
+      });
       await projector.start();
-      onStop("projector", () => projector!.stop());
+      onStop("projector", () => projector.stop());
       log(`projector: ${projections.map((p) => p.name).join(", ")}`);
     }
 
-    let api: RunningServer | null = null;
-    if (roles.has("api")) {
-      const wakeups = new ProjectorWakeups(redis(), keys.prefix, projections.map((p) => p.name), (e) =>
-        log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
+    for (const service of services.filter((s) => wanted.has(s.name))) {
+      const execute = service.createExecutor({ store, handlerOptions });
+      const worker = new CommandWorker(service.name, execute, redis(), keys.prefix, log);
+      await worker.waitUntilReady();
+      onStop(`${service.name} commands`, () => worker.close());
+      for (const reactor of service.reactors ?? []) {
+        const subscription = startReactor(service.name, reactor, execute, pool, store, log);
+        onStop(`${service.name} reactor ${reactor.name}`, () => subscription.stop());
+      }
+      log(`${service.name}: taking commands${service.reactors?.length ? ", reacting to events" : ""}`);
+    }
+
+    if (wanted.has("saga") && sagas.length) {
+      const runner = new SagaRunner(
+        { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log },
+        { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS },
       );
-      onStop("wake-ups", () => wakeups.close());
-      const bus = new LocalCommandBus(executors(services, store, config, () => wakeups.wake()));
-      api = await startApi(options, bus, keys, redis, redis());
+      await runner.start();
+      onStop("saga runner", () => runner.stop());
+      const execute = createSagaExecutor(store, handlerOptions, (stream, saga) => runner.wake(stream, saga));
+      const worker = new CommandWorker(SAGA_SERVICE, execute, redis(), keys.prefix, log);
+      onStop("saga commands", () => worker.close());
+      log(`saga: running ${sagas.map((s) => s.name).join(", ")}`);
+    }
+
+    let api: RunningServer | null = null;
+    if (wanted.has("api")) {
+      api = await startApi({ config, bus, keys, resolvers: allResolvers(services), redis, log, graphiqlQuery: options.graphiqlQuery ?? "" });
       onStop("api", () => api!.close());
       log(`api: GraphiQL at ${api.url}`);
     }
 
-    return { api, projector, store, stop };
+    return { api, store, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-function executors(
-  services: readonly ServiceDefinition[],
-  store: EventStore,
-  config: Config,
-  onAppended: () => void,
-): Map<string, CommandExecutor> {
-  const handlerOptions = { maxAttempts: config.COMMAND_MAX_ATTEMPTS, onAppended };
-  return new Map(services.map((s) => [s.name, s.createExecutor({ store, handlerOptions })]));
-}
-
-async function startApi(
-  options: AppOptions,
-  bus: LocalCommandBus,
-  keys: ReadModelKeys,
-  redis: (opts?: object) => Redis,
-  subscriber: Redis,
-): Promise<RunningServer> {
-  const { config, services, log } = options;
-  // Queries must fail fast when Redis is down rather than queue forever.
-  const reader = redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  const readModels = new ReadModelStore(reader, keys);
-  const consistency = new CheckpointWaiter(subscriber, keys, readModels);
-  const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: reader, subscribeClient: subscriber }) });
-  const schema = await buildGraphQLSchema(services.flatMap((s) => s.resolvers), pubSub);
-  const context: RequestContext = {
-    actor: "anonymous",
-    commands: bus,
-    readModels,
-    consistency,
-    readWaitMaxMs: config.READ_WAIT_MAX_MS,
-    subscribe: (topic) => pubSub.subscribe(keys.topic(topic)),
-  };
-  return startGraphQLServer<RequestContext>({
-    schema,
-    host: config.HOST,
-    port: config.PORT,
-    context: async () => context,
-    graphiql: { title: "Eventline GraphiQL", defaultQuery: options.graphiqlQuery ?? "" },
-    log,
-  });
 }

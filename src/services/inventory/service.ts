@@ -3,6 +3,7 @@ import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
+import { orderStockReactor } from "./reactions";
 import { InventoryMutations, InventoryQueries, InventorySubscriptions } from "./resolvers";
 
 /** Inventory owns the product streams: catalog, prices and stock. */
@@ -10,6 +11,7 @@ export const inventoryService: ServiceDefinition = {
   name: "inventory",
   projections: [productsProjection],
   resolvers: [InventoryQueries, InventoryMutations, InventorySubscriptions],
+  reactors: [orderStockReactor],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, productDecider, handlerOptions);
     return (command, context) => {

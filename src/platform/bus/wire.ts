@@ -1,0 +1,36 @@
+import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
+import { DomainError } from "../errors";
+import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
+import type { DomainEvent } from "../eventstore/types";
+
+/** What travels in a command job. */
+export interface CommandJob {
+  command: unknown;
+  context: CommandContext;
+}
+
+/**
+ * What a command job returns. Domain refusals are answers, not failures: they
+ * complete the job (no retry) and are rebuilt as DomainErrors on the caller's side.
+ */
+export type CommandReply =
+  | { ok: true; outcome: WireOutcome }
+  | { ok: false; error: { code: string; message: string; details: Record<string, unknown> } };
+
+interface WireOutcome extends Omit<CommandOutcome, "position"> {
+  position: string | null;
+}
+
+export function toReply(outcome: CommandOutcome): CommandReply {
+  return { ok: true, outcome: { ...outcome, position: outcome.position ? formatLogPosition(outcome.position) : null } };
+}
+
+export function refusalReply(error: DomainError): CommandReply {
+  return { ok: false, error: { code: error.code, message: error.message, details: { ...error.details } } };
+}
+
+export function fromReply(reply: CommandReply): CommandOutcome {
+  if (!reply.ok) throw new DomainError(reply.error.code, reply.error.message, reply.error.details);
+  const { position, ...rest } = reply.outcome;
+  return { ...rest, events: rest.events as DomainEvent[], position: position ? parseLogPosition(position) : null };
+}

@@ -1,0 +1,50 @@
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { createPubSub } from "@graphql-yoga/subscription";
+import type { Redis } from "ioredis";
+import type { Config } from "../../config";
+import type { CommandBus } from "../bus/commandBus";
+import type { RequestContext } from "../graphql/context";
+import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
+import { type RunningServer, startGraphQLServer } from "../graphql/server";
+import { CheckpointWaiter } from "../projection/checkpointWaiter";
+import type { ReadModelKeys } from "../projection/keys";
+import { ReadModelStore } from "../projection/readModelStore";
+
+export interface ApiDeps {
+  config: Config;
+  bus: CommandBus;
+  keys: ReadModelKeys;
+  resolvers: readonly ResolverClass[];
+  /** Opens a Redis connection that the app closes on shutdown. */
+  redis: (options?: object) => Redis;
+  log: (line: string) => void;
+  graphiqlQuery: string;
+}
+
+/** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
+export async function startApi(deps: ApiDeps): Promise<RunningServer> {
+  const { config, keys, log } = deps;
+  // Queries must fail fast when Redis is down rather than queue forever.
+  const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const subscriber = deps.redis();
+  const readModels = new ReadModelStore(reader, keys);
+  const consistency = new CheckpointWaiter(subscriber, keys, readModels);
+  const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: reader, subscribeClient: subscriber }) });
+  const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
+  const context: RequestContext = {
+    actor: "anonymous",
+    commands: deps.bus,
+    readModels,
+    consistency,
+    readWaitMaxMs: config.READ_WAIT_MAX_MS,
+    subscribe: (topic) => pubSub.subscribe(keys.topic(topic)),
+  };
+  return startGraphQLServer<RequestContext>({
+    schema,
+    host: config.HOST,
+    port: config.PORT,
+    context: async () => context,
+    graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
+    log,
+  });
+}

@@ -1,0 +1,63 @@
+import { formatLogPosition } from "../eventstore/logPosition";
+import type { RecordedEvent } from "../eventstore/types";
+import { indexMember } from "../projection/readModelStore";
+import type { DocumentProjection } from "../projection/types";
+import { evolveSaga, initialSagaState } from "./sagaState";
+import { type SagaEvent, sagaEventTypes, type SagaState, type StepRecord } from "./types";
+
+/** What operators see of a saga instance: where it is, what happened, what went wrong. */
+export interface SagaView {
+  id: string;
+  sagaId: string;
+  saga: string;
+  status: string;
+  currentStep: string | null;
+  deadlineAt: string;
+  deadlinePassed: boolean;
+  lastError: { step: string; code: string; message: string } | null;
+  steps: Array<{ step: string } & StepRecord>;
+  history: Array<{ type: string; step: string | null; at: string }>;
+  startedAt: string;
+  updatedAt: string;
+  version: number;
+  position: string;
+  state: SagaState<unknown>;
+}
+
+export const SAGAS = "sagas";
+export const SAGA_TOPIC = "saga";
+export const SAGAS_TOPIC = "sagas";
+
+export const sagaProjection: DocumentProjection<SagaView> = {
+  name: SAGAS,
+  eventTypes: sagaEventTypes,
+  documentIds: (event) => [event.streamId],
+  evolve(doc, recorded: RecordedEvent, id) {
+    const at = recorded.metadata.recordedAt;
+    const event = recorded as unknown as SagaEvent;
+    const state = evolveSaga(doc?.state ?? initialSagaState, event, at);
+    const step = "step" in event.data ? (event.data as { step: string }).step : null;
+    return {
+      id,
+      sagaId: state.id,
+      saga: state.saga,
+      status: state.status,
+      currentStep: Object.entries(state.steps).find(([, s]) => s.status === "STARTED")?.[0] ?? null,
+      deadlineAt: state.deadlineAt,
+      deadlinePassed: state.deadlinePassed,
+      lastError: state.lastError,
+      steps: Object.entries(state.steps).map(([name, record]) => ({ step: name, ...record })),
+      history: [...(doc?.history ?? []), { type: recorded.type, step, at }],
+      startedAt: doc?.startedAt ?? at,
+      updatedAt: at,
+      version: recorded.streamVersion,
+      position: formatLogPosition(recorded.position),
+      state,
+    };
+  },
+  indexes: (doc) => [
+    { index: "all", member: indexMember(doc.startedAt, doc.id) },
+    { index: `status:${doc.status}`, member: indexMember(doc.startedAt, doc.id) },
+  ],
+  topics: (id) => [`${SAGA_TOPIC}:${id}`, SAGAS_TOPIC],
+};

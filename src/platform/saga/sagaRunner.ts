@@ -1,0 +1,230 @@
+import { type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { bullPrefix } from "../bus/connections";
+import type { QueueCommandBus } from "../bus/queueCommandBus";
+import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
+import type { EventStore, Queryable } from "../eventstore/eventStore";
+import { LogSubscription } from "../eventstore/logSubscription";
+import type { RecordedEvent } from "../eventstore/types";
+import { evolveSaga, initialSagaState } from "./sagaState";
+import { type SagaDefinition, type SagaEvent, type SagaState, sagaStreamId, type StepReply } from "./types";
+
+export const SAGA_QUEUE = "sagas";
+const ADVANCE = "advance";
+const SWEEP = "sweep";
+
+export interface SagaRunnerOptions {
+  /** Longest wait for one step's reply before the attempt counts as failed. */
+  stepTimeoutMs: number;
+  /** Attempts of an advance job before the saga is marked FAILED. */
+  attempts: number;
+  /** Period of the sweep that resumes sagas whose wake-up was lost. */
+  sweepEveryMs: number;
+  /** Overrides the definitions' deadlines (tests, demos). */
+  deadlineMs?: number;
+}
+
+export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_000, attempts: 8, sweepEveryMs: 5000 };
+
+export interface SagaRunnerDeps {
+  db: Queryable;
+  store: EventStore;
+  bus: QueueCommandBus;
+  connection: Redis;
+  prefix: string;
+  definitions: readonly SagaDefinition<unknown>[];
+  log: (line: string) => void;
+}
+
+type AdvanceJob = { stream: string; saga: string };
+const ACTOR = "saga-runner";
+
+/**
+ * Runs orchestrated sagas. Starts an instance when a trigger event appears in
+ * the log, then advances it step by step: record the step, send its command
+ * (deterministic id), record the reply. Everything the saga knows is in its
+ * own stream, so any runner can pick up any instance after a crash.
+ */
+export class SagaRunner {
+  private readonly options: SagaRunnerOptions;
+  private readonly byName: Map<string, SagaDefinition<unknown>>;
+  private readonly starter: LogSubscription;
+  private readonly queue: Queue<AdvanceJob>;
+  private worker: Worker<AdvanceJob> | null = null;
+
+  constructor(
+    private readonly deps: SagaRunnerDeps,
+    options: Partial<SagaRunnerOptions> = {},
+  ) {
+    this.options = { ...defaultSagaRunnerOptions, ...options };
+    this.byName = new Map(deps.definitions.map((d) => [d.name, d]));
+    const triggers = new Set(deps.definitions.flatMap((d) => d.triggerTypes));
+    this.starter = new LogSubscription("saga-starter", deps.db, deps.store, triggers, (events) => this.startAll(events), deps.log);
+    this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix) });
+  }
+
+  async start(): Promise<void> {
+    this.worker = new Worker<AdvanceJob>(SAGA_QUEUE, (job) => this.process(job), {
+      connection: this.deps.connection,
+      prefix: bullPrefix(this.deps.prefix),
+      concurrency: 32,
+    });
+    this.worker.on("failed", (job, error) => void this.onFailed(job, error));
+    await this.worker.waitUntilReady();
+    await this.queue.upsertJobScheduler("saga-sweep", { every: this.options.sweepEveryMs }, { name: SWEEP, data: { stream: "", saga: "" } });
+    this.starter.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.starter.stop();
+    await this.worker?.close();
+    await this.queue.close();
+  }
+
+  /** Asks for an instance to be advanced; at most one advance per instance runs at a time. */
+  async wake(stream: string, saga: string, delayMs = 0): Promise<void> {
+    await this.queue.add(
+      ADVANCE,
+      { stream, saga },
+      {
+        ...(delayMs > 0 ? { delay: delayMs } : { deduplication: { id: stream, keepLastIfActive: true } }),
+        attempts: this.options.attempts,
+        backoff: { type: "exponential", delay: 250 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    );
+  }
+
+  private async startAll(events: RecordedEvent[]): Promise<void> {
+    for (const event of events) {
+      for (const definition of this.deps.definitions) {
+        if (!definition.triggerTypes.includes(event.type)) continue;
+        const instance = definition.start(event);
+        if (instance) await this.startOne(definition, instance, event);
+      }
+    }
+  }
+
+  private async startOne(definition: SagaDefinition<unknown>, instance: { id: string; data: unknown }, trigger: RecordedEvent) {
+    const stream = sagaStreamId(definition.name, instance.id);
+    const deadlineMs = this.options.deadlineMs ?? definition.deadlineMs;
+    const started: SagaEvent = {
+      type: "SagaStarted",
+      data: {
+        sagaId: instance.id,
+        saga: definition.name,
+        data: instance.data,
+        deadlineAt: new Date(Date.parse(trigger.metadata.recordedAt) + deadlineMs).toISOString(),
+        correlationId: trigger.metadata.correlationId,
+      },
+    };
+    try {
+      await this.deps.store.append(stream, "no_stream", [{ ...started, metadata: this.metadata(trigger.metadata.correlationId, trigger.eventId) }], {
+        commandId: `saga-start:${trigger.eventId}`,
+      });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error; // already started: a redelivered trigger
+    }
+    await this.wake(stream, definition.name);
+    await this.wake(stream, definition.name, deadlineMs + 50); // durable deadline: fires even if nothing else wakes it
+  }
+
+  private async process(job: Job<AdvanceJob>): Promise<void> {
+    if (job.name === SWEEP) return this.sweep();
+    const definition = this.byName.get(job.data.saga);
+    if (definition) await this.advance(job.data.stream, definition);
+  }
+
+  /** Drives one instance until it ends or must wait; safe to run again at any point. */
+  async advance(stream: string, definition: SagaDefinition<unknown>): Promise<void> {
+    for (;;) {
+      const { state, version } = await this.load(stream);
+      if (state.status !== "RUNNING" && state.status !== "COMPENSATING") return;
+      const now = Date.now();
+      const deadline = Date.parse(state.deadlineAt);
+      if (state.status === "RUNNING" && now >= deadline) {
+        await this.record(stream, version, state, { type: "SagaDeadlinePassed", data: { deadlineAt: state.deadlineAt } });
+        continue;
+      }
+      const next = definition.next(state);
+      if ("finished" in next) {
+        await this.record(stream, version, state, { type: "SagaFinished", data: { status: next.finished } });
+        return;
+      }
+      let at = version;
+      if (state.steps[next.id]?.status !== "STARTED") {
+        const startedEvent: SagaEvent = { type: "SagaStepStarted", data: { step: next.id, service: next.service, compensation: next.compensation } };
+        if (!(await this.record(stream, at, state, startedEvent))) continue;
+        at += 1;
+      }
+      const waitMs = next.compensation ? this.options.stepTimeoutMs : Math.min(this.options.stepTimeoutMs, deadline - now);
+      let reply: StepReply;
+      try {
+        const raw = await this.deps.bus.sendRaw(next.service, next.command, {
+          commandId: `${stream}/${next.id}`,
+          correlationId: state.correlationId,
+          causationId: stream,
+          actor: `saga:${definition.name}`,
+        }, Math.max(1, waitMs));
+        reply = raw.ok ? { ok: true, events: raw.outcome.events.map((e) => e.type) } : { ok: false, ...raw.error };
+      } catch (error) {
+        if (error instanceof DomainError && error.code === ErrorCode.COMMAND_TIMEOUT && !next.compensation && Date.now() >= deadline) {
+          continue; // the deadline decides; a late reply will change nothing
+        }
+        throw error; // transient: the job retries with backoff
+      }
+      const verdict = definition.judge(next, reply);
+      const outcome: SagaEvent = verdict.ok
+        ? { type: "SagaStepSucceeded", data: { step: next.id, events: reply.ok ? reply.events : [] } }
+        : next.compensation
+          ? { type: "SagaFailed", data: { step: next.id, code: verdict.code, message: verdict.message } }
+          : { type: "SagaStepFailed", data: { step: next.id, code: verdict.code, message: verdict.message, compensation: false } };
+      await this.record(stream, at, state, outcome);
+    }
+  }
+
+  private async onFailed(job: Job<AdvanceJob> | undefined, error: Error): Promise<void> {
+    if (!job || job.name !== ADVANCE || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const { state, version } = await this.load(job.data.stream);
+    if (state.status !== "RUNNING" && state.status !== "COMPENSATING") return;
+    const step = Object.entries(state.steps).find(([, s]) => s.status === "STARTED")?.[0] ?? "?";
+    const failed: SagaEvent = { type: "SagaFailed", data: { step, code: error instanceof DomainError ? error.code : "UNAVAILABLE", message: error.message } };
+    await this.record(job.data.stream, version, state, failed).catch((e: unknown) => this.deps.log(`saga ${job.data.stream}: ${errorMessage(e)}`));
+    this.deps.log(`saga ${job.data.stream} FAILED at step ${step}: ${error.message} (redrive it once the cause is fixed)`);
+  }
+
+  /** Resumes every unfinished instance: covers lost wake-ups and runner restarts. */
+  private async sweep(): Promise<void> {
+    const { rows } = await this.deps.db.query<{ stream_id: string; saga: string }>(
+      `SELECT stream_id, split_part(substr(stream_id, 6), '-', 1) AS saga FROM (
+         SELECT DISTINCT ON (stream_id) stream_id, type FROM events
+         WHERE stream_id >= 'saga.' AND stream_id < 'saga/'
+         ORDER BY stream_id, stream_version DESC) AS last
+       WHERE type NOT IN ('SagaFinished', 'SagaFailed')`,
+    );
+    for (const row of rows) await this.wake(row.stream_id, row.saga);
+  }
+
+  private async load(stream: string): Promise<{ state: SagaState<unknown>; version: number }> {
+    const events = await this.deps.store.readStream(stream);
+    let state = initialSagaState;
+    for (const e of events) state = evolveSaga(state, e as unknown as SagaEvent, e.metadata.recordedAt);
+    return { state, version: events.at(-1)?.streamVersion ?? 0 };
+  }
+
+  /** Appends at the expected version; false when another runner got there first (reload and decide again). */
+  private async record(stream: string, version: number, state: SagaState<unknown>, event: SagaEvent): Promise<boolean> {
+    try {
+      await this.deps.store.append(stream, version, [{ ...event, metadata: this.metadata(state.correlationId, stream) }]);
+      return true;
+    } catch (error) {
+      if (error instanceof ConcurrencyError) return false;
+      throw error;
+    }
+  }
+
+  private metadata(correlationId: string, causationId: string) {
+    return { correlationId, causationId, actor: ACTOR };
+  }
+}

@@ -1,0 +1,81 @@
+import type { DomainEvent, RecordedEvent } from "../eventstore/types";
+
+export type SagaStatus = "RUNNING" | "COMPENSATING" | "COMPLETED" | "COMPENSATED" | "FAILED";
+
+/** One local transaction of a saga: a command to one service. */
+export interface SagaStep {
+  /** Unique within the saga instance; part of the command's deterministic id. */
+  id: string;
+  service: string;
+  command: unknown;
+  compensation: boolean;
+}
+
+/** How a service answered a step's command. */
+export type StepReply = { ok: true; events: string[] } | { ok: false; code: string; message: string };
+
+export type StepVerdict = { ok: true } | { ok: false; code: string; message: string };
+
+export interface StepRecord {
+  status: "STARTED" | "SUCCEEDED" | "FAILED";
+  code?: string;
+  message?: string;
+  at: string;
+}
+
+export interface SagaState<Data> {
+  id: string;
+  saga: string;
+  status: SagaStatus | "ABSENT";
+  data: Data;
+  correlationId: string;
+  deadlineAt: string;
+  /** True once the deadline passed while forward steps were still running. */
+  deadlinePassed: boolean;
+  steps: Readonly<Record<string, StepRecord>>;
+  lastError: { step: string; code: string; message: string } | null;
+  /** The status a FAILED saga resumes with when redriven. */
+  resumeAs: "RUNNING" | "COMPENSATING" | null;
+}
+
+/**
+ * An orchestrated saga, as pure functions: what starts it, which step comes
+ * next, and how to read a step's reply. The runner does all I/O.
+ */
+export interface SagaDefinition<Data> {
+  readonly name: string;
+  /** Event types that may start an instance. */
+  readonly triggerTypes: readonly string[];
+  /** Time from start after which unfinished forward steps are abandoned and compensated. */
+  readonly deadlineMs: number;
+  start(event: RecordedEvent): { id: string; data: Data } | null;
+  /** The next step to run, or how the saga ends when none is left. */
+  next(state: SagaState<Data>): SagaStep | { finished: "COMPLETED" | "COMPENSATED" };
+  /** Whether a reply achieved the step's goal (a declined payment is an answer, and a failed step). */
+  judge(step: SagaStep, reply: StepReply): StepVerdict;
+}
+
+export type SagaEvent =
+  | DomainEvent<"SagaStarted", { sagaId: string; saga: string; data: unknown; deadlineAt: string; correlationId: string }>
+  | DomainEvent<"SagaStepStarted", { step: string; service: string; compensation: boolean }>
+  | DomainEvent<"SagaStepSucceeded", { step: string; events: string[] }>
+  | DomainEvent<"SagaStepFailed", { step: string; code: string; message: string; compensation: boolean }>
+  | DomainEvent<"SagaDeadlinePassed", { deadlineAt: string }>
+  | DomainEvent<"SagaFinished", { status: "COMPLETED" | "COMPENSATED" }>
+  | DomainEvent<"SagaFailed", { step: string; code: string; message: string }>
+  | DomainEvent<"SagaRedriven", { by: string }>;
+
+export const sagaEventTypes: readonly SagaEvent["type"][] = [
+  "SagaStarted",
+  "SagaStepStarted",
+  "SagaStepSucceeded",
+  "SagaStepFailed",
+  "SagaDeadlinePassed",
+  "SagaFinished",
+  "SagaFailed",
+  "SagaRedriven",
+];
+
+export function sagaStreamId(saga: string, id: string): string {
+  return `saga.${saga}-${id}`;
+}

@@ -1,0 +1,113 @@
+import type { RecordedEvent } from "../../platform/eventstore/types";
+import type { SagaDefinition, SagaState, SagaStep, StepReply, StepVerdict } from "../../platform/saga/types";
+
+/**
+ * Checkout, orchestrated: reserve every line, authorize the payment, confirm.
+ * When a forward step fails or the deadline passes: release what may be
+ * reserved, cancel the order, and void the payment if one may be authorized
+ * (a void before any authorization leaves a tombstone, so a late one is refused).
+ */
+export interface CheckoutData {
+  orderId: string;
+  customerId: string;
+  lines: Array<{ sku: string; quantity: number }>;
+  totalMinor: number;
+}
+
+type OrderPlacedData = CheckoutData & { lines: Array<{ sku: string; quantity: number }> };
+
+export const CHECKOUT_DEADLINE_MS = 30_000;
+
+const reserveStep = (sku: string) => `reserve:${sku}`;
+const releaseStep = (sku: string) => `release:${sku}`;
+
+/** A step whose command may have taken effect: it succeeded, or no answer came before the deadline. */
+function mayHaveApplied(state: SagaState<CheckoutData>, step: string): boolean {
+  const status = state.steps[step]?.status;
+  return status === "SUCCEEDED" || status === "STARTED";
+}
+
+function done(state: SagaState<CheckoutData>, step: string): boolean {
+  const status = state.steps[step]?.status;
+  return status === "SUCCEEDED" || status === "FAILED";
+}
+
+function cancelReason(state: SagaState<CheckoutData>): string {
+  if (state.deadlinePassed) return "checkout timed out";
+  const error = state.lastError;
+  if (!error) return "checkout failed";
+  if (error.code === "OUT_OF_STOCK") return `out of stock: ${error.step.replace(/^reserve:/, "")}`;
+  if (error.code === "PAYMENT_DECLINED") return "payment declined";
+  return `checkout failed at ${error.step}: ${error.code}`;
+}
+
+function nextForward(state: SagaState<CheckoutData>): SagaStep | { finished: "COMPLETED" } {
+  const { orderId, customerId, lines, totalMinor } = state.data;
+  for (const { sku, quantity } of lines) {
+    if (!done(state, reserveStep(sku))) {
+      return { id: reserveStep(sku), service: "inventory", command: { type: "ReserveStock", sku, orderId, quantity }, compensation: false };
+    }
+  }
+  if (!done(state, "authorize")) {
+    return {
+      id: "authorize",
+      service: "payments",
+      command: { type: "AuthorizePayment", customerId, orderId, amountMinor: totalMinor },
+      compensation: false,
+    };
+  }
+  if (!done(state, "confirm")) {
+    return { id: "confirm", service: "ordering", command: { type: "ConfirmOrder", orderId }, compensation: false };
+  }
+  return { finished: "COMPLETED" };
+}
+
+function nextCompensation(state: SagaState<CheckoutData>): SagaStep | { finished: "COMPENSATED" } {
+  const { orderId, customerId, lines } = state.data;
+  for (const { sku } of [...lines].reverse()) {
+    if (mayHaveApplied(state, reserveStep(sku)) && !done(state, releaseStep(sku))) {
+      return { id: releaseStep(sku), service: "inventory", command: { type: "ReleaseStock", sku, orderId }, compensation: true };
+    }
+  }
+  if (!done(state, "cancel")) {
+    return {
+      id: "cancel",
+      service: "ordering",
+      command: { type: "CancelOrder", orderId, reason: cancelReason(state) },
+      compensation: true,
+    };
+  }
+  if (mayHaveApplied(state, "authorize") && !done(state, "void")) {
+    return {
+      id: "void",
+      service: "payments",
+      command: { type: "VoidPayment", customerId, orderId, reason: cancelReason(state) },
+      compensation: true,
+    };
+  }
+  return { finished: "COMPENSATED" };
+}
+
+function judge(step: SagaStep, reply: StepReply): StepVerdict {
+  if (step.id === "authorize" && reply.ok && !reply.events.includes("PaymentAuthorized")) {
+    return { ok: false, code: "PAYMENT_DECLINED", message: "the payment was declined: insufficient funds" };
+  }
+  if (reply.ok) return { ok: true };
+  // Releasing what was never held, or is already settled, leaves nothing to undo.
+  if (step.id.startsWith("release:") && (reply.code === "RESERVATION_NOT_FOUND" || reply.code === "RESERVATION_SETTLED")) {
+    return { ok: true };
+  }
+  return { ok: false, code: reply.code, message: reply.message };
+}
+
+export const checkoutSaga: SagaDefinition<CheckoutData> = {
+  name: "checkout",
+  triggerTypes: ["OrderPlaced"],
+  deadlineMs: CHECKOUT_DEADLINE_MS,
+  start(event: RecordedEvent) {
+    const { orderId, customerId, lines, totalMinor } = event.data as OrderPlacedData;
+    return { id: orderId, data: { orderId, customerId, totalMinor, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) } };
+  },
+  next: (state) => (state.status === "RUNNING" ? nextForward(state) : nextCompensation(state)),
+  judge,
+};

@@ -1,0 +1,111 @@
+import { assertNever, type Decider } from "../../platform/aggregate/decider";
+import { ValidationError } from "../../platform/errors";
+import { unknownCommandType, validId, validObject, validText } from "../../platform/validation";
+import { orderingCommandTypes, type OrderingCommand } from "./commands";
+import { orderingErrors } from "./errors";
+import type { OrderingEvent, OrderItem, OrderLine } from "./events";
+import { limits, validCurrency, validLines } from "./validation";
+
+export type OrderStatus = "ABSENT" | "PENDING" | "CONFIRMED" | "SHIPPED" | "CANCELLED";
+
+export type PlacedOrder = Readonly<{
+  status: Exclude<OrderStatus, "ABSENT">;
+  orderId: string;
+  customerId: string;
+  lines: readonly Readonly<OrderLine>[];
+  totalMinor: number;
+  currency: string;
+  /** Set once the order is cancelled, null before. */
+  cancelReason: string | null;
+}>;
+
+/** Plain JSON data, so it can be logged, snapshotted or compared as is. */
+export type OrderState = Readonly<{ status: "ABSENT" }> | PlacedOrder;
+
+/** One stream per order. */
+export function orderStreamId(orderId: string): string {
+  return `ordering.order-${orderId}`;
+}
+
+function placed(state: OrderState, orderId: string): PlacedOrder {
+  if (state.status === "ABSENT") throw orderingErrors.orderNotFound(orderId);
+  return state;
+}
+
+function items(order: PlacedOrder): OrderItem[] {
+  return order.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+}
+
+function place(command: Readonly<Record<string, unknown>>, orderId: string): OrderingEvent {
+  const customerId = validId("customerId", command.customerId);
+  const lines: OrderLine[] = validLines(command.lines).map((line) => ({
+    ...line,
+    lineTotalMinor: line.quantity * line.unitPriceMinor,
+  }));
+  const currency = validCurrency(command.currency);
+  const totalMinor = lines.reduce((sum, line) => sum + line.lineTotalMinor, 0);
+  // The line limits keep this far below 2^53 (50 * 1000 * 10^10); checked so a future limit change cannot lose cents.
+  if (!Number.isSafeInteger(totalMinor)) {
+    throw new ValidationError("lines", command.lines, `a total of at most ${Number.MAX_SAFE_INTEGER}`);
+  }
+  return { type: "OrderPlaced", data: { orderId, customerId, lines, totalMinor, currency } };
+}
+
+// Input is validated before state is consulted, so a malformed command is always VALIDATION.
+// Fields are read through `input` (unknown values): commands also arrive as untyped JSON from job queues.
+function decide(command: OrderingCommand, state: OrderState): OrderingEvent[] {
+  const input = validObject("command", command);
+  const orderId = validId("orderId", input.orderId);
+  switch (command.type) {
+    case "PlaceOrder": {
+      const event = place(input, orderId);
+      if (state.status !== "ABSENT") throw orderingErrors.orderExists(orderId);
+      return [event];
+    }
+    case "ConfirmOrder": {
+      const order = placed(state, orderId);
+      if (order.status !== "PENDING") throw orderingErrors.invalidTransition(orderId, order.status, "CONFIRMED");
+      return [{ type: "OrderConfirmed", data: { orderId, customerId: order.customerId } }];
+    }
+    case "CancelOrder": {
+      const reason = validText("reason", input.reason, limits.maxReasonLength);
+      const order = placed(state, orderId);
+      if (order.status === "CANCELLED") return [];
+      if (order.status === "SHIPPED") throw orderingErrors.invalidTransition(orderId, order.status, "CANCELLED");
+      const { customerId, status: previousStatus } = order;
+      return [{ type: "OrderCancelled", data: { orderId, customerId, reason, previousStatus, lines: items(order) } }];
+    }
+    case "MarkOrderShipped": {
+      const order = placed(state, orderId);
+      if (order.status !== "CONFIRMED") throw orderingErrors.invalidTransition(orderId, order.status, "SHIPPED");
+      return [{ type: "OrderShipped", data: { orderId, customerId: order.customerId, lines: items(order) } }];
+    }
+    default:
+      return unknownCommandType(command, orderingCommandTypes);
+  }
+}
+
+// Events are facts already accepted by `decide`; evolve applies them and never refuses one.
+function evolve(state: OrderState, event: OrderingEvent): OrderState {
+  if (event.type === "OrderPlaced") {
+    const { orderId, customerId, lines, totalMinor, currency } = event.data;
+    return { status: "PENDING", orderId, customerId, lines, totalMinor, currency, cancelReason: null };
+  }
+  if (state.status === "ABSENT") return state;
+  switch (event.type) {
+    case "OrderConfirmed":
+      return { ...state, status: "CONFIRMED" };
+    case "OrderCancelled":
+      return { ...state, status: "CANCELLED", cancelReason: event.data.reason };
+    case "OrderShipped":
+      return { ...state, status: "SHIPPED" };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const orderDecider: Decider<OrderingCommand, OrderingEvent, OrderState> = {
+  initialState: { status: "ABSENT" },
+  decide,
+  evolve,
+};

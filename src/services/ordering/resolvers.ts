@@ -1,0 +1,193 @@
+import { createHash } from "node:crypto";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { NotFoundError, ValidationError } from "../../platform/errors";
+import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import { CommandResult } from "../../platform/graphql/types";
+import type { ChangeNotification } from "../../platform/projection/types";
+import type { ReadModelStore } from "../../platform/projection/readModelStore";
+import { ORDER_TOPIC, orderIndex, ORDERS, ORDERS_TOPIC, type OrderView } from "../../../projections/orders";
+import { PRODUCTS, type ProductView } from "../../../projections/products";
+import {
+  emptySalesDashboard,
+  SALES_DASHBOARD,
+  SALES_DASHBOARD_ID,
+  topProducts,
+  type SalesDashboardView,
+} from "../../../projections/salesDashboard";
+import type { OrderingCommand } from "./commands";
+import {
+  Order,
+  OrderChange,
+  OrderConnection,
+  type OrderLineInput,
+  PlaceOrderInput,
+  PlaceOrderResult,
+  ProductSales,
+  SalesDashboard,
+} from "./schemaTypes";
+import { limits } from "./validation";
+
+const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
+const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
+const MAX_TOP_PRODUCTS = 100;
+
+@Resolver()
+export class OrderingQueries {
+  @Query(() => Order, { nullable: true })
+  async order(
+    @Arg("id", () => ID) id: string,
+    @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<OrderView | null> {
+    await readAfter(ctx, ORDERS, waitFor);
+    return ctx.readModels.get<OrderView>(ORDERS, id);
+  }
+
+  @Query(() => OrderConnection, { description: "A customer's orders, newest first." })
+  async customerOrders(
+    @Arg("customerId", () => ID) customerId: string,
+    @Arg("first", () => Int, { defaultValue: 20 }) first: number,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<OrderConnection> {
+    await readAfter(ctx, ORDERS, waitFor);
+    const index = orderIndex.byCustomer(customerId);
+    const [page, totalCount] = await Promise.all([
+      ctx.readModels.page<OrderView>(ORDERS, index, { first, after, descending: true }),
+      ctx.readModels.count(ORDERS, index),
+    ]);
+    return {
+      edges: page.nodes,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      totalCount,
+    };
+  }
+
+  @Query(() => SalesDashboard)
+  async salesDashboard(
+    @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<SalesDashboard> {
+    await readAfter(ctx, SALES_DASHBOARD, waitFor);
+    // Before the first order there is no document yet: that is an empty dashboard, not a missing one.
+    const view = (await ctx.readModels.get<SalesDashboardView>(SALES_DASHBOARD, SALES_DASHBOARD_ID)) ?? emptySalesDashboard();
+    const counts = view.ordersByStatus;
+    return {
+      ordersByStatus: { pending: counts.PENDING, confirmed: counts.CONFIRMED, shipped: counts.SHIPPED, cancelled: counts.CANCELLED },
+      capturedRevenueMinor: view.capturedRevenueMinor,
+      updatedAt: view.updatedAt,
+      position: view.position,
+      unitsBySku: view.unitsBySku,
+    };
+  }
+}
+
+@Resolver(() => SalesDashboard)
+export class SalesDashboardFields {
+  @FieldResolver(() => [ProductSales], { description: "Best-selling SKUs by units in orders not cancelled; ties by SKU." })
+  topProducts(
+    @Root() dashboard: SalesDashboard,
+    @Arg("limit", () => Int, { defaultValue: 5 }) limit: number,
+  ): ProductSales[] {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOP_PRODUCTS) {
+      throw new ValidationError("limit", limit, `an integer from 1 to ${MAX_TOP_PRODUCTS}`);
+    }
+    return topProducts(dashboard, limit);
+  }
+}
+
+@Resolver()
+export class OrderingMutations {
+  @Mutation(() => PlaceOrderResult, {
+    description: "Places an order priced from the catalog; NOT_FOUND for an unknown SKU, VALIDATION for mixed currencies.",
+  })
+  async placeOrder(
+    @Arg("input", () => PlaceOrderInput) input: PlaceOrderInput,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<PlaceOrderResult> {
+    const context = commandContext(ctx, commandId);
+    // Derived from the commandId, so a retried call without an orderId names the same order as the first.
+    const orderId = input.orderId ?? orderIdFor(context.commandId);
+    const { lines, currency } = await priceLines(ctx.readModels, input.lines);
+    const command: OrderingCommand = { type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency };
+    const result = CommandResult.from(await ctx.commands.send("ordering", command, context));
+    return Object.assign(new PlaceOrderResult(), result, { orderId });
+  }
+
+  @Mutation(() => CommandResult, { description: "Cancels a pending or confirmed order; cancelling twice changes nothing." })
+  cancelOrder(
+    @Arg("orderId", () => ID) orderId: string,
+    @Arg("reason", () => String) reason: string,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "CancelOrder", orderId, reason });
+  }
+
+  @Mutation(() => CommandResult, { description: "Ships a confirmed order: its payment is captured and its stock committed." })
+  markOrderShipped(
+    @Arg("orderId", () => ID) orderId: string,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "MarkOrderShipped", orderId });
+  }
+}
+
+@Resolver()
+export class OrderingSubscriptions {
+  @Subscription(() => OrderChange, {
+    description: "Every change of one order, once the read model has it.",
+    subscribe: ({ args, context }) => (context as RequestContext).subscribe(`${ORDER_TOPIC}:${String(args.id)}`),
+  })
+  orderStatusChanged(@Arg("id", () => ID) _id: string, @Root() change: ChangeNotification<OrderView>): OrderChange {
+    return toOrderChange(change);
+  }
+
+  @Subscription(() => OrderChange, {
+    description: "Feed of the changes of all orders.",
+    subscribe: ({ context }) => (context as RequestContext).subscribe(ORDERS_TOPIC),
+  })
+  orderChanges(@Root() change: ChangeNotification<OrderView>): OrderChange {
+    return toOrderChange(change);
+  }
+}
+
+function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {
+  return { order: change.document, eventType: change.eventType, position: change.position };
+}
+
+async function send(ctx: RequestContext, commandId: string | null, command: OrderingCommand): Promise<CommandResult> {
+  return CommandResult.from(await ctx.commands.send("ordering", command, commandContext(ctx, commandId)));
+}
+
+/** Prices each line from the catalog read model; the decider validates everything else. */
+async function priceLines(
+  readModels: ReadModelStore,
+  lines: readonly OrderLineInput[],
+): Promise<{ lines: Array<{ sku: string; quantity: number; unitPriceMinor: number }>; currency: string }> {
+  // Checked before pricing too, so a request never makes us read more products than an order may hold.
+  if (lines.length < 1 || lines.length > limits.maxLines) {
+    throw new ValidationError("lines", lines, `1 to ${limits.maxLines} lines`);
+  }
+  const products = await Promise.all(lines.map((line) => readModels.get<ProductView>(PRODUCTS, line.sku)));
+  const priced = lines.map((line, i) => {
+    const product = products[i];
+    if (!product) throw new NotFoundError("Product", line.sku);
+    return { line: { sku: line.sku, quantity: line.quantity, unitPriceMinor: product.priceMinor }, currency: product.currency };
+  });
+  const currencies = [...new Set(priced.map((p) => p.currency))];
+  if (currencies.length > 1) {
+    throw new ValidationError("lines", currencies.join(", "), "products priced in one currency");
+  }
+  return { lines: priced.map((p) => p.line), currency: currencies[0]! };
+}
+
+/** A UUID-shaped id (version 8: custom) hashed from the commandId. */
+function orderIdFor(commandId: string): string {
+  const hex = createHash("sha256").update(`ordering.order:${commandId}`).digest("hex");
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,26 @@
+import { ordersProjection } from "../../../projections/orders";
+import { salesDashboardProjection } from "../../../projections/salesDashboard";
+import { CommandHandler } from "../../platform/aggregate/commandHandler";
+import type { ServiceDefinition } from "../../platform/service";
+import type { OrderingCommand } from "./commands";
+import { checkoutSaga } from "./checkoutSaga";
+import { orderDecider, orderStreamId } from "./decider";
+import { OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
+
+/**
+ * Ordering owns the order streams. The sales dashboard lives here although it
+ * also reads payment events: it answers questions about sales, which is this context's API.
+ */
+export const orderingService: ServiceDefinition = {
+  name: "ordering",
+  projections: [ordersProjection, salesDashboardProjection],
+  resolvers: [OrderingQueries, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
+  sagas: [checkoutSaga],
+  createExecutor({ store, handlerOptions }) {
+    const handler = new CommandHandler(store, orderDecider, handlerOptions);
+    return (command, context) => {
+      const c = command as OrderingCommand;
+      return handler.handle(orderStreamId(c.orderId), c, context);
+    };
+  },
+};

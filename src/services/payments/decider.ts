@@ -1,0 +1,189 @@
+import { assertNever, type Decider } from "../../platform/aggregate/decider";
+import { unknownCommandType, validId, validObject, validText } from "../../platform/validation";
+import { paymentsCommandTypes, type PaymentsCommand } from "./commands";
+import { paymentsErrors, type PaymentTransitionTarget } from "./errors";
+import type { PaymentsEvent } from "./events";
+import { limits, validAmount, validCurrency } from "./validation";
+
+export type PaymentStatus = "AUTHORIZED" | "DECLINED" | "CAPTURED" | "VOIDED" | "REFUNDED";
+
+/** `amountMinor` is what was asked for; 0 for a void tombstone. */
+export type Payment = Readonly<{ amountMinor: number; status: PaymentStatus }>;
+
+export type OpenedAccount = Readonly<{
+  status: "OPEN";
+  customerId: string;
+  currency: string;
+  /** Money the customer can still spend. */
+  available: number;
+  /** Authorized for orders, neither captured nor voided yet. */
+  held: number;
+  /** Taken for shipped orders, less refunds. */
+  captured: number;
+  /** By order id. Settled payments and tombstones stay, so an order is never authorized twice. */
+  payments: Readonly<Record<string, Payment>>;
+}>;
+
+/** Plain JSON data, so it can be logged, snapshotted or compared as is. */
+export type AccountState = Readonly<{ status: "ABSENT" }> | OpenedAccount;
+
+/** One stream per customer account. */
+export function accountStreamId(customerId: string): string {
+  return `payments.account-${customerId}`;
+}
+
+function opened(state: AccountState, customerId: string): OpenedAccount {
+  if (state.status === "ABSENT") throw paymentsErrors.accountNotFound(customerId);
+  return state;
+}
+
+// Order ids like "constructor" or "__proto__" are valid, so never let a lookup reach Object.prototype.
+function paymentOf(account: OpenedAccount, orderId: string): Payment | undefined {
+  return Object.hasOwn(account.payments, orderId) ? account.payments[orderId] : undefined;
+}
+
+/** The payment, when it is in `from`; otherwise INVALID_TRANSITION towards `to`. */
+function paymentIn(account: OpenedAccount, orderId: string, from: PaymentStatus, to: PaymentTransitionTarget): Payment {
+  const payment = paymentOf(account, orderId);
+  if (payment?.status !== from) {
+    throw paymentsErrors.invalidTransition(account.customerId, orderId, payment?.status ?? "NONE", to);
+  }
+  return payment;
+}
+
+// Input is validated before state is consulted, so a malformed command is always VALIDATION.
+// Fields are read through `input` (unknown values): commands also arrive as untyped JSON from job queues.
+function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] {
+  const input = validObject("command", command);
+  const customerId = validId("customerId", input.customerId);
+  switch (command.type) {
+    case "OpenAccount": {
+      const data = {
+        customerId,
+        currency: validCurrency(input.currency),
+        initialBalanceMinor: validAmount("initialBalanceMinor", input.initialBalanceMinor, 0),
+      };
+      if (state.status !== "ABSENT") throw paymentsErrors.accountExists(customerId);
+      return [{ type: "AccountOpened", data }];
+    }
+    case "AddFunds": {
+      const amountMinor = validAmount("amountMinor", input.amountMinor);
+      const account = opened(state, customerId);
+      const balance = account.available + account.held + account.captured;
+      if (balance + amountMinor > limits.maxBalanceMinor) {
+        throw paymentsErrors.balanceLimitExceeded(customerId, amountMinor, balance, limits.maxBalanceMinor);
+      }
+      return [{ type: "FundsAdded", data: { customerId, amountMinor } }];
+    }
+    case "AuthorizePayment": {
+      const orderId = validId("orderId", input.orderId);
+      const amountMinor = validAmount("amountMinor", input.amountMinor);
+      const account = opened(state, customerId);
+      const existing = paymentOf(account, orderId);
+      if (existing) throw paymentsErrors.paymentExists(customerId, orderId, existing.status);
+      if (amountMinor > account.available) {
+        return [
+          { type: "PaymentDeclined", data: { customerId, orderId, amountMinor, availableMinor: account.available } },
+        ];
+      }
+      return [{ type: "PaymentAuthorized", data: { customerId, orderId, amountMinor } }];
+    }
+    case "CapturePayment": {
+      const orderId = validId("orderId", input.orderId);
+      const { amountMinor } = paymentIn(opened(state, customerId), orderId, "AUTHORIZED", "CAPTURED");
+      return [{ type: "PaymentCaptured", data: { customerId, orderId, amountMinor } }];
+    }
+    case "VoidPayment": {
+      const orderId = validId("orderId", input.orderId);
+      const reason = validText("reason", input.reason, limits.maxReasonLength);
+      const payment = paymentOf(opened(state, customerId), orderId);
+      if (!payment) return [{ type: "PaymentVoided", data: { customerId, orderId, amountMinor: 0, reason } }];
+      switch (payment.status) {
+        case "AUTHORIZED":
+          return [{ type: "PaymentVoided", data: { customerId, orderId, amountMinor: payment.amountMinor, reason } }];
+        case "VOIDED":
+        case "DECLINED":
+          return [];
+        case "CAPTURED":
+        case "REFUNDED":
+          throw paymentsErrors.invalidTransition(customerId, orderId, payment.status, "VOIDED");
+        default:
+          return assertNever(payment.status);
+      }
+    }
+    case "RefundPayment": {
+      const orderId = validId("orderId", input.orderId);
+      const { amountMinor } = paymentIn(opened(state, customerId), orderId, "CAPTURED", "REFUNDED");
+      return [{ type: "PaymentRefunded", data: { customerId, orderId, amountMinor } }];
+    }
+    default:
+      return unknownCommandType(command, paymentsCommandTypes);
+  }
+}
+
+function record(account: OpenedAccount, orderId: string, payment: Payment): OpenedAccount["payments"] {
+  return { ...account.payments, [orderId]: payment };
+}
+
+// Events are facts already accepted by `decide`; evolve applies them and never refuses one.
+// Every balance move is a transfer between available, held and captured, except AccountOpened and
+// FundsAdded: so available + held + captured only ever grows by money paid in.
+function evolve(state: AccountState, event: PaymentsEvent): AccountState {
+  if (event.type === "AccountOpened") {
+    const { customerId, currency, initialBalanceMinor } = event.data;
+    return { status: "OPEN", customerId, currency, available: initialBalanceMinor, held: 0, captured: 0, payments: {} };
+  }
+  if (state.status === "ABSENT") return state;
+  switch (event.type) {
+    case "FundsAdded":
+      return { ...state, available: state.available + event.data.amountMinor };
+    case "PaymentAuthorized": {
+      const { orderId, amountMinor } = event.data;
+      return {
+        ...state,
+        available: state.available - amountMinor,
+        held: state.held + amountMinor,
+        payments: record(state, orderId, { amountMinor, status: "AUTHORIZED" }),
+      };
+    }
+    case "PaymentDeclined": {
+      const { orderId, amountMinor } = event.data;
+      return { ...state, payments: record(state, orderId, { amountMinor, status: "DECLINED" }) };
+    }
+    case "PaymentCaptured": {
+      const { orderId, amountMinor } = event.data;
+      return {
+        ...state,
+        held: state.held - amountMinor,
+        captured: state.captured + amountMinor,
+        payments: record(state, orderId, { amountMinor, status: "CAPTURED" }),
+      };
+    }
+    case "PaymentVoided": {
+      const { orderId, amountMinor } = event.data;
+      return {
+        ...state,
+        available: state.available + amountMinor,
+        held: state.held - amountMinor,
+        payments: record(state, orderId, { amountMinor, status: "VOIDED" }),
+      };
+    }
+    case "PaymentRefunded": {
+      const { orderId, amountMinor } = event.data;
+      return {
+        ...state,
+        available: state.available + amountMinor,
+        captured: state.captured - amountMinor,
+        payments: record(state, orderId, { amountMinor, status: "REFUNDED" }),
+      };
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+export const accountDecider: Decider<PaymentsCommand, PaymentsEvent, AccountState> = {
+  initialState: { status: "ABSENT" },
+  decide,
+  evolve,
+};

@@ -1,0 +1,40 @@
+import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
+import type { PaymentStatus } from "./decider";
+
+/** Refusals specific to Payments; each code is part of the public API (GraphQL `extensions.code`). */
+export const PaymentsErrorCode = {
+  PAYMENT_EXISTS: "PAYMENT_EXISTS",
+  INVALID_TRANSITION: "INVALID_TRANSITION",
+} as const;
+
+export type PaymentsErrorCode = (typeof PaymentsErrorCode)[keyof typeof PaymentsErrorCode];
+
+/** What a capture, void or refund would move the payment to; `from` is "NONE" when the order has no payment. */
+export type PaymentTransitionTarget = "CAPTURED" | "VOIDED" | "REFUNDED";
+
+export const paymentsErrors = {
+  accountExists: (customerId: string) =>
+    new DomainError(ErrorCode.ALREADY_EXISTS, `Customer ${customerId} already has an account`, { customerId }),
+  accountNotFound: (customerId: string): NotFoundError => new NotFoundError("Account", customerId),
+  paymentExists: (customerId: string, orderId: string, status: PaymentStatus) =>
+    new DomainError(
+      PaymentsErrorCode.PAYMENT_EXISTS,
+      `Order ${orderId} already has a payment on account ${customerId} (${status}); an order is authorized at most once`,
+      { customerId, orderId, status },
+    ),
+  invalidTransition: (customerId: string, orderId: string, from: PaymentStatus | "NONE", to: PaymentTransitionTarget) =>
+    new DomainError(
+      PaymentsErrorCode.INVALID_TRANSITION,
+      from === "NONE"
+        ? `Order ${orderId} has no payment on account ${customerId}, so it cannot become ${to}`
+        : `The payment of order ${orderId} on account ${customerId} is ${from} and cannot become ${to}`,
+      { customerId, orderId, from, to },
+    ),
+  // A VALIDATION error on `amountMinor`, because what is valid depends on the account's current balance.
+  balanceLimitExceeded: (customerId: string, amountMinor: number, balanceMinor: number, maxBalanceMinor: number) =>
+    new ValidationError(
+      "amountMinor",
+      amountMinor,
+      `at most ${Math.max(0, maxBalanceMinor - balanceMinor)} for account ${customerId}: it holds ${balanceMinor} in total and balances are capped at ${maxBalanceMinor}`,
+    ),
+};

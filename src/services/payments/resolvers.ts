@@ -1,0 +1,67 @@
+import { SafeIntResolver } from "graphql-scalars";
+import { Arg, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import { CommandResult } from "../../platform/graphql/types";
+import type { ChangeNotification } from "../../platform/projection/types";
+import { ACCOUNT_TOPIC, ACCOUNTS, type AccountView } from "../../../projections/accounts";
+import type { PaymentsCommand } from "./commands";
+import { Account, AccountChange } from "./schemaTypes";
+
+const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
+const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
+
+@Resolver()
+export class PaymentsQueries {
+  @Query(() => Account, { nullable: true, description: "A customer's account with all its payments; null if never opened." })
+  async account(
+    @Arg("customerId", () => ID) customerId: string,
+    @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<AccountView | null> {
+    await readAfter(ctx, ACCOUNTS, waitFor);
+    return ctx.readModels.get<AccountView>(ACCOUNTS, customerId);
+  }
+}
+
+@Resolver()
+export class PaymentsMutations {
+  @Mutation(() => CommandResult, { description: "Opens a customer's account; a customer has at most one." })
+  openAccount(
+    @Arg("customerId", () => ID) customerId: string,
+    @Arg("currency", () => String, { description: "ISO 4217 code, e.g. EUR." }) currency: string,
+    @Arg("initialBalanceMinor", () => SafeIntResolver, { defaultValue: 0 }) initialBalanceMinor: number,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "OpenAccount", customerId, currency, initialBalanceMinor });
+  }
+
+  @Mutation(() => CommandResult, { description: "Adds money to an open account's available balance." })
+  addFunds(
+    @Arg("customerId", () => ID) customerId: string,
+    @Arg("amountMinor", () => SafeIntResolver) amountMinor: number,
+    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CommandResult> {
+    return send(ctx, commandId, { type: "AddFunds", customerId, amountMinor });
+  }
+}
+
+@Resolver()
+export class PaymentsSubscriptions {
+  @Subscription(() => AccountChange, {
+    description: "Every change of one account, once the read model has it.",
+    subscribe: ({ args, context }) =>
+      (context as RequestContext).subscribe(`${ACCOUNT_TOPIC}:${String(args.customerId)}`),
+  })
+  accountChanged(
+    @Arg("customerId", () => ID) _customerId: string,
+    @Root() change: ChangeNotification<AccountView>,
+  ): AccountChange {
+    return { account: change.document, eventType: change.eventType, position: change.position };
+  }
+}
+
+async function send(ctx: RequestContext, commandId: string | null, command: PaymentsCommand): Promise<CommandResult> {
+  return CommandResult.from(await ctx.commands.send("payments", command, commandContext(ctx, commandId)));
+}

@@ -1,0 +1,22 @@
+import { accountsProjection } from "../../../projections/accounts";
+import { CommandHandler } from "../../platform/aggregate/commandHandler";
+import type { ServiceDefinition } from "../../platform/service";
+import type { PaymentsCommand } from "./commands";
+import { accountDecider, accountStreamId } from "./decider";
+import { orderPaymentReactor } from "./reactions";
+import { PaymentsMutations, PaymentsQueries, PaymentsSubscriptions } from "./resolvers";
+
+/** Payments owns the customer account streams: balances, authorizations, captures and refunds. */
+export const paymentsService: ServiceDefinition = {
+  name: "payments",
+  projections: [accountsProjection],
+  resolvers: [PaymentsQueries, PaymentsMutations, PaymentsSubscriptions],
+  reactors: [orderPaymentReactor],
+  createExecutor({ store, handlerOptions }) {
+    const handler = new CommandHandler(store, accountDecider, handlerOptions);
+    return (command, context) => {
+      const c = command as PaymentsCommand;
+      return handler.handle(accountStreamId(c.customerId), c, context);
+    };
+  },
+};

@@ -1,0 +1,19 @@
+import { validInteger, validString } from "../../platform/validation";
+import { validCurrency as currencyCode } from "../inventory/validation";
+
+/** Input rules of the Payments context (decision 0001). */
+export const limits = {
+  maxAmountMinor: 10_000_000_000,
+  /** available + held + captured never exceeds this, so every balance stays an exact integer. */
+  maxBalanceMinor: Number.MAX_SAFE_INTEGER,
+  maxReasonLength: 500,
+} as const;
+
+export function validCurrency(value: unknown): string {
+  return currencyCode(validString("currency", value, "an ISO 4217 code like EUR"));
+}
+
+/** 1-10^10 minor units; `min` 0 only for an opening balance. */
+export function validAmount(field: string, value: unknown, min: 0 | 1 = 1): number {
+  return validInteger(field, value, min, limits.maxAmountMinor);
+}
