@@ -7,6 +7,7 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { ...swcrc, swcrc: false }] },
   globalSetup: "<rootDir>/test/support/globalSetup.js",
+  setupFiles: ["reflect-metadata"],
   maxWorkers: 2,
   testTimeout: 60_000,
 };

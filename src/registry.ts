@@ -1,3 +1,4 @@
+import "reflect-metadata"; // decorated GraphQL classes below need the metadata API loaded first
 import type { ServiceDefinition } from "./platform/service";
 import { inventoryService } from "./services/inventory/service";
 import { orderingService } from "./services/ordering/service";

@@ -1,0 +1,68 @@
+import type { Redis } from "ioredis";
+import { spawnRole, type RoleProcess } from "./processes";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "./testEnv";
+
+export interface RunningSystem {
+  url: string;
+  db: TestDatabase;
+  redis: Redis;
+  prefix: string;
+  env: Record<string, string>;
+  role(name: string): RoleProcess;
+  /** Starts (or restarts) a role as its own process and waits until it is ready. */
+  start(name: string): Promise<RoleProcess>;
+  stop(name: string, signal?: NodeJS.Signals): Promise<number | null>;
+  /** Stops every role gracefully, checks they exit 0, and removes the database and keys. */
+  shutdown(): Promise<Array<number | null>>;
+}
+
+/** Every role as its own child process, against a database and key prefix of its own. */
+export async function startSystem(roles: string[], extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+  const db = await createTestDatabase();
+  const redis = testRedis();
+  const prefix = testPrefix();
+  const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0", ...extraEnv };
+  const processes = new Map<string, RoleProcess>();
+  let url = "";
+
+  const system: RunningSystem = {
+    get url() {
+      return url;
+    },
+    db,
+    redis,
+    prefix,
+    env,
+    role: (name) => processes.get(name)!,
+    async start(name) {
+      const child = spawnRole(name, env);
+      processes.set(name, child);
+      await child.waitFor(new RegExp(`ready \\(${name}\\)`));
+      if (name === "api") url = (await child.waitFor(/GraphiQL at (http:\/\/\S+)/))[1]!;
+      return child;
+    },
+    stop: (name, signal) => processes.get(name)?.stop(signal) ?? Promise.resolve(null),
+    async shutdown() {
+      const codes = await Promise.all([...processes.values()].map((p) => p.stop()));
+      await deleteKeys(redis, prefix);
+      await redis.quit();
+      await db.drop();
+      return codes;
+    },
+  };
+  // Migrations run once, in the first process, before the others race to apply them.
+  await system.start(roles[0]!);
+  await Promise.all(roles.slice(1).map((r) => system.start(r)));
+  return system;
+}
+
+/** Polls `probe` until it returns a value (bounded); for outcomes that arrive asynchronously. */
+export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
