@@ -162,6 +162,7 @@ it("duplicate delivery of every message type has no second effect", async () => 
     bus.send("ordering", { type: "ConfirmOrder", orderId }, ctx("confirm")),
   ]);
   expect(replies.map((r) => r.duplicate)).toEqual([true, true, true]);
+  expect(replies.map((r) => r.eventTypes)).toEqual([["StockReserved"], ["PaymentAuthorized"], ["OrderConfirmed"]]); // first results
   await bus.close();
   await connection.quit();
 

@@ -17,10 +17,10 @@ export async function stockConservation(db: TestDatabase): Promise<Array<{ sku: 
   for (const { type, data } of await eventsOf(db, ["ProductDefined", "StockRestocked", "StockReserved", "StockReservationReleased", "StockReservationCommitted"])) {
     const t = get(data.sku as string);
     const q = (type === "ProductDefined" ? data.initialStock : data.quantity) as number;
-    if (type === "ProductDefined" || type === "StockRestocked") (t.supplied += q), (t.available += q);
-    if (type === "StockReserved") (t.available -= q), (t.reserved += q);
-    if (type === "StockReservationReleased") (t.available += q), (t.reserved -= q);
-    if (type === "StockReservationCommitted") (t.reserved -= q), (t.committed += q);
+    if (type === "ProductDefined" || type === "StockRestocked") move(t, { supplied: q, available: q });
+    if (type === "StockReserved") move(t, { available: -q, reserved: q });
+    if (type === "StockReservationReleased") move(t, { available: q, reserved: -q });
+    if (type === "StockReservationCommitted") move(t, { reserved: -q, committed: q });
   }
   for (const [sku, t] of totals) {
     if (t.available < 0 || t.reserved < 0) problems.push({ sku, problem: `negative stock ${JSON.stringify(t)}` });
@@ -37,11 +37,14 @@ export async function moneyConservation(db: TestDatabase): Promise<{ putIn: numb
   for (const { type, data } of await eventsOf(db, ["AccountOpened", "FundsAdded", "PaymentAuthorized", "PaymentCaptured", "PaymentVoided", "PaymentRefunded"])) {
     const a = get(data.customerId as string);
     const amount = (type === "AccountOpened" ? data.initialBalanceMinor : data.amountMinor) as number;
-    if (type === "AccountOpened" || type === "FundsAdded") (putIn += amount), (a.available += amount);
-    if (type === "PaymentAuthorized") (a.available -= amount), (a.held += amount);
-    if (type === "PaymentCaptured") (a.held -= amount), (a.captured += amount);
-    if (type === "PaymentVoided") (a.held -= amount), (a.available += amount);
-    if (type === "PaymentRefunded") (a.captured -= amount), (a.available += amount);
+    if (type === "AccountOpened" || type === "FundsAdded") {
+      putIn += amount;
+      move(a, { available: amount });
+    }
+    if (type === "PaymentAuthorized") move(a, { available: -amount, held: amount });
+    if (type === "PaymentCaptured") move(a, { held: -amount, captured: amount });
+    if (type === "PaymentVoided") move(a, { held: -amount, available: amount });
+    if (type === "PaymentRefunded") move(a, { captured: -amount, available: amount });
   }
   const all = [...accounts.values()];
   return {
@@ -72,6 +75,10 @@ export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix:
     if (JSON.stringify(sorted(live)) !== JSON.stringify(sorted(fromScratch))) mismatches.push(projection.name);
   }
   return mismatches;
+}
+
+function move<T extends Record<string, number>>(totals: T, deltas: Partial<T>): void {
+  for (const [key, delta] of Object.entries(deltas)) (totals as Record<string, number>)[key]! += delta as number;
 }
 
 function sorted(value: unknown): unknown {

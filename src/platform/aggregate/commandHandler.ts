@@ -20,6 +20,8 @@ export interface CommandOutcome<Event extends DomainEvent = DomainEvent> {
   position: LogPosition | null;
   /** The events this call appended (empty for a duplicate or a no-op). */
   events: Event[];
+  /** Types of the events the command produced, also for a duplicate: what its first run appended. */
+  eventTypes: string[];
   /** True when the command had already been applied: nothing was appended this time. */
   duplicate: boolean;
 }
@@ -63,7 +65,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       const { state, version } = await this.load(streamId);
       const events = this.decider.decide(command, state);
       if (events.length === 0) {
-        return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, duplicate: false };
+        return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
       const metadata = {
         correlationId: context.correlationId ?? context.commandId,
@@ -86,6 +88,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           streamVersion: result.streamVersion,
           position: result.position,
           events,
+          eventTypes: result.eventTypes,
           duplicate: false,
         };
       } catch (error) {
@@ -102,10 +105,10 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
 
 function duplicateOutcome<Event extends DomainEvent>(
   commandId: string,
-  previous: { streamId: string; streamVersion: number; position: LogPosition },
+  previous: { streamId: string; streamVersion: number; position: LogPosition; eventTypes: string[] },
 ): CommandOutcome<Event> {
-  const { streamId, streamVersion, position } = previous;
-  return { commandId, streamId, streamVersion, position, events: [], duplicate: true };
+  const { streamId, streamVersion, position, eventTypes } = previous;
+  return { commandId, streamId, streamVersion, position, events: [], eventTypes, duplicate: true };
 }
 
 /** Spreads retries so that racing writers do not collide again in lockstep. */

@@ -19,6 +19,8 @@ export interface AppendOptions {
 export interface AppendOutcome extends AppendResult {
   /** True when `commandId` had already been applied and nothing was appended. */
   duplicate: boolean;
+  /** Types of the events the command appended (the first time, for a duplicate). */
+  eventTypes: string[];
 }
 
 /**
@@ -45,7 +47,8 @@ WITH current_version AS (
 ), recorded AS (
   INSERT INTO command_results (command_id, stream_id, result)
   SELECT $8, $1, jsonb_build_object(
-    'streamVersion', stream_version, 'globalPosition', global_position::text, 'transactionId', transaction_id)
+    'streamVersion', stream_version, 'globalPosition', global_position::text, 'transactionId', transaction_id,
+    'eventTypes', to_jsonb($4::text[]))
   FROM summary WHERE $8::text IS NOT NULL
 )
 SELECT summary.*, (SELECT v FROM current_version) AS current_version
@@ -79,6 +82,12 @@ interface StoredCommandResult {
   streamVersion: number;
   globalPosition: string;
   transactionId: string;
+  eventTypes?: string[];
+}
+
+/** A command applied earlier: where its events landed and which they were. */
+export interface CommandRecord extends AppendResult {
+  eventTypes: string[];
 }
 
 /** A pool, or one client inside a transaction the caller controls. */
@@ -135,7 +144,7 @@ export class EventStore {
       if (constraint === "events_stream_version_unique") throw new ConcurrencyError(streamId, expected);
       if (constraint === "command_results_pkey" && options.commandId) {
         const first = await this.findCommandResult(options.commandId);
-        if (first) return { ...first, duplicate: true };
+        if (first) return { ...first, eventTypes: first.eventTypes, duplicate: true };
       }
       if (constraint === "events_event_id_unique") {
         throw new DomainError(ErrorCode.ALREADY_EXISTS, "an event with this event id is already stored", { streamId });
@@ -151,11 +160,12 @@ export class EventStore {
       globalPosition: BigInt(row.global_position),
       position: { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) },
       duplicate: false,
+      eventTypes: events.map((e) => e.type),
     };
   }
 
   /** The result recorded for a command that was already applied, if any. */
-  async findCommandResult(commandId: string): Promise<AppendResult | null> {
+  async findCommandResult(commandId: string): Promise<CommandRecord | null> {
     const { rows } = await this.query("SELECT stream_id, result FROM command_results WHERE command_id = $1", [
       commandId,
     ]);
@@ -167,6 +177,7 @@ export class EventStore {
       streamVersion: result.streamVersion,
       globalPosition: BigInt(result.globalPosition),
       position: { transactionId: BigInt(result.transactionId), globalPosition: BigInt(result.globalPosition) },
+      eventTypes: result.eventTypes ?? [],
     };
   }
 

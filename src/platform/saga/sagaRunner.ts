@@ -167,7 +167,7 @@ export class SagaRunner {
           causationId: stream,
           actor: `saga:${definition.name}`,
         }, Math.max(1, waitMs));
-        reply = raw.ok ? { ok: true, events: raw.outcome.events.map((e) => e.type) } : { ok: false, ...raw.error };
+        reply = raw.ok ? { ok: true, events: raw.outcome.eventTypes } : { ok: false, ...raw.error };
       } catch (error) {
         if (error instanceof DomainError && error.code === ErrorCode.COMMAND_TIMEOUT && !next.compensation && Date.now() >= deadline) {
           continue; // the deadline decides; a late reply will change nothing

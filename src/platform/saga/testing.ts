@@ -1,0 +1,39 @@
+import { evolveSaga, initialSagaState } from "./sagaState";
+import type { SagaDefinition, SagaEvent, SagaState, SagaStep, StepReply } from "./types";
+
+/**
+ * Test-only: given([saga events]).next() is what the runner would do next;
+ * judge(step, reply) is how it would read a reply. Pure, no runner needed.
+ */
+export function sagaSpec<Data>(definition: SagaDefinition<Data>) {
+  return {
+    given(events: SagaEvent[]) {
+      const state = events.reduce((s, e) => evolveSaga(s, e, "t"), initialSagaState as SagaState<Data>);
+      return {
+        state,
+        next: () => definition.next(state),
+        judge: (step: SagaStep, reply: StepReply) => definition.judge(step, reply),
+      };
+    },
+  };
+}
+
+/** Saga history builders, so tests read like the story they tell. */
+export const sagaHistory = {
+  started: (saga: string, sagaId: string, data: unknown): SagaEvent => ({
+    type: "SagaStarted",
+    data: { sagaId, saga, data, deadlineAt: "2030-01-01T00:00:00.000Z", correlationId: "corr-1" },
+  }),
+  stepStarted: (step: string, service = "any", compensation = false): SagaEvent => ({
+    type: "SagaStepStarted",
+    data: { step, service, compensation },
+  }),
+  succeeded: (step: string, events: string[] = []): SagaEvent => ({ type: "SagaStepSucceeded", data: { step, events } }),
+  failed: (step: string, code: string, compensation = false): SagaEvent => ({
+    type: "SagaStepFailed",
+    data: { step, code, message: `${step} failed: ${code}`, compensation },
+  }),
+  deadlinePassed: (): SagaEvent => ({ type: "SagaDeadlinePassed", data: { deadlineAt: "2030-01-01T00:00:00.000Z" } }),
+  sagaFailed: (step: string, code: string): SagaEvent => ({ type: "SagaFailed", data: { step, code, message: `gave up on ${step}` } }),
+  redriven: (): SagaEvent => ({ type: "SagaRedriven", data: { by: "operator" } }),
+};
