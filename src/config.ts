@@ -19,6 +19,7 @@ const schema = z.object({
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SAGA_DEADLINE_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
   SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SAGA_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
 });
 
 export type Config = z.infer<typeof schema>;
