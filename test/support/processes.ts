@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { resolve, sep } from "node:path";
 
-const MAIN = resolve(__dirname, "../../dist/src/main.js");
+// This file runs from test/support under jest and from dist/test/support in benchmarks.
+const ROOT = resolve(__dirname, __dirname.includes(`${sep}dist${sep}`) ? "../../.." : "../..");
+const MAIN = resolve(ROOT, "dist/src/main.js");
 
 export interface RoleProcess {
   child: ChildProcess;

@@ -46,15 +46,25 @@ it("two handlers racing on one stream both apply, each deciding on fresh state",
 });
 
 it("gives up with a typed CONCURRENCY_CONFLICT once its attempts are spent", async () => {
-  const impatient = new CommandHandler(db.store, counter, { maxAttempts: 1 });
+  // One handler per writer, as in separate processes: nothing serialises them.
   const results = await Promise.allSettled(
-    Array.from({ length: 10 }, (_, i) => impatient.handle("race-2", { type: "Add", amount: 1 }, ctx(`race-2-${i}`))),
+    Array.from({ length: 10 }, (_, i) =>
+      new CommandHandler(db.store, counter, { maxAttempts: 1 }).handle("race-2", { type: "Add", amount: 1 }, ctx(`race-2-${i}`)),
+    ),
   );
   const rejected = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
   expect(rejected.length).toBeGreaterThan(0);
   for (const error of rejected) expect(error).toMatchObject({ code: ErrorCode.CONCURRENCY_CONFLICT });
   const fulfilled = results.filter((r) => r.status === "fulfilled").length;
   expect(await versions("race-2")).toEqual(Array.from({ length: fulfilled }, (_, i) => i + 1));
+});
+
+it("within one process, commands for a hot stream queue instead of colliding", async () => {
+  const handler = new CommandHandler(db.store, counter, { maxAttempts: 1 });
+  const outcomes = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => handler.handle("hot", { type: "Add", amount: 1 }, ctx(`hot-${i}`))),
+  );
+  expect(outcomes.map((o) => o.streamVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
 });
 
 it("a resent command returns its first outcome and appends nothing", async () => {

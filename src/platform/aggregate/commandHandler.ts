@@ -41,6 +41,8 @@ export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts
  */
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly options: CommandHandlerOptions;
+  /** Tail of the queue of commands per stream in this process. */
+  private readonly streamQueues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: EventStore,
@@ -57,7 +59,26 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     return { state, version: events.at(-1)?.streamVersion ?? 0, events };
   }
 
-  async handle(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
+  /**
+   * Commands for one stream run one after another in this process: on a hot
+   * stream (a popular product, a busy account) they would otherwise only
+   * collide and retry. Across processes, optimistic concurrency still decides.
+   */
+  handle(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
+    const tail = this.streamQueues.get(streamId) ?? Promise.resolve();
+    const run = tail.then(
+      () => this.handleNow(streamId, command, context),
+      () => this.handleNow(streamId, command, context),
+    );
+    const settled = run.catch(() => undefined);
+    this.streamQueues.set(streamId, settled);
+    void settled.then(() => {
+      if (this.streamQueues.get(streamId) === settled) this.streamQueues.delete(streamId);
+    });
+    return run;
+  }
+
+  private async handleNow(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
     const previous = await this.store.findCommandResult(context.commandId);
     if (previous) return duplicateOutcome(context.commandId, previous);
 
