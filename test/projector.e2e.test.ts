@@ -84,7 +84,11 @@ it("a projector killed mid-run and restarted converges to the from-scratch read 
   expect(await second.stop()).toBe(0);
 
   const scratch = FIRST_GENERATION + 100;
-  await projectGeneration(redis, db.store, keys, productsProjection, scratch);
+  const started = performance.now();
+  const projected = await projectGeneration(redis, db.store, keys, productsProjection, scratch);
+  const seconds = (performance.now() - started) / 1000;
+  // Shown, not asserted: figures belong in bench/.
+  console.log(`from-scratch projection: ${projected} events in ${seconds.toFixed(2)} s (${Math.round(projected / seconds)} events/s)`);
   const live = await snapshotGeneration(redis, keys, PRODUCTS, FIRST_GENERATION);
   const fromScratch = await snapshotGeneration(redis, keys, PRODUCTS, scratch);
   expect(Object.keys(live.docs)).toHaveLength(PRODUCT_COUNT);

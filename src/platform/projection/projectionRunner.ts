@@ -59,7 +59,10 @@ export class ProjectionRunner<Doc> {
   private async readAndApply(): Promise<StepResult> {
     const { generation, gen } = await this.watchTarget();
     const checkpoint = parseCheckpoint(await this.redis.get(gen.checkpoint));
-    const { events, checkpoint: next } = await this.store.readAll(checkpoint, this.options.batchSize);
+    const { events, checkpoint: next } = await this.store.readAll(checkpoint, this.options.batchSize).catch(async (error: unknown) => {
+      await this.redis.unwatch().catch(() => undefined); // leave the connection clean for the next step
+      throw error;
+    });
     if (events.length === 0) {
       await this.redis.unwatch();
       return { kind: "idle", checkpoint };
