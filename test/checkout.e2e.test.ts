@@ -6,13 +6,16 @@ import {
   DefineProductDocument,
   MarkOrderShippedDocument,
   OpenAccountDocument,
+  CustomerOrdersDocument,
   OrderDocument,
+  OrderStatusChangedDocument,
   PlaceOrderDocument,
   ProductDocument,
   SagaDocument,
   SalesDashboardDocument,
+  type CustomerOrdersQuery,
 } from "./graphql/generated";
-import { request } from "./support/graphqlClient";
+import { collect, execute, request, wsClient } from "./support/graphqlClient";
 import { moneyConservation, readModelsMatchLog, stockConservation } from "./support/invariants";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
 import { TEST_REDIS_URL } from "./support/testEnv";
@@ -68,7 +71,16 @@ const stock = async (sku: string) => (await request(system.url, ProductDocument,
 const account = async (customerId: string) => (await request(system.url, AccountDocument, { customerId })).account!;
 
 it("happy path: stock reserved, payment authorized, order confirmed", async () => {
+  const client = wsClient(system.url.replace(/^http/, "ws"));
+  const statuses = collect(client, OrderStatusChangedDocument, { id: `order-${orderSeq + 1}` });
+  await new Promise((r) => setTimeout(r, 300)); // the server subscribes to Redis asynchronously
   const orderId = await place("rich", [{ sku: "TEA", quantity: 2 }, { sku: "MUG", quantity: 1 }]);
+  expect((await statuses.until(2)).map((c) => [c.orderStatusChanged.eventType, c.orderStatusChanged.order?.status])).toEqual([
+    ["OrderPlaced", "PENDING"],
+    ["OrderConfirmed", "CONFIRMED"],
+  ]);
+  statuses.stop();
+  await client.dispose();
   const order = await settled(orderId);
   expect(order.status).toBe("CONFIRMED");
   expect((await sagaOf(orderId, (s) => s === "COMPLETED")).steps.map((s) => s.step)).toEqual([
@@ -118,6 +130,31 @@ it("payments stopped and restarted within the deadline: the order is confirmed",
   await system.start("payments");
   expect((await settled(orderId)).status).toBe("CONFIRMED");
 });
+
+it("a service that is down: its commands time out with a typed error, wait in its queue, and run when it is back", async () => {
+  await system.stop("ordering");
+  const started = Date.now();
+  const timedOut = await execute(system.url, PlaceOrderDocument, { input: { orderId: "queued-1", customerId: "rich", lines: [{ sku: "MUG", quantity: 1 }] } });
+  expect(timedOut.errors?.[0]?.extensions).toMatchObject({ code: "COMMAND_TIMEOUT", service: "ordering" });
+  expect(Date.now() - started).toBeLessThan(15_000);
+  // Meanwhile the api serves queries and the other services' mutations.
+  expect((await stock("MUG")).sku).toBe("MUG");
+  await request(system.url, OpenAccountDocument, { customerId: "while-down", currency: "EUR", initialBalanceMinor: 1 });
+  await system.start("ordering");
+  expect((await settled("queued-1")).status).toBe("CONFIRMED"); // the queued command ran, and its checkout too
+}, 60_000);
+
+it("deadlines survive a restart of the saga runner", async () => {
+  await system.stop("payments");
+  const orderId = await place("rich", [{ sku: "PEN", quantity: 1 }]);
+  await eventually(async () => (await sagaOf(orderId, () => true)).currentStep === "authorize", "the saga waiting on payments");
+  await system.stop("saga", "SIGKILL");
+  await new Promise((r) => setTimeout(r, DEADLINE_MS));
+  await system.start("saga");
+  expect(await settled(orderId, 30_000)).toMatchObject({ status: "CANCELLED", cancelReason: "checkout timed out" });
+  await system.start("payments");
+  await sagaOf(orderId, (s) => s === "COMPENSATED");
+}, 60_000);
 
 it("choreography: shipping captures and commits; cancelling a confirmed order voids and releases", async () => {
   const shipped = await place("rich", [{ sku: "MUG", quantity: 2 }]);
@@ -181,8 +218,20 @@ it("duplicate delivery of every message type has no second effect", async () => 
 
 it("after everything: orders settled, stock and money conserved, read models equal the log", async () => {
   const { rows } = await system.db.pool.query("SELECT count(*)::int AS n FROM events WHERE type = 'OrderPlaced'");
-  expect(rows[0].n).toBe(orderSeq + 1);
+  expect(rows[0].n).toBe(orderSeq + 2); // with dup-1 and queued-1
   for (let i = 1; i <= orderSeq; i++) expect(["CONFIRMED", "CANCELLED", "SHIPPED"]).toContain((await settled(`order-${i}`)).status);
+  const poor = await request(system.url, CustomerOrdersDocument, { customerId: "poor", first: 10 });
+  expect(poor.customerOrders.edges.map((e) => e.node.id)).toEqual(["order-3"]);
+  const ids: string[] = [];
+  for (let after: string | null = null, more = true; more; ) {
+    const { customerOrders: page }: CustomerOrdersQuery = await request(system.url, CustomerOrdersDocument, { customerId: "rich", first: 3, after });
+    ids.push(...page.edges.map((e) => e.node.id));
+    [after, more] = [page.pageInfo.endCursor ?? null, page.pageInfo.hasNextPage];
+  }
+  const { rows: richOrders } = await system.db.pool.query(
+    "SELECT data->>'orderId' AS id FROM events WHERE type = 'OrderPlaced' AND data->>'customerId' = 'rich' ORDER BY global_position DESC",
+  );
+  expect(ids).toEqual(richOrders.map((r) => r.id)); // every order once, newest first, across pages
   expect(await stockConservation(system.db)).toEqual([]);
   const money = await moneyConservation(system.db);
   expect(money.accounted).toBe(money.putIn);
