@@ -1,111 +1,109 @@
 import { print } from "graphql";
-import {
-  DefineProductDocument,
-  OpenAccountDocument,
-  OrderChangesDocument,
-  PlaceOrderDocument,
-  ProductDocument,
-} from "../test/graphql/generated";
+import type { Client } from "graphql-ws";
+import { DefineProductDocument, OpenAccountDocument, OrderChangesDocument, PlaceOrderDocument, ProductDocument } from "../test/graphql/generated";
 import { request, wsClient } from "../test/support/graphqlClient";
-import { startSystem } from "../test/support/system";
+import { benchSystem } from "./lib/env";
+import { closedLoop } from "./lib/load";
+import type { Scenario } from "./lib/scenario";
+import { medianOf, repeat, summarize } from "./lib/stats";
 
 /**
- * Checkout latency end to end: placeOrder until the order is CONFIRMED, as a
- * subscriber sees it, with every role in its own process. Each of the
- * `concurrency` clients places its next order once its last one is confirmed.
- * Usage: npm run bench -- [--checkouts 300] [--concurrency 8] [--products 20] [--customers 50] [--json]
+ * Checkout end to end: placeOrder until the order is CONFIRMED, as a
+ * subscriber sees it, with every role in its own process (api, projector,
+ * saga, inventory, ordering, payments). Closed loop: each of the clients
+ * places its next order once its last one is confirmed, so latency is not
+ * queueing behind a burst. No baseline: nothing simpler does the same work.
  */
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const CHECKOUTS = option("checkouts", 300);
-const CONCURRENCY = option("concurrency", 8);
-const PRODUCTS = option("products", 20);
-const CUSTOMERS = option("customers", 50);
+type OrderChange = { orderChanges: { eventType: string; order: { id: string; status: string } | null } };
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+export const checkoutScenario: Scenario = {
+  name: "checkout",
+  summary: "completed checkouts/s, p50/p99 placeOrder → CONFIRMED, every role in its own process",
+  flags: {
+    checkouts: "checkouts per measurement (default 300; 150 in the suite)",
+    concurrency: "concurrent clients, each waiting for its order's confirmation (default 8)",
+    products: "products the orders are spread over (default 20)",
+    customers: "customers the orders are spread over (default 50)",
+  },
+  async run(ctx) {
+    const checkouts = ctx.args.int("checkouts", { single: 300, suite: 150, smoke: 6 }, ctx.mode);
+    const [concurrency] = ctx.args.intList("concurrency", { single: [8], smoke: [3] }, ctx.mode);
+    const products = ctx.args.int("products", { single: 20, smoke: 3 }, ctx.mode);
+    const customers = ctx.args.int("customers", { single: 50, smoke: 3 }, ctx.mode);
 
-async function main() {
-  const system = await startSystem(["api", "projector", "saga", "inventory", "ordering", "payments"]);
-  try {
-    // Spread over products and customers, as real traffic is; a single hot stream serialises by design.
-    let last = "";
-    for (let p = 0; p < PRODUCTS; p++) {
-      const { defineProduct } = await request(system.url, DefineProductDocument, {
-        input: { sku: `BENCH-${p}`, name: `bench ${p}`, priceMinor: 100, currency: "EUR", initialStock: 1_000_000 },
-      });
-      last = defineProduct.position!;
-    }
-    for (let c = 0; c < CUSTOMERS; c++) {
-      await request(system.url, OpenAccountDocument, { customerId: `bench-${c}`, currency: "EUR", initialBalanceMinor: 10_000_000_000 });
-    }
-    await request(system.url, ProductDocument, { id: "BENCH-0", waitFor: last });
-
-    const started = new Map<string, number>();
-    const confirmed = new Map<string, () => void>();
-    const latencies: number[] = [];
-    let resolveAll: () => void = () => undefined;
-    const allDone = new Promise<void>((r) => (resolveAll = r));
-    const client = wsClient(system.url.replace(/^http/, "ws"));
-    client.subscribe<{ orderChanges: { eventType: string; order: { id: string; status: string } | null } }>(
-      { query: print(OrderChangesDocument) },
-      {
-        next: ({ data }) => {
-          const order = data?.orderChanges.order;
-          if (!order || order.status !== "CONFIRMED" || !started.has(order.id)) return;
-          latencies.push(performance.now() - started.get(order.id)!);
-          started.delete(order.id);
-          confirmed.get(order.id)?.();
-          if (latencies.length === CHECKOUTS) resolveAll();
-        },
-        error: (e) => {
-          if (latencies.length < CHECKOUTS) console.error("subscription failed:", e);
-        },
-        complete: () => undefined,
-      },
-    );
-    await new Promise((r) => setTimeout(r, 300));
-
-    const t0 = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < CHECKOUTS) {
-        const n = next++;
-        const orderId = `bench-${n}`;
-        const done = new Promise<void>((r) => confirmed.set(orderId, r));
-        started.set(orderId, performance.now());
-        await request(system.url, PlaceOrderDocument, {
-          input: { orderId, customerId: `bench-${n % CUSTOMERS}`, lines: [{ sku: `BENCH-${n % PRODUCTS}`, quantity: 1 }] },
+    ctx.progress("starting api, projector, saga, inventory, ordering and payments processes");
+    const system = await benchSystem(["api", "projector", "saga", "inventory", "ordering", "payments"]);
+    let client: Client | null = null;
+    try {
+      // Spread over products and customers, as real traffic is; a single hot stream serialises by design.
+      let last = "";
+      for (let p = 0; p < products; p++) {
+        const { defineProduct } = await request(system.url, DefineProductDocument, {
+          input: { sku: `BENCH-${p}`, name: `bench ${p}`, priceMinor: 100, currency: "EUR", initialStock: 1_000_000 },
         });
-        await done; // closed loop: each client waits for its checkout, so latency is not queueing behind a burst
+        last = defineProduct.position!;
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    await allDone;
-    const seconds = (performance.now() - t0) / 1000;
-    await client.dispose();
+      for (let c = 0; c < customers; c++) {
+        await request(system.url, OpenAccountDocument, { customerId: `bench-${c}`, currency: "EUR", initialBalanceMinor: 10_000_000_000 });
+      }
+      await request(system.url, ProductDocument, { id: "BENCH-0", waitFor: last });
 
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const result = {
-      scenario: "checkout",
-      checkouts: CHECKOUTS,
-      concurrency: CONCURRENCY,
-      perSecond: Math.round(CHECKOUTS / seconds),
-      p50ms: Math.round(percentile(sorted, 50)),
-      p99ms: Math.round(percentile(sorted, 99)),
-      maxMs: Math.round(sorted.at(-1)!),
-    };
-    console.log(args.includes("--json") ? JSON.stringify(result) : result);
-  } finally {
-    await system.shutdown();
-  }
-}
+      const confirmed = new Map<string, () => void>();
+      client = wsClient(system.url.replace(/^http/, "ws"));
+      client.subscribe<OrderChange>(
+        { query: print(OrderChangesDocument) },
+        {
+          next: ({ data }) => {
+            const order = data?.orderChanges.order;
+            if (order?.status === "CONFIRMED") confirmed.get(order.id)?.();
+          },
+          error: (e) => ctx.progress(`subscription failed: ${String(e)}`),
+          complete: () => undefined,
+        },
+      );
+      await new Promise((r) => setTimeout(r, 300));
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+      const measure = async (tag: string, n: number) => {
+        const result = await closedLoop({
+          concurrency: concurrency!,
+          total: n,
+          op: async (i) => {
+            const orderId = `bench-${tag}-${i}`;
+            let timer: NodeJS.Timeout | undefined;
+            const done = new Promise<void>((resolve, reject) => {
+              confirmed.set(orderId, resolve);
+              timer = setTimeout(() => reject(new Error(`order ${orderId} not CONFIRMED within 30 s`)), 30_000);
+            });
+            try {
+              await request(system.url, PlaceOrderDocument, {
+                input: { orderId, customerId: `bench-${i % customers}`, lines: [{ sku: `BENCH-${i % products}`, quantity: 1 }] },
+              });
+              await done;
+            } finally {
+              clearTimeout(timer);
+              confirmed.delete(orderId);
+            }
+          },
+        });
+        const s = summarize(result.latencies);
+        return { rate: result.ops / result.seconds, p50: s.p50, p99: s.p99, max: s.max };
+      };
+
+      await measure("warm", Math.max(concurrency! * 2, 4));
+      const m = medianOf(
+        await repeat(ctx.runs, (run) => {
+          ctx.progress(`${checkouts} checkouts, ${concurrency} clients: run ${run + 1}/${ctx.runs}`);
+          return measure(`r${run}`, checkouts);
+        }),
+      );
+      const label = `${concurrency} clients`;
+      const params = { checkouts, concurrency: concurrency!, products, customers, runs: ctx.runs };
+      ctx.emit({ label, value: m.rate, unit: "checkouts/s", params });
+      ctx.emit({ label: `${label}, p50`, value: m.p50, unit: "ms", params: { ...params, stat: "p50" } });
+      ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", params: { ...params, stat: "p99" } });
+    } finally {
+      await client?.dispose();
+      await system.release();
+    }
+  },
+};

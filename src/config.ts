@@ -20,9 +20,31 @@ const schema = z.object({
   SAGA_DEADLINE_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
   SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SAGA_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  // Access control (see resolveAuthMode): empty counts as unset, as compose files tend to pass it.
+  AUTH_MODE: z.preprocess(emptyAsUnset, z.enum(["dev", "jwt"]).optional()),
+  AUTH_JWT_SECRET: z.preprocess(
+    emptyAsUnset,
+    z.string().min(32, "must be at least 32 characters (HS256 needs a 256-bit key)").optional(),
+  ),
+  // Limits on what one request may ask for; a refusal names the variable to raise.
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(100 * 1024),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
+  MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+  MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(2000),
+  MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
+  GRAPHQL_INTROSPECTION: z.preprocess(emptyAsUnset, z.enum(["true", "false"]).optional()),
 });
 
-export type Config = z.infer<typeof schema>;
+/** Every variable read from the environment (README's Configuration table lists each). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
+export type AuthMode = "dev" | "jwt";
+export type Config = Omit<z.infer<typeof schema>, "AUTH_MODE" | "GRAPHQL_INTROSPECTION"> & {
+  AUTH_MODE: AuthMode;
+  /** `__schema`/`__type` queries; on by default except with NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: boolean;
+};
 
 export class ConfigError extends Error {
   readonly code = "CONFIG";
@@ -30,10 +52,41 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    return {
+      ...parsed.data,
+      AUTH_MODE: resolveAuthMode(parsed.data, env.NODE_ENV),
+      GRAPHQL_INTROSPECTION: (parsed.data.GRAPHQL_INTROSPECTION ?? (env.NODE_ENV === "production" ? "false" : "true")) === "true",
+    };
+  }
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join(".");
-    return `  ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`;
+    // A secret's value never goes to a log, even a wrong one.
+    const value = /SECRET/.test(name) ? `<${(env[name] ?? "").length} characters>` : JSON.stringify(env[name] ?? "");
+    return `  ${name}=${value}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid environment:\n${problems.join("\n")}`);
+}
+
+/**
+ * `jwt` when a secret is set or asked for; `dev` (everything allowed, said loudly at start-up)
+ * only outside production, or in production when AUTH_MODE=dev is set explicitly.
+ */
+function resolveAuthMode(config: { AUTH_MODE?: AuthMode | undefined; AUTH_JWT_SECRET?: string | undefined }, nodeEnv?: string): AuthMode {
+  const mode = config.AUTH_MODE ?? (config.AUTH_JWT_SECRET ? "jwt" : nodeEnv === "production" ? null : "dev");
+  if (mode === "jwt" && !config.AUTH_JWT_SECRET) {
+    throw new ConfigError("AUTH_MODE=jwt needs AUTH_JWT_SECRET: the HS256 key (32 characters or more) that signs bearer tokens");
+  }
+  if (mode === null) {
+    throw new ConfigError(
+      "AUTH_JWT_SECRET is not set and NODE_ENV=production: refusing to start without access control. " +
+        "Set AUTH_JWT_SECRET to the HS256 key (32 characters or more) that signs bearer tokens, " +
+        "or AUTH_MODE=dev to run with every request allowed.",
+    );
+  }
+  return mode;
+}
+
+function emptyAsUnset(value: unknown): unknown {
+  return value === "" ? undefined : value;
 }

@@ -13,24 +13,31 @@ export async function execute<T, V>(
   url: string,
   document: TypedDocumentNode<T, V>,
   variables?: V,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ query: print(document), variables }),
   });
   return (await response.json()) as GraphQLResponse<T>;
 }
 
 /** Data of a successful operation; throws with the errors otherwise. */
-export async function request<T, V>(url: string, document: TypedDocumentNode<T, V>, variables?: V): Promise<T> {
-  const result = await execute(url, document, variables);
+export async function request<T, V>(
+  url: string,
+  document: TypedDocumentNode<T, V>,
+  variables?: V,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const result = await execute(url, document, variables, headers);
   if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
   return result.data;
 }
 
-export function wsClient(url: string): Client {
-  return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+/** `connectionParams` carry the bearer token over WebSocket: `{ authorization: "Bearer …" }`. */
+export function wsClient(url: string, connectionParams?: Record<string, unknown>): Client {
+  return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, ...(connectionParams ? { connectionParams } : {}) });
 }
 
 /** Collects the results of a subscription until `stop` is called. */
@@ -59,4 +66,58 @@ export function collect<T, V>(client: Client, document: TypedDocumentNode<T, V>,
       });
     },
   };
+}
+
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  /** The parsed JSON body, or null when the body is not JSON. */
+  json: GraphQLResponse<Record<string, unknown>> | null;
+  text: string;
+}
+
+/** POSTs anything (a GraphQL request object, or a raw string sent as is) and returns status and body. */
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: RawResponse["json"] = null;
+  try {
+    json = JSON.parse(text) as RawResponse["json"];
+  } catch {
+    json = null;
+  }
+  return { status: response.status, contentType: response.headers.get("content-type") ?? "", json, text };
+}
+
+/** Runs a GraphQL operation given as text; the response, errors included. */
+export async function gql(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<Record<string, unknown>>> {
+  const response = await post(url, { query, variables }, headers);
+  if (!response.json) throw new Error(`not JSON (HTTP ${response.status}): ${response.text.slice(0, 200)}`);
+  return response.json;
+}
+
+/**
+ * Subscribes over a fresh connection and reports how it ended: the close code when the server
+ * closed it, or "acknowledged" once it was accepted (the connection is then closed by us).
+ */
+export async function connectionOutcome(url: string, connectionParams?: Record<string, unknown>): Promise<number | "acknowledged"> {
+  const client = wsClient(url, connectionParams);
+  try {
+    return await new Promise<number | "acknowledged">((resolve) => {
+      client.on("connected", () => resolve("acknowledged"));
+      client.on("closed", (event) => resolve((event as { code: number }).code));
+      client.subscribe({ query: "subscription { stockLevels { sku } }" }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    });
+  } finally {
+    await client.dispose();
+  }
 }

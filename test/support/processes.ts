@@ -18,7 +18,9 @@ export interface RoleProcess {
 export function spawnRole(role: string, env: Record<string, string>): RoleProcess {
   const child = spawn(process.execPath, [MAIN, role], {
     // As in production: jest sets NODE_ENV=test, which changes how some libraries handle signals.
-    env: { ...process.env, NODE_ENV: "production", ...env },
+    // Production refuses to start without AUTH_JWT_SECRET unless AUTH_MODE=dev is explicit: tests
+    // of access control pass AUTH_MODE=jwt and a secret, the others run without it.
+    env: { ...process.env, NODE_ENV: "production", AUTH_MODE: "dev", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -36,7 +36,7 @@ export interface QueueCommandBusOptions {
  */
 export class QueueCommandBus implements CommandBus {
   private readonly queues = new Map<string, Queue<CommandJob, CommandReply>>();
-  private readonly events = new Map<string, QueueEvents>();
+  private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly eventConnections: Redis[] = [];
 
   constructor(
@@ -87,7 +87,7 @@ export class QueueCommandBus implements CommandBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.events.values()].map((e) => e.close()));
+    await Promise.all([...this.events.values()].map(async (e) => (await e.catch(() => null))?.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await Promise.all(this.eventConnections.map((c) => c.quit().catch(() => c.disconnect())));
   }
@@ -107,13 +107,28 @@ export class QueueCommandBus implements CommandBus {
   private async queueEvents(service: string): Promise<QueueEvents> {
     let events = this.events.get(service);
     if (!events) {
-      const connection = createRedis(this.redisUrl);
-      this.eventConnections.push(connection);
-      events = new QueueEvents(commandQueueName(service), { connection, prefix: bullPrefix(this.prefix) });
+      events = this.openQueueEvents(service);
       this.events.set(service, events);
+      events.catch(() => this.events.delete(service)); // the next send tries again
     }
-    await events.waitUntilReady();
-    return events;
+    const ready = await events;
+    await ready.waitUntilReady();
+    return ready;
+  }
+
+  /**
+   * QueueEvents reads the queue's event stream from where it stood when it was
+   * opened, not from "$": its first XREAD is sent only after a round trip or
+   * two, and a job finishing in between (the first command a process sends to
+   * a service) would otherwise go unnoticed until the caller's timeout.
+   */
+  private async openQueueEvents(service: string): Promise<QueueEvents> {
+    const name = commandQueueName(service);
+    const prefix = bullPrefix(this.prefix);
+    const [last] = await this.connection.xrevrange(`${prefix}:${name}:events`, "+", "-", "COUNT", 1);
+    const connection = createRedis(this.redisUrl);
+    this.eventConnections.push(connection);
+    return new QueueEvents(name, { connection, prefix, lastEventId: last?.[0] ?? "0-0" });
   }
 }
 

@@ -5,9 +5,13 @@ import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelStore } from "../projection/readModelStore";
 import { randomUUID } from "node:crypto";
+import type { Principal } from "./auth";
 
 /** What every resolver gets: thin access to the command bus and the read side. */
 export interface RequestContext {
+  /** Who is calling; `@Authorized` scopes are checked against it (see auth.ts). */
+  principal: Principal;
+  /** The acting subject (the token's `sub`), recorded in the metadata of every event a command appends. */
   actor: string;
   commands: CommandBus;
   readModels: ReadModelStore;

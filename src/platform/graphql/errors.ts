@@ -1,6 +1,7 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { type GraphQLFormattedError } from "graphql";
 import { DomainError } from "../errors";
+import { explainLimit } from "./limits";
 
 /** Codes produced by GraphQL itself or Apollo; safe to show as they are. */
 const PUBLIC_CODES = new Set([
@@ -33,7 +34,7 @@ export function formatError(
     };
   }
   const code = formatted.extensions?.code;
-  if (typeof code === "string" && PUBLIC_CODES.has(code)) return formatted;
+  if (typeof code === "string" && PUBLIC_CODES.has(code)) return { ...formatted, message: explainLimit(formatted.message) };
   if (code === undefined && !formatted.path) {
     // Errors raised while validating variables or the document carry no path and no code.
     return { ...formatted, extensions: { ...formatted.extensions, code: "BAD_USER_INPUT" } };

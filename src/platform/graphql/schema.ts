@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { buildSchema, type NonEmptyArray, type PubSub } from "type-graphql";
+import { authChecker } from "./auth";
 
 // type-graphql wants class constructors of any shape; resolvers are classes.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -12,6 +13,8 @@ export async function buildGraphQLSchema(resolvers: readonly ResolverClass[], pu
     resolvers: resolvers as NonEmptyArray<ResolverClass>,
     pubSub,
     validate: false,
+    // `@Authorized(scope)` on resolvers; the checker throws UNAUTHENTICATED or FORBIDDEN itself.
+    authChecker,
   });
 }
 

@@ -1,25 +1,36 @@
-import { createServer, type IncomingHttpHeaders } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import type { GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import { AuthError, type Principal, requireScope } from "./auth";
 import { formatError } from "./errors";
 import { graphiqlPage, wantsHtml } from "./graphiql";
+import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
+import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
 
 export interface GraphQLServerOptions<Context extends object> {
   schema: GraphQLSchema;
   host: string;
   port: number;
-  /** Builds the per-operation context from HTTP headers or WebSocket connection params. */
-  context(source: { headers: IncomingHttpHeaders; connectionParams?: Readonly<Record<string, unknown>> }): Promise<Context>;
+  /** Who is calling, from an `Authorization` value: the HTTP header, or `connectionParams.authorization` over WebSocket. */
+  authenticate(authorization: unknown): Promise<Principal>;
+  /** Builds the per-operation context for that caller. */
+  context(principal: Principal): Context;
+  /** Scopes (any one) a WebSocket connection needs, checked at connection_init; refusals close it with 4401 or 4403. */
+  connectionScopes: readonly string[];
+  /** Depth, aliases, cost, tokens and directives one document may have, over HTTP and WebSocket alike. */
+  limits: QueryLimits;
+  /** Whether `__schema` and `__type` may be queried (GraphiQL's docs need them). */
+  introspection: boolean;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
   graphiql: { title: string; defaultQuery: string };
   log(line: string): void;
-  /** Largest accepted request body. */
-  bodyLimit?: string;
   /** Extra routes (health, admin) mounted before GraphQL. */
   routes?: (app: express.Express) => void;
 }
@@ -32,32 +43,64 @@ export interface RunningServer {
 
 export const GRAPHQL_PATH = "/graphql";
 
+/** WebSocket close codes of graphql-ws's convention for a refused connection_init. */
+export const WS_UNAUTHORIZED = 4401;
+export const WS_FORBIDDEN = 4403;
+
 /** Apollo Server over HTTP and graphql-ws over WebSocket, on one port and one path. */
 export async function startGraphQLServer<Context extends object>(
   options: GraphQLServerOptions<Context>,
 ): Promise<RunningServer> {
+  const { schema, limits, log } = options;
+  // One rule set for both transports; introspection is refused by a rule too, so WebSocket refuses it alike.
+  const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
   const httpServer = createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
+  const principals = new WeakMap<object, Principal>();
   const wsCleanup = useServer(
     {
-      schema: options.schema,
-      context: (ctx) => options.context({ headers: ctx.extra.request.headers, connectionParams: ctx.connectionParams ?? {} }),
+      schema,
+      async onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const principal = await options.authenticate(params.authorization ?? params.Authorization);
+        try {
+          requireScope(principal, options.connectionScopes);
+        } catch (error) {
+          if (!(error instanceof AuthError)) throw error;
+          // Close with our code and reason; graphql-ws's own close after `false` is then a no-op.
+          ctx.extra.socket.close(error.code === "UNAUTHENTICATED" ? WS_UNAUTHORIZED : WS_FORBIDDEN, error.message.slice(0, 123));
+          return false;
+        }
+        principals.set(ctx, principal);
+        return true;
+      },
+      // Parsed and validated here, with the same limits and error codes as over HTTP (graphql-ws's
+      // default would close the whole connection on a syntax error).
+      onSubscribe(_ctx, _id, payload) {
+        const checked = parseAndValidate(schema, payload.query, limits, rules);
+        if ("errors" in checked) return checked.errors;
+        return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
+      },
+      context: (ctx) => options.context(principals.get(ctx)!),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors
-          ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, options.log)) }
-          : result,
+        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log)) } : result,
     },
     wsServer,
   );
 
   const apollo = new ApolloServer<Context>({
-    schema: options.schema,
-    formatError: (formatted, error) => formatError(formatted, error, options.log),
+    schema,
+    validationRules: rules,
+    introspection: true, // decided by `rules` above
+    parseOptions: parseOptions(limits),
+    formatError: (formatted, error) => formatError(formatted, error, log),
+    includeStacktraceInErrorResponses: false,
     // The process owns shutdown order (HTTP, then workers, then connections); Apollo must not race it.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      subscriptionsOverWebSocketOnly,
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -71,9 +114,13 @@ export async function startGraphQLServer<Context extends object>(
   });
   app.use(
     GRAPHQL_PATH,
-    express.json({ limit: options.bodyLimit ?? "100kb" }),
-    expressMiddleware(apollo, { context: ({ req }) => options.context({ headers: req.headers }) }),
+    express.json({ limit: options.maxBodyBytes }),
+    requireJsonBody,
+    expressMiddleware(apollo, {
+      context: async ({ req }) => options.context(await options.authenticate(req.headers.authorization)),
+    }),
   );
+  app.use(jsonBodyErrors(options.maxBodyBytes, log));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
@@ -87,3 +134,17 @@ export async function startGraphQLServer<Context extends object>(
     close: () => apollo.stop(),
   };
 }
+
+/** graphql's `execute` would run a subscription over HTTP as if it were a query, with no event to resolve. */
+const subscriptionsOverWebSocketOnly: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== "subscription") return;
+        throw new GraphQLError(`Subscriptions are served over WebSocket (graphql-ws protocol) at ${GRAPHQL_PATH}, not over HTTP`, {
+          extensions: { code: "BAD_REQUEST", http: { status: 400 } },
+        });
+      },
+    };
+  },
+};

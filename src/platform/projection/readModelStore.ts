@@ -29,6 +29,7 @@ export interface Page<Doc> {
 }
 
 export const MAX_PAGE_SIZE = 100;
+export const MAX_ID_LENGTH = 256;
 
 /**
  * The query side's only door to data: documents and sorted indexes in Redis,
@@ -41,6 +42,8 @@ export class ReadModelStore {
   ) {}
 
   async get<Doc>(projection: string, id: string): Promise<Doc | null> {
+    // No id of the write side is this long (they are checked when commands are decided), so none is stored.
+    if (id.length > MAX_ID_LENGTH) throw new ValidationError("id", id, `at most ${MAX_ID_LENGTH} characters`);
     const gen = await this.activeKeys(projection);
     const raw = await this.call(() => this.redis.get(gen.doc(id)));
     return raw === null ? null : (JSON.parse(raw) as Doc);
@@ -103,7 +106,7 @@ function encodeCursor(member: string): string {
 
 function decodeCursor(cursor: string): string {
   const member = Buffer.from(cursor, "base64url").toString("utf8");
-  if (cursor.length > 512 || !member.includes(MEMBER_SEPARATOR) || encodeCursor(member) !== cursor) {
+  if (cursor.length > 512 || !member.includes(MEMBER_SEPARATOR) || !idOfMember(member) || encodeCursor(member) !== cursor) {
     throw new ValidationError("after", cursor, "a cursor returned by a previous page");
   }
   return member;

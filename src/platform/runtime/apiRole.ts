@@ -3,6 +3,7 @@ import { createPubSub } from "@graphql-yoga/subscription";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
+import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
 import type { RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
@@ -31,8 +32,13 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
   const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: reader, subscribeClient: subscriber }) });
   const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
-  const context: RequestContext = {
-    actor: "anonymous",
+  const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
+  if (authenticator.mode === "dev") {
+    log("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
+  } else {
+    log("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
+  }
+  const shared: Omit<RequestContext, "principal" | "actor"> = {
     commands: deps.bus,
     readModels,
     consistency,
@@ -43,7 +49,18 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     schema,
     host: config.HOST,
     port: config.PORT,
-    context: async () => context,
+    authenticate: (authorization) => authenticator.authenticate(authorization),
+    context: (principal) => ({ ...shared, principal, actor: principal.subject }),
+    connectionScopes: [Scope.query],
+    limits: {
+      maxDepth: config.MAX_QUERY_DEPTH,
+      maxAliases: config.MAX_ALIASES,
+      maxCost: config.MAX_QUERY_COST,
+      maxTokens: config.MAX_QUERY_TOKENS,
+      maxDirectives: config.MAX_DIRECTIVES,
+    },
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    introspection: config.GRAPHQL_INTROSPECTION,
     graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
     log,
   });

@@ -1,4 +1,5 @@
-import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Scope } from "../graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../graphql/context";
 import { CommandResult, PageInfo } from "../graphql/types";
 import type { ChangeNotification } from "../projection/types";
@@ -58,6 +59,7 @@ class SagaConnection {
 }
 
 @Resolver()
+@Authorized(Scope.query)
 export class SagaResolvers {
   @Query(() => Saga, { nullable: true })
   async saga(
@@ -80,7 +82,8 @@ export class SagaResolvers {
     return { edges: page.nodes as unknown as SagaEdge[], pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
-  @Mutation(() => CommandResult, { description: "Resumes a FAILED saga from the step that failed." })
+  @Authorized(Scope.admin)
+  @Mutation(() => CommandResult, { description: "Resumes a FAILED saga from the step that failed. Needs scope 'admin'." })
   async redriveSaga(
     @Arg("id", () => ID) id: string,
     @Arg("commandId", () => String, { nullable: true }) commandId: string | null,

@@ -1,5 +1,6 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { SafeIntResolver } from "graphql-scalars";
+import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
@@ -11,6 +12,7 @@ const WAIT_FOR = "Log position from a mutation: answer only once the read model 
 const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
 
 @Resolver()
+@Authorized(Scope.query)
 export class InventoryQueries {
   @Query(() => Product, { nullable: true })
   async product(
@@ -51,6 +53,7 @@ export class InventoryQueries {
 }
 
 @Resolver()
+@Authorized(Scope.command("inventory"))
 export class InventoryMutations {
   @Mutation(() => CommandResult, { description: "Adds a product to the catalog; its SKU must be new." })
   defineProduct(
@@ -114,6 +117,7 @@ export class InventoryMutations {
 }
 
 @Resolver()
+@Authorized(Scope.query)
 export class InventorySubscriptions {
   @Subscription(() => ProductChange, {
     description: "Every change of one product, once the read model has it.",

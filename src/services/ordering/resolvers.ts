@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { NotFoundError, ValidationError } from "../../platform/errors";
+import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
@@ -32,6 +33,7 @@ const COMMAND_ID = "Idempotency key: resending a command with the same id return
 const MAX_TOP_PRODUCTS = 100;
 
 @Resolver()
+@Authorized(Scope.query)
 export class OrderingQueries {
   @Query(() => Order, { nullable: true })
   async order(
@@ -98,6 +100,7 @@ export class SalesDashboardFields {
 }
 
 @Resolver()
+@Authorized(Scope.command("ordering"))
 export class OrderingMutations {
   @Mutation(() => PlaceOrderResult, {
     description: "Places an order priced from the catalog; NOT_FOUND for an unknown SKU, VALIDATION for mixed currencies.",
@@ -137,6 +140,7 @@ export class OrderingMutations {
 }
 
 @Resolver()
+@Authorized(Scope.query)
 export class OrderingSubscriptions {
   @Subscription(() => OrderChange, {
     description: "Every change of one order, once the read model has it.",

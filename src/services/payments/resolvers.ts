@@ -1,5 +1,6 @@
 import { SafeIntResolver } from "graphql-scalars";
-import { Arg, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
@@ -11,6 +12,7 @@ const WAIT_FOR = "Log position from a mutation: answer only once the read model 
 const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
 
 @Resolver()
+@Authorized(Scope.query)
 export class PaymentsQueries {
   @Query(() => Account, { nullable: true, description: "A customer's account with all its payments; null if never opened." })
   async account(
@@ -24,6 +26,7 @@ export class PaymentsQueries {
 }
 
 @Resolver()
+@Authorized(Scope.command("payments"))
 export class PaymentsMutations {
   @Mutation(() => CommandResult, { description: "Opens a customer's account; a customer has at most one." })
   openAccount(
@@ -48,6 +51,7 @@ export class PaymentsMutations {
 }
 
 @Resolver()
+@Authorized(Scope.query)
 export class PaymentsSubscriptions {
   @Subscription(() => AccountChange, {
     description: "Every change of one account, once the read model has it.",

@@ -1,0 +1,89 @@
+import { print } from "graphql";
+import { CommandHandler } from "../src/platform/aggregate/commandHandler";
+import { EventStore } from "../src/platform/eventstore/eventStore";
+import { createPool } from "../src/platform/eventstore/pool";
+import type { InventoryCommand } from "../src/services/inventory/commands";
+import { productDecider, productStreamId } from "../src/services/inventory/decider";
+import { ReserveStockDocument } from "../test/graphql/generated";
+import { benchSystem } from "./lib/env";
+import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
+import { benchSku, multiRowInsert, productDefined, rawRow } from "./lib/inventoryEvents";
+import { closedLoop } from "./lib/load";
+import type { Scenario } from "./lib/scenario";
+import { medianOf, repeat, summarize } from "./lib/stats";
+
+/**
+ * Mutations/s and latency over HTTP: N clients, each sending `reserveStock`
+ * and waiting for its answer, with api, projector and inventory as separate
+ * processes (api → BullMQ → inventory → PostgreSQL → reply through BullMQ).
+ * Baseline: the same commands through CommandHandler in this process, at the
+ * same concurrency, against the same database: what the transport costs.
+ */
+export const graphqlMutationScenario: Scenario = {
+  name: "graphql-mutation",
+  summary: "reserveStock mutations/s, p50/p99 over HTTP (api+projector+inventory processes); baseline: CommandHandler in process",
+  flags: {
+    mutations: "mutations per measurement (default 2000; 600 in the suite)",
+    concurrency: "concurrent HTTP clients, comma-separated (default 1,8,32; 8 in the suite)",
+  },
+  async run(ctx) {
+    const mutations = ctx.args.int("mutations", { single: 2000, suite: 600, smoke: 20 }, ctx.mode);
+    const concurrencies = ctx.args.intList("concurrency", { single: [1, 8, 32], suite: [8], smoke: [4] }, ctx.mode);
+    const products = ctx.mode === "smoke" ? 20 : 500;
+
+    ctx.progress("starting api, projector and inventory processes");
+    const system = await benchSystem(["api", "projector", "inventory"]);
+    const pool = createPool(system.db.url, { max: Math.max(...concurrencies), idleTimeoutMillis: 0 });
+    const client = new JsonClient(system.url);
+    try {
+      const skus = Array.from({ length: products }, (_, p) => benchSku(p));
+      await system.db.pool.query(multiRowInsert("events", skus.length), skus.flatMap((sku) => rawRow(productStreamId(sku), 1, productDefined(sku))));
+      const handler = new CommandHandler(new EventStore(pool), productDecider);
+      const query = print(ReserveStockDocument);
+      const sku = () => skus[Math.floor(Math.random() * skus.length)]!;
+
+      for (const concurrency of concurrencies) {
+        const label = `reserveStock, ${concurrency} clients`;
+        const measure = async (tag: string, n: number, graphqlFirst: boolean) => {
+          const viaHttp = () =>
+            closedLoop({
+              concurrency,
+              total: n,
+              op: async (i) => dataOf(await client.post<GraphQLBody>({ query, variables: { sku: sku(), orderId: `g-${tag}-${i}`, quantity: 1 } })),
+            });
+          const inProcess = () =>
+            closedLoop({
+              concurrency,
+              total: n,
+              op: (i) => {
+                const s = sku();
+                const command: InventoryCommand = { type: "ReserveStock", sku: s, orderId: `h-${tag}-${i}`, quantity: 1 };
+                return handler.handle(productStreamId(s), command, { commandId: `h-${tag}-${i}`, actor: "bench" });
+              },
+            });
+          const first = graphqlFirst ? await viaHttp() : await inProcess();
+          const second = graphqlFirst ? await inProcess() : await viaHttp();
+          const [http, local] = graphqlFirst ? [first, second] : [second, first];
+          const h = summarize(http.latencies);
+          const l = summarize(local.latencies);
+          return { rate: http.ops / http.seconds, p50: h.p50, p99: h.p99, baseRate: local.ops / local.seconds, baseP50: l.p50, baseP99: l.p99 };
+        };
+        await measure(`c${concurrency}w`, Math.max(20, concurrency * 4), true);
+        const m = medianOf(
+          await repeat(ctx.runs, (run) => {
+            ctx.progress(`${label}: run ${run + 1}/${ctx.runs}`);
+            return measure(`c${concurrency}r${run}`, mutations, run % 2 === 0);
+          }),
+        );
+        const params = { mutation: "reserveStock", concurrency, mutations, products, runs: ctx.runs };
+        ctx.emit({ label, value: m.rate, unit: "mutations/s", baseline: m.baseRate, params });
+        ctx.emit({ label: `${label}, p50`, value: m.p50, unit: "ms", baseline: m.baseP50, params: { ...params, stat: "p50" } });
+        ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });
+      }
+    } finally {
+      client.close();
+      await pool.end();
+      await system.release();
+    }
+  },
+};

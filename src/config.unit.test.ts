@@ -1,0 +1,67 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from "./config";
+
+const SECRET = "s".repeat(32);
+
+describe("access control mode", () => {
+  it("is dev without a secret outside production", () => {
+    expect(loadConfig({}).AUTH_MODE).toBe("dev");
+    expect(loadConfig({ NODE_ENV: "test" }).AUTH_MODE).toBe("dev");
+  });
+
+  it("is jwt as soon as a secret is set", () => {
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET })).toMatchObject({ AUTH_MODE: "jwt", AUTH_JWT_SECRET: SECRET });
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, NODE_ENV: "production" }).AUTH_MODE).toBe("jwt");
+  });
+
+  it("refuses production without a secret, naming AUTH_JWT_SECRET", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/AUTH_JWT_SECRET is not set and NODE_ENV=production/);
+    expect(() => loadConfig({ NODE_ENV: "production", AUTH_MODE: "", AUTH_JWT_SECRET: "" })).toThrow(/AUTH_JWT_SECRET/);
+  });
+
+  it("runs production without access control only when AUTH_MODE=dev says so", () => {
+    expect(loadConfig({ NODE_ENV: "production", AUTH_MODE: "dev" }).AUTH_MODE).toBe("dev");
+  });
+
+  it("refuses AUTH_MODE=jwt without a secret, a short secret and an unknown mode", () => {
+    expect(() => loadConfig({ AUTH_MODE: "jwt" })).toThrow(/AUTH_MODE=jwt needs AUTH_JWT_SECRET/);
+    expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/AUTH_JWT_SECRET=<5 characters>: must be at least 32 characters/);
+    expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).not.toThrow(/short/);
+    expect(() => loadConfig({ AUTH_MODE: "none" })).toThrow(/AUTH_MODE="none"/);
+  });
+});
+
+describe("request limits", () => {
+  it("have defaults", () => {
+    expect(loadConfig({})).toMatchObject({
+      MAX_BODY_BYTES: 102_400,
+      MAX_QUERY_DEPTH: 8,
+      MAX_ALIASES: 15,
+      MAX_QUERY_COST: 20_000,
+      MAX_QUERY_TOKENS: 2000,
+      MAX_DIRECTIVES: 20,
+    });
+  });
+
+  it("are read from the environment and validated, naming the variable", () => {
+    expect(loadConfig({ MAX_QUERY_DEPTH: "12", MAX_BODY_BYTES: "2048" })).toMatchObject({ MAX_QUERY_DEPTH: 12, MAX_BODY_BYTES: 2048 });
+    expect(() => loadConfig({ MAX_QUERY_DEPTH: "0" })).toThrow(/MAX_QUERY_DEPTH="0"/);
+    expect(() => loadConfig({ MAX_QUERY_COST: "lots" })).toThrow(/MAX_QUERY_COST="lots"/);
+  });
+
+  it("introspection is on except in production, unless set", () => {
+    expect(loadConfig({}).GRAPHQL_INTROSPECTION).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production", AUTH_MODE: "dev" }).GRAPHQL_INTROSPECTION).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", AUTH_MODE: "dev", GRAPHQL_INTROSPECTION: "true" }).GRAPHQL_INTROSPECTION).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: "false" }).GRAPHQL_INTROSPECTION).toBe(false);
+  });
+});
+
+it("README's Configuration table documents every variable", () => {
+  const readme = readFileSync(resolve(__dirname, "../README.md"), "utf8");
+  const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Scripts"));
+  const documented = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+  expect(CONFIG_VARIABLES.filter((name) => !documented.includes(name))).toEqual([]);
+});

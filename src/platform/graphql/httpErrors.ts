@@ -1,0 +1,45 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { errorMessage } from "../errors";
+
+/**
+ * HTTP-level refusals, before GraphQL sees the request, as GraphQL-shaped
+ * JSON with a code and a 4xx status (Express's default would be an HTML page).
+ */
+function send(res: Parameters<RequestHandler>[1], status: number, code: string, message: string): void {
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+/** A POST whose body was not JSON (wrong or missing Content-Type) never reaches Apollo. */
+export const requireJsonBody: RequestHandler = (req, res, next) => {
+  if (req.method === "POST" && req.body === undefined) {
+    return send(res, 415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json, got ${JSON.stringify(req.headers["content-type"] ?? "none")}`);
+  }
+  // GET requests carry the operation in the query string; the Apollo integration wants a body all the same.
+  if (req.body === undefined) req.body = {};
+  next();
+};
+
+interface HttpError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** Errors of the JSON body parser (too large, malformed, bad charset) and anything else thrown before Apollo. */
+export function jsonBodyErrors(maxBodyBytes: number, log: (line: string) => void): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const e = (typeof error === "object" && error !== null ? error : {}) as HttpError;
+    const status = e.status ?? e.statusCode ?? 500;
+    if (status === 413 || e.type === "entity.too.large") {
+      return send(res, 413, "PAYLOAD_TOO_LARGE", `Request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`);
+    }
+    if (e.type === "entity.parse.failed") return send(res, 400, "BAD_REQUEST", `Malformed JSON body: ${errorMessage(error)}`);
+    if (status >= 400 && status < 500) {
+      return send(res, status, "BAD_REQUEST", e.expose ? errorMessage(error) : "Bad request");
+    }
+    log(`internal error before GraphQL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    send(res, 500, "INTERNAL", "Internal server error");
+  };
+}
