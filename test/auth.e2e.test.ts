@@ -3,7 +3,7 @@ import { bearer, JWT_ENV, token } from "./support/auth";
 import { collect, connectionOutcome, gql, wsClient } from "./support/graphqlClient";
 import { spawnRole } from "./support/processes";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
-import { TEST_REDIS_URL } from "./support/testEnv";
+import { TEST_REDIS_URL, untilSubscribed } from "./support/testEnv";
 
 /**
  * Access control: commands and queries are secured separately. Each scope is
@@ -188,7 +188,7 @@ describe("subscriptions authenticate through connectionParams", () => {
   it("a token with the query scope receives data; a mutation on that connection still needs its command scope", async () => {
     const client = wsClient(wsUrl(), headers.reader);
     const stock = collect(client, StockLevelsDocument);
-    await new Promise((r) => setTimeout(r, 300)); // the server subscribes to Redis asynchronously
+    await untilSubscribed(system.redis, system.prefix, "stock-levels");
     const defined = await gql(system.url, MUTATIONS[0]!.query("ok-ws"), {}, headers["inv-bot"]);
     expect(defined.errors).toBeUndefined();
     // Other stock moves (the checkouts above) may come first.

@@ -4,6 +4,7 @@ import { bearer, JWT_ENV, token } from "./support/auth";
 import { collect, connectionOutcome, gql, wsClient } from "./support/graphqlClient";
 import { type HostileCase, hostileCorpus, type HttpCase, type WsCase } from "./support/hostileCorpus";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
+import { untilSubscribed } from "./support/testEnv";
 
 /**
  * Bad input: a generated corpus of hostile and malformed requests. Each gets
@@ -148,7 +149,7 @@ it("nothing was appended, nothing failed inside, and the server stays up and ser
   expect(await connectionOutcome(system.url.replace(/^http/, "ws"), auth)).toBe("acknowledged");
   const client = wsClient(system.url.replace(/^http/, "ws"), auth);
   const stock = collect(client, StockLevelsDocument);
-  await new Promise((r) => setTimeout(r, 300)); // the server subscribes to Redis asynchronously
+  await untilSubscribed(system.redis, system.prefix, "stock-levels");
   const restocked = await gql(system.url, `mutation { restockProduct(sku: "TEA-1", quantity: 2) { events } }`, {}, auth);
   expect(restocked).toEqual({ data: { restockProduct: { events: ["StockRestocked"] } } });
   const [level] = await stock.until(1);

@@ -10,7 +10,7 @@ import {
 } from "./graphql/generated";
 import { collect, execute, request, wsClient } from "./support/graphqlClient";
 import { spawnRole, type RoleProcess } from "./support/processes";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "./support/testEnv";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, untilSubscribed, type TestDatabase } from "./support/testEnv";
 
 let db: TestDatabase;
 let redis: Redis;
@@ -21,7 +21,6 @@ let inventory: RoleProcess;
 let url: string;
 
 const eventCount = async () => Number((await db.pool.query("SELECT count(*) FROM events")).rows[0].count);
-const subscriptionSettles = () => new Promise((r) => setTimeout(r, 300)); // the server subscribes to Redis asynchronously
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -64,7 +63,8 @@ it("subscriptions receive changes once the read model has them", async () => {
   const client = wsClient(url.replace(/^http/, "ws"));
   const product = collect(client, ProductChangedDocument, { id: "MUG-1" });
   const stock = collect(client, StockLevelsDocument);
-  await subscriptionSettles();
+  await untilSubscribed(redis, prefix, "product:MUG-1");
+  await untilSubscribed(redis, prefix, "stock-levels");
 
   await request(url, RestockProductDocument, { sku: "MUG-1", quantity: 7 });
   await request(url, ReserveStockDocument, { sku: "MUG-1", orderId: "order-1", quantity: 3 });

@@ -74,3 +74,19 @@ export async function waitForLogVisible(db: TestDatabase, timeoutMs = 20_000): P
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Resolves once the server has subscribed to a Redis channel: the API
+ * subscribes asynchronously after a GraphQL subscription starts, and a change
+ * published before that would not reach it.
+ */
+export async function untilSubscribed(redis: Redis, prefix: string, topic: string, timeoutMs = 15_000): Promise<void> {
+  const channel = `${prefix}:topic:${topic}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [, count] = (await redis.pubsub("NUMSUB", channel)) as [string, number];
+    if (Number(count) > 0) return;
+    if (Date.now() > deadline) throw new Error(`the server never subscribed to ${channel}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
