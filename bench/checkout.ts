@@ -1,7 +1,9 @@
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import { DefineProductDocument, OpenAccountDocument, OrderChangesDocument, PlaceOrderDocument, ProductDocument } from "../test/graphql/generated";
+import { ORDERS_TOPIC } from "../projections/orders";
 import { request, wsClient } from "../test/support/graphqlClient";
+import { untilSubscribed } from "../test/support/testEnv";
 import { benchSystem } from "./lib/env";
 import { closedLoop } from "./lib/load";
 import type { Scenario } from "./lib/scenario";
@@ -61,7 +63,7 @@ export const checkoutScenario: Scenario = {
           complete: () => undefined,
         },
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscribed(system.redis, system.prefix, ORDERS_TOPIC);
 
       const measure = async (tag: string, n: number) => {
         const result = await closedLoop({

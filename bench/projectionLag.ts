@@ -1,5 +1,5 @@
 import type { Client } from "graphql-ws";
-import { productsProjection } from "../projections/products";
+import { productsProjection, STOCK_LEVELS_TOPIC } from "../projections/products";
 import { createRedis } from "../src/platform/bus/connections";
 import { EventStore } from "../src/platform/eventstore/eventStore";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../src/platform/eventstore/logPosition";
@@ -10,7 +10,7 @@ import { sagaProjection } from "../src/platform/saga/sagaProjection";
 import { services } from "../src/registry";
 import { productStreamId } from "../src/services/inventory/decider";
 import { wsClient } from "../test/support/graphqlClient";
-import { TEST_REDIS_URL } from "../test/support/testEnv";
+import { TEST_REDIS_URL, untilSubscribed } from "../test/support/testEnv";
 import { benchSystem } from "./lib/env";
 import { benchMetadata, benchSku, multiRowInsert, productDefined, rawRow } from "./lib/inventoryEvents";
 import { openLoop } from "./lib/load";
@@ -144,7 +144,7 @@ export const projectionLagScenario: Scenario = {
       };
 
       ctx.progress("warming up (the subscription must be live, the projector caught up)");
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscribed(system.redis, system.prefix, STOCK_LEVELS_TOPIC);
       await measure(Math.min(200, rates[0]!), 1000);
 
       for (const rate of rates) {

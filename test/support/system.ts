@@ -50,9 +50,14 @@ export async function startSystem(roles: string[], extraEnv: Record<string, stri
       return codes;
     },
   };
-  // Migrations run once, in the first process, before the others race to apply them.
-  await system.start(roles[0]!);
-  await Promise.all(roles.slice(1).map((r) => system.start(r)));
+  try {
+    // Migrations run once, in the first process, before the others race to apply them.
+    await system.start(roles[0]!);
+    await Promise.all(roles.slice(1).map((r) => system.start(r)));
+  } catch (error) {
+    await system.shutdown().catch(() => undefined); // leave no database, keys or processes behind
+    throw error;
+  }
   return system;
 }
 
