@@ -10,7 +10,7 @@ import { createTestDatabase, deleteKeys, testPrefix, testRedis, type TestDatabas
 /**
  * Benchmarks use the same isolation as the tests: a database of their own
  * (dropped afterwards) and a Redis key prefix of their own (deleted key by
- * key, never FLUSHALL: the servers are shared). Whatever is still open when
+ * key, never a whole-server flush: the servers are shared). Whatever is still open when
  * the process is interrupted is cleaned up by `cleanupAll`.
  */
 const open = new Set<() => Promise<unknown>>();

@@ -47,7 +47,7 @@ export function testPrefix(): string {
   return `evtest:${randomBytes(6).toString("hex")}`;
 }
 
-/** Deletes every key under `prefix` (never FLUSHALL: the Redis is shared). */
+/** Deletes every key under `prefix` (never a whole-server flush: the Redis is shared). */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = "0";
   do {
