@@ -1,4 +1,4 @@
-import { formatLogPosition } from "../src/platform/eventstore/logPosition";
+import { stampOf } from "../src/platform/projection/stamp";
 import type { DocumentProjection } from "../src/platform/projection/types";
 import { type PaymentsEvent, paymentsEventTypes } from "../src/services/payments/events";
 
@@ -42,12 +42,7 @@ export const accountsProjection: DocumentProjection<AccountView> = {
     const event = recorded as unknown as PaymentsEvent;
     const next = applyEvent(doc, event, recorded.metadata.recordedAt);
     if (!next) return doc;
-    return {
-      ...next,
-      version: recorded.streamVersion,
-      position: formatLogPosition(recorded.position),
-      updatedAt: recorded.metadata.recordedAt,
-    };
+    return { ...next, ...stampOf(recorded) };
   },
 
   // An event for an account this read model never saw opened changes nothing, so it announces nothing.

@@ -1,4 +1,4 @@
-import { formatLogPosition } from "../src/platform/eventstore/logPosition";
+import { stampOf } from "../src/platform/projection/stamp";
 import { indexMember } from "../src/platform/projection/readModelStore";
 import type { DocumentProjection, IndexEntry } from "../src/platform/projection/types";
 import { type OrderingEvent, orderingEventTypes } from "../src/services/ordering/events";
@@ -58,13 +58,11 @@ export const ordersProjection: DocumentProjection<OrderView> = {
     const event = recorded as unknown as OrderingEvent;
     const next = applyEvent(doc, event, recorded.metadata.recordedAt);
     if (!next) return doc;
-    const position = formatLogPosition(recorded.position);
+    const stamp = stampOf(recorded);
     return {
       ...next,
-      history: [...next.history, { status: next.status, eventType: recorded.type, at: recorded.metadata.recordedAt, position }],
-      updatedAt: recorded.metadata.recordedAt,
-      version: recorded.streamVersion,
-      position,
+      history: [...next.history, { status: next.status, eventType: recorded.type, at: stamp.updatedAt, position: stamp.position }],
+      ...stamp,
     };
   },
 

@@ -1,5 +1,5 @@
+import { stampOf } from "../src/platform/projection/stamp";
 import type { RecordedEvent } from "../src/platform/eventstore/types";
-import { formatLogPosition } from "../src/platform/eventstore/logPosition";
 import { indexMember } from "../src/platform/projection/readModelStore";
 import type { DocumentProjection, IndexEntry } from "../src/platform/projection/types";
 import { type InventoryEvent, inventoryEventTypes } from "../src/services/inventory/events";
@@ -49,13 +49,7 @@ export const productsProjection: DocumentProjection<ProductView> = {
     const event = recorded as RecordedEvent<InventoryEvent>;
     const next = applyEvent(doc, event as unknown as InventoryEvent);
     if (!next) return doc;
-    return {
-      ...next,
-      inStock: next.available > 0,
-      version: recorded.streamVersion,
-      position: formatLogPosition(recorded.position),
-      updatedAt: recorded.metadata.recordedAt,
-    };
+    return { ...next, inStock: next.available > 0, ...stampOf(recorded) };
   },
 
   indexes(doc) {

@@ -1,4 +1,5 @@
 import { ConcurrencyError } from "../errors";
+import { KeyedSerializer } from "../serialize";
 import type { EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
@@ -41,8 +42,7 @@ export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts
  */
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly options: CommandHandlerOptions;
-  /** Tail of the queue of commands per stream in this process. */
-  private readonly streamQueues = new Map<string, Promise<unknown>>();
+  private readonly perStream = new KeyedSerializer();
 
   constructor(
     private readonly store: EventStore,
@@ -65,17 +65,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
    * collide and retry. Across processes, optimistic concurrency still decides.
    */
   handle(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
-    const tail = this.streamQueues.get(streamId) ?? Promise.resolve();
-    const run = tail.then(
-      () => this.handleNow(streamId, command, context),
-      () => this.handleNow(streamId, command, context),
-    );
-    const settled = run.catch(() => undefined);
-    this.streamQueues.set(streamId, settled);
-    void settled.then(() => {
-      if (this.streamQueues.get(streamId) === settled) this.streamQueues.delete(streamId);
-    });
-    return run;
+    return this.perStream.run(streamId, () => this.handleNow(streamId, command, context));
   }
 
   private async handleNow(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {

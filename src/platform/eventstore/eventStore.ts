@@ -210,12 +210,6 @@ export class EventStore {
     return { events, checkpoint: last ? last.position : checkpoint };
   }
 
-  /** The newest committed position, for lag figures and catch-up checks. */
-  async headPosition(): Promise<bigint> {
-    const { rows } = await this.query("SELECT coalesce(max(global_position), 0)::text AS head FROM events");
-    return BigInt(rows[0]?.head ?? 0);
-  }
-
   /** `name` makes it a prepared statement, parsed once per connection and planned by PostgreSQL's plan cache. */
   private async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string) {
     try {

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { EventStore } from "../eventstore/eventStore";
+import { KeyedSerializer } from "../serialize";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
@@ -31,7 +32,7 @@ export type StepResult =
 export class ProjectionRunner<Doc> {
   private readonly typeFilter: ReadonlySet<string>;
   /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly serial = new KeyedSerializer();
 
   constructor(
     private readonly redis: Redis,
@@ -81,9 +82,7 @@ export class ProjectionRunner<Doc> {
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(work, work);
-    this.lock = run.catch(() => undefined);
-    return run;
+    return this.serial.run("connection", work);
   }
 
   async checkpoint(): Promise<LogPosition> {

@@ -39,8 +39,6 @@ export class Projector {
   private worker: Worker<DrainJobData> | null = null;
   private queue: Queue<DrainJobData> | null = null;
   private stopping = false;
-  /** Events applied since start, per projection. */
-  readonly applied = new Map<string, number>();
 
   constructor(
     private readonly deps: ProjectorDeps,
@@ -92,10 +90,7 @@ export class Projector {
     while (!this.stopping) {
       const step = await runner.step();
       if (step.kind === "idle") return applied;
-      if (step.kind === "applied") {
-        applied += step.events;
-        this.applied.set(job.data.projection, (this.applied.get(job.data.projection) ?? 0) + step.events);
-      }
+      if (step.kind === "applied") applied += step.events;
       if (Date.now() - started > this.options.drainBudgetMs) break;
     }
     if (!this.stopping) await this.requeue(job.data.projection);

@@ -44,8 +44,3 @@ const eventTypeSet: Readonly<Record<InventoryEventType, true>> = {
 export const inventoryEventTypes: readonly InventoryEventType[] = Object.freeze(
   Object.keys(eventTypeSet) as InventoryEventType[],
 );
-
-/** Narrows by type name only; the payload is trusted because only the decider writes these streams. */
-export function isInventoryEvent(event: DomainEvent): event is InventoryEvent {
-  return Object.hasOwn(eventTypeSet, event.type);
-}

@@ -39,8 +39,3 @@ const eventTypeSet: Readonly<Record<OrderingEventType, true>> = {
 export const orderingEventTypes: readonly OrderingEventType[] = Object.freeze(
   Object.keys(eventTypeSet) as OrderingEventType[],
 );
-
-/** Narrows by type name only; the payload is trusted because only the decider writes these streams. */
-export function isOrderingEvent(event: DomainEvent): event is OrderingEvent {
-  return Object.hasOwn(eventTypeSet, event.type);
-}

@@ -4,7 +4,7 @@ import { DomainError } from "../../platform/errors";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId, type AccountState, type PaymentStatus } from "./decider";
 import { paymentsErrors } from "./errors";
-import { isPaymentsEvent, paymentsEventTypes, type PaymentsEvent } from "./events";
+import { paymentsEventTypes, type PaymentsEvent } from "./events";
 
 const spec = deciderSpec(accountDecider);
 const CUSTOMER = "customer-1";
@@ -587,12 +587,6 @@ describe("paymentsEventTypes", () => {
       "PaymentRefunded",
       "PaymentVoided",
     ]);
-  });
-
-  it("recognises payments events by type and nothing from Object.prototype", () => {
-    expect(isPaymentsEvent(opened())).toBe(true);
-    expect(isPaymentsEvent({ type: "OrderPlaced", data: {} })).toBe(false);
-    expect(isPaymentsEvent({ type: "toString", data: {} })).toBe(false);
   });
 });
 

@@ -49,8 +49,3 @@ const eventTypeSet: Readonly<Record<PaymentsEventType, true>> = {
 export const paymentsEventTypes: readonly PaymentsEventType[] = Object.freeze(
   Object.keys(eventTypeSet) as PaymentsEventType[],
 );
-
-/** Narrows by type name only; the payload is trusted because only the decider writes these streams. */
-export function isPaymentsEvent(event: DomainEvent): event is PaymentsEvent {
-  return Object.hasOwn(eventTypeSet, event.type);
-}
