@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { FIRST_GENERATION, ReadModelKeys } from "../../src/platform/projection/keys";
+import { FIRST_GENERATION, parseGeneration, ReadModelKeys } from "../../src/platform/projection/keys";
 import { projectGeneration } from "../../src/platform/projection/rebuild";
 import { sagaProjection } from "../../src/platform/saga/sagaProjection";
 import { services } from "../../src/registry";
@@ -65,11 +65,12 @@ export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix:
     const target = await redis.get(keys.generation(projection.name, scratch).checkpoint);
     // The live projector runs on its own schedule: compare once it has reached the same place in the log.
     const deadline = Date.now() + 15_000;
-    while ((await redis.get(keys.generation(projection.name, FIRST_GENERATION).checkpoint)) !== target && Date.now() < deadline) {
+    const active = async () => parseGeneration(await redis.get(keys.activeGeneration(projection.name)));
+    while ((await redis.get(keys.generation(projection.name, await active()).checkpoint)) !== target && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const [live, fromScratch] = await Promise.all([
-      snapshotGeneration(redis, keys, projection.name, FIRST_GENERATION),
+      snapshotGeneration(redis, keys, projection.name, await active()),
       snapshotGeneration(redis, keys, projection.name, scratch),
     ]);
     if (JSON.stringify(sorted(live)) !== JSON.stringify(sorted(fromScratch))) mismatches.push(projection.name);

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { spawnRole, type RoleProcess } from "./processes";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "./testEnv";
 
@@ -19,7 +19,8 @@ export interface RunningSystem {
 /** Every role as its own child process, against a database and key prefix of its own. */
 export async function startSystem(roles: string[], extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
   const db = await createTestDatabase();
-  const redis = testRedis();
+  // A run may bring its own Redis (the chaos suite restarts and wipes one).
+  const redis = extraEnv.REDIS_URL ? new Redis(extraEnv.REDIS_URL, { maxRetriesPerRequest: null }) : testRedis();
   const prefix = testPrefix();
   const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0", ...extraEnv };
   const processes = new Map<string, RoleProcess>();

@@ -7,6 +7,7 @@ import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
 import type { RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
+import { inCommitOrder } from "../graphql/inCommitOrder";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ReadModelStore } from "../projection/readModelStore";
@@ -43,7 +44,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     readModels,
     consistency,
     readWaitMaxMs: config.READ_WAIT_MAX_MS,
-    subscribe: (topic) => pubSub.subscribe(keys.topic(topic)),
+    subscribe: (topic) => inCommitOrder(pubSub.subscribe(keys.topic(topic))),
   };
   return startGraphQLServer<RequestContext>({
     schema,

@@ -11,7 +11,8 @@ import { type SagaDefinition, type SagaEvent, type SagaState, sagaStreamId, type
 
 export const SAGA_QUEUE = "sagas";
 const ADVANCE = "advance";
-const SWEEP = "sweep";
+/** Left by earlier versions, which swept from a BullMQ job scheduler (lost when Redis loses its data). */
+const LEGACY_SWEEP_SCHEDULER = "saga-sweep";
 
 export interface SagaRunnerOptions {
   /** Longest wait for one step's reply before the attempt counts as failed. */
@@ -51,6 +52,8 @@ export class SagaRunner {
   private readonly starter: LogSubscription;
   private readonly queue: Queue<AdvanceJob>;
   private worker: Worker<AdvanceJob> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
 
   constructor(
     private readonly deps: SagaRunnerDeps,
@@ -71,11 +74,14 @@ export class SagaRunner {
     });
     this.worker.on("failed", (job, error) => void this.onFailed(job, error));
     await this.worker.waitUntilReady();
-    await this.queue.upsertJobScheduler("saga-sweep", { every: this.options.sweepEveryMs }, { name: SWEEP, data: { stream: "", saga: "" } });
+    await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
+    // An in-process timer, not a job in Redis: the sweep is what recovers sagas after Redis lost its queues.
+    this.sweepTimer = setInterval(() => void this.sweepOnce(), this.options.sweepEveryMs);
     this.starter.start();
   }
 
   async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.starter.stop();
     await this.worker?.close();
     await this.queue.close();
@@ -131,7 +137,7 @@ export class SagaRunner {
   }
 
   private async process(job: Job<AdvanceJob>): Promise<void> {
-    if (job.name === SWEEP) return this.sweep();
+    if (job.name !== ADVANCE) return; // e.g. a sweep job queued by an earlier version
     const definition = this.byName.get(job.data.saga);
     if (definition) await this.advance(job.data.stream, definition);
   }
@@ -194,7 +200,19 @@ export class SagaRunner {
     this.deps.log(`saga ${job.data.stream} FAILED at step ${step}: ${error.message} (redrive it once the cause is fixed)`);
   }
 
-  /** Resumes every unfinished instance: covers lost wake-ups and runner restarts. */
+  private async sweepOnce(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweep();
+    } catch (error) {
+      this.deps.log(`saga sweep failed (next one in ${this.options.sweepEveryMs} ms): ${errorMessage(error)}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Resumes every unfinished instance: covers lost wake-ups, lost queues and runner restarts. */
   private async sweep(): Promise<void> {
     const { rows } = await this.deps.db.query<{ stream_id: string; saga: string }>(
       `SELECT stream_id, split_part(substr(stream_id, 6), '-', 1) AS saga FROM (

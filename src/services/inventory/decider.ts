@@ -18,7 +18,7 @@ export type DefinedProduct = Readonly<{
   available: number;
   /** Units held by orders, neither released nor committed yet. */
   reserved: number;
-  /** By order id. Settled reservations stay, so an order can never reserve or settle twice. */
+  /** By order id. Settled reservations (and release tombstones) stay, so an order can never reserve or settle twice. */
   reservations: Readonly<Record<string, Reservation>>;
 }>;
 
@@ -87,7 +87,11 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
     }
     case "ReleaseStock": {
       const orderId = validOrderId(command.orderId);
-      const { quantity } = heldReservation(defined(state, sku), orderId);
+      const product = defined(state, sku);
+      // Released before it was reserved (the reserve is late or still queued): a tombstone of
+      // quantity 0 settles the order, so the late reserve is refused instead of holding stock forever.
+      if (!reservationOf(product, orderId)) return [{ type: "StockReservationReleased", data: { sku, orderId, quantity: 0 } }];
+      const { quantity } = heldReservation(product, orderId);
       return [{ type: "StockReservationReleased", data: { sku, orderId, quantity } }];
     }
     case "CommitStock": {
@@ -101,8 +105,8 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
 }
 
 function settle(state: DefinedProduct, orderId: string, status: ReservationStatus): DefinedProduct["reservations"] {
-  const reservation = reservationOf(state, orderId);
-  return reservation ? { ...state.reservations, [orderId]: { ...reservation, status } } : state.reservations;
+  const reservation = reservationOf(state, orderId) ?? { quantity: 0 }; // none: a release tombstone
+  return { ...state.reservations, [orderId]: { ...reservation, status } };
 }
 
 // Events are facts already accepted by `decide`; evolve applies them and never refuses one.

@@ -319,15 +319,26 @@ describe("ReleaseStock", () => {
       .then([released(4, "order-b")]);
   });
 
-  it("refuses an order without a reservation with RESERVATION_NOT_FOUND", () => {
+  it("leaves a tombstone (quantity 0) for an order without a reservation, and other orders untouched", () => {
     spec
       .given([defined(10), reserved(3, "order-a")])
       .when(release("order-b"))
-      .thenThrows("RESERVATION_NOT_FOUND", { sku: SKU, orderId: "order-b" });
+      .then([released(0, "order-b")]);
+  });
+
+  it("refuses a reserve that arrives after its release tombstone with RESERVATION_EXISTS", () => {
+    spec
+      .given([defined(10), released(0, "order-b")])
+      .when(reserve(2, "order-b"))
+      .thenThrows("RESERVATION_EXISTS", { sku: SKU, orderId: "order-b" });
+  });
+
+  it("a tombstone moves no stock: all ten units can still be reserved", () => {
+    spec.given([defined(10), released(0, "order-b")]).when(reserve(10, "order-c")).then([reserved(10, "order-c")]);
   });
 
   it("does not find a reservation for order id constructor through the prototype", () => {
-    spec.given([defined(10)]).when(release("constructor")).thenThrows("RESERVATION_NOT_FOUND");
+    spec.given([defined(10)]).when(release("constructor")).then([released(0, "constructor")]);
   });
 
   it("refuses a second release with RESERVATION_SETTLED", () => {

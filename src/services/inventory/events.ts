@@ -11,6 +11,7 @@ export type ProductPriceChanged = DomainEvent<
 >;
 export type StockRestocked = DomainEvent<"StockRestocked", { sku: string; quantity: number }>;
 export type StockReserved = DomainEvent<"StockReserved", { sku: string; orderId: string; quantity: number }>;
+/** `quantity: 0` is a tombstone: released before any reservation, so a late reserve is refused. */
 export type StockReservationReleased = DomainEvent<
   "StockReservationReleased",
   { sku: string; orderId: string; quantity: number }

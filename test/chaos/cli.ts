@@ -1,0 +1,31 @@
+import { formatReport, runChaos } from "./engine";
+
+/**
+ * `npm run chaos` — the full fault-injection run (2,000 checkouts, 50 faults
+ * by default). `--seed N` replays a schedule; `--checkouts`, `--faults`,
+ * `--concurrency`, `--json` as named.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const flag = (name: string, fallback: number) => {
+    const at = args.indexOf(`--${name}`);
+    return at >= 0 ? Number(args[at + 1]) : fallback;
+  };
+  const seed = flag("seed", Math.floor(Math.random() * 2 ** 31));
+  const report = await runChaos({
+    seed,
+    checkouts: flag("checkouts", 2000),
+    faults: flag("faults", 50),
+    concurrency: flag("concurrency", 8),
+    deadlineMs: flag("deadline-ms", 4000),
+    convergeTimeoutMs: flag("converge-timeout-ms", 180_000),
+    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  });
+  process.stdout.write(`${args.includes("--json") ? JSON.stringify(report) : formatReport(report)}\n`);
+  process.exitCode = report.violations.length === 0 ? 0 : 1;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`chaos run could not complete: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,170 @@
+import { createPool } from "../../src/platform/eventstore/pool";
+import { readModelsMatchLog } from "../support/invariants";
+import { startSystem } from "../support/system";
+import { ADMIN_DATABASE_URL } from "../support/testEnv";
+import { conservation, exactlyOnce, outcomes, sagasSettled, settlement, type Violation } from "./checks";
+import { type FaultKind, inject, planFaults } from "./faults";
+import { Random } from "./random";
+import { RedisServer } from "./redisServer";
+import { watchOrders } from "./subscribers";
+import { type Checkout, placeCheckout, planCheckout, seedWorkload } from "./workload";
+
+export interface ChaosOptions {
+  seed: number;
+  checkouts: number;
+  faults: number;
+  /** Clients placing orders at once. */
+  concurrency: number;
+  /** Saga deadline; a slow fault freezes a service for longer than this. */
+  deadlineMs: number;
+  /** Longest wait for the system to settle once the faults stop. */
+  convergeTimeoutMs: number;
+  log(line: string): void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  checkouts: { sent: number; accepted: number; refused: number; retried: number; outcomes: Record<string, number> };
+  faults: Partial<Record<FaultKind, number>>;
+  subscriptions: { subscribers: number; changes: number };
+  violations: Violation[];
+  convergedInMs: number | null;
+  durationMs: number;
+}
+
+const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
+
+/**
+ * Drives concurrent checkouts through every role, each its own process,
+ * while injecting seeded faults between them; then lets the system settle
+ * and checks every promise the system makes against the log.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const random = new Random(options.seed);
+  const runId = `chaos${options.seed}`;
+  const redis = await RedisServer.start();
+  const system = await startSystem(ROLES, {
+    REDIS_URL: redis.url,
+    SAGA_DEADLINE_MS: String(options.deadlineMs),
+    SAGA_STEP_TIMEOUT_MS: "1500",
+    COMMAND_TIMEOUT_MS: "3000",
+    PROJECTOR_CATCH_UP_MS: "500",
+  }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
+  const admin = createPool(ADMIN_DATABASE_URL, { max: 1 });
+  const database = new URL(system.db.url).pathname.slice(1);
+  system.db.pool.on("error", () => undefined); // its idle connections are cut too; it reconnects
+  const faultsDone: Partial<Record<FaultKind, number>> = {};
+  const checkouts: Checkout[] = [];
+  const violations: Violation[] = [];
+  let convergedInMs: number | null = null;
+  let subscriptions = { subscribers: 0, changes: 0 };
+
+  try {
+    await seedWorkload(system.url);
+    const plans = Array.from({ length: options.checkouts }, (_, i) => planCheckout(random, runId, i));
+    const sampled = plans.filter((_, i) => i % Math.max(1, Math.floor(options.checkouts / 10)) === 0).map((p) => p.orderId);
+    const watchers = watchOrders(system.url, sampled);
+    subscriptions.subscribers = sampled.length + 1;
+
+    // Fault j fires once checkout trigger[j] has started; checkouts past a trigger wait for its fault to start,
+    // so every fault lands in the middle of the load, whatever the machine's speed.
+    const schedule = planFaults(random, options.faults);
+    const trigger = schedule.map((_, j) => Math.floor(((j + 1) * options.checkouts) / (schedule.length + 1)));
+    let startedCheckouts = 0;
+    let faultsStarted = 0;
+    const faultRandom = new Random(options.seed ^ 0x5eed);
+    const faultLoop = (async () => {
+      for (const [j, kind] of schedule.entries()) {
+        while (startedCheckouts < trigger[j]!) await sleep(20);
+        faultsStarted += 1;
+        options.log(`fault ${j + 1}/${schedule.length}: ${kind} (after ${startedCheckouts} checkouts)`);
+        await inject(kind, { system, redis, admin, database, slowForMs: options.deadlineMs + 2000 }, faultRandom);
+        faultsDone[kind] = (faultsDone[kind] ?? 0) + 1;
+      }
+    })();
+    let next = 0;
+    const client = async () => {
+      for (let i = next++; i < plans.length; i = next++) {
+        while (faultsStarted < trigger.filter((t) => t < i).length) await sleep(20);
+        startedCheckouts += 1;
+        checkouts.push(await placeCheckout(system.url, plans[i]!));
+        if (checkouts.length % 100 === 0) options.log(`${checkouts.length}/${plans.length} checkouts placed`);
+      }
+    };
+    await Promise.all([faultLoop, ...Array.from({ length: options.concurrency }, client)]);
+
+    const healed = Date.now();
+    options.log("faults over: waiting for the system to settle");
+    const settled = await until(options.convergeTimeoutMs, async () => {
+      const open = [...(await settlement(system.db)), ...(await sagasSettled(system.db)).filter((v) => v.detail.includes("stuck"))];
+      return open.length === 0;
+    });
+    if (settled) convergedInMs = Date.now() - healed;
+    else violations.push({ check: "convergence", detail: `not settled ${options.convergeTimeoutMs} ms after the last fault` });
+
+    violations.push(...(await exactlyOnce(system.db, checkouts)));
+    violations.push(...(await settlement(system.db)));
+    violations.push(...(await sagasSettled(system.db)));
+    violations.push(...(await conservation(system.db)));
+    for (const name of await readModelsMatchLog(system.db, system.redis, system.prefix)) {
+      violations.push({ check: "read models", detail: `${name} differs from a from-scratch projection of the log` });
+    }
+    const accepted = new Set(checkouts.filter((c) => c.outcome === "accepted").map((c) => c.orderId));
+    for (const c of checkouts.filter((c) => c.outcome === "refused")) violations.push({ check: "accepted", detail: `${c.orderId} refused: ${c.refusal}` });
+    const seen = await watchers.check(system.db.pool, accepted);
+    violations.push(...seen.violations);
+    subscriptions = { ...subscriptions, changes: seen.changes };
+    await watchers.close();
+
+    return {
+      seed: options.seed,
+      checkouts: {
+        sent: checkouts.length,
+        accepted: accepted.size,
+        refused: checkouts.length - accepted.size,
+        retried: checkouts.filter((c) => c.attempts > 1).length,
+        outcomes: await outcomes(system.db),
+      },
+      faults: faultsDone,
+      subscriptions,
+      violations,
+      convergedInMs,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await system.shutdown().catch((error: unknown) => options.log(`shutdown: ${String(error)}`));
+    await admin.end();
+    await redis.stop();
+  }
+}
+
+async function until(timeoutMs: number, probe: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The report as people read it; the JSON form goes to machines. */
+export function formatReport(report: ChaosReport): string {
+  const faults = Object.entries(report.faults).map(([k, n]) => `${k}×${n}`).join(", ");
+  const total = Object.values(report.faults).reduce((a, b) => a + (b ?? 0), 0);
+  return [
+    `chaos seed ${report.seed}: ${report.checkouts.sent} checkouts (${report.checkouts.accepted} accepted, ${report.checkouts.refused} refused, ${report.checkouts.retried} needed retries)`,
+    `  outcomes: ${Object.entries(report.checkouts.outcomes).map(([k, n]) => `${k} ${n}`).join(", ")}`,
+    `  faults: ${total} (${faults})`,
+    `  subscriptions: ${report.subscriptions.subscribers} subscribers, ${report.subscriptions.changes} changes checked`,
+    `  converged in ${report.convergedInMs === null ? "NEVER" : `${(report.convergedInMs / 1000).toFixed(1)} s`} after the last fault; run took ${(report.durationMs / 1000).toFixed(1)} s`,
+    `  violations: ${report.violations.length}`,
+    ...report.violations.slice(0, 50).map((v) => `    - [${v.check}] ${v.detail}`),
+    ...(report.violations.length ? [`  reproduce with: npm run chaos -- --seed ${report.seed}`] : []),
+  ].join("\n");
+}
