@@ -18,6 +18,7 @@ const schema = z.object({
   READ_WAIT_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   COMMAND_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  REDIS_READ_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   PG_HEALTH_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   PG_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SAGA_DEADLINE_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),

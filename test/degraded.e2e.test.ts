@@ -187,4 +187,25 @@ describe("Redis down", () => {
     expect(inbox.rowCount).toBe(0);
     expect(await eventCount()).toBe(before + 2);
   }, 120_000);
+
+  it("a frozen Redis (connections open, nothing answered) is down too: reads time out as UNAVAILABLE, writes take the inbox", async () => {
+    const before = await eventCount();
+    redisProxy.stall();
+
+    const read = await execute(system.url, ProductDocument, { id: "TEA-1", waitFor: null });
+    expect(read.errors?.[0]?.extensions).toMatchObject({ code: "UNAVAILABLE", dependency: "Redis" });
+    const written = await request(system.url, RestockProductDocument, { sku: "TEA-1", quantity: 2, commandId: "restock-while-redis-frozen" });
+    expect(written.restockProduct).toMatchObject({ events: ["StockRestocked"] });
+    const { rows } = await system.db.pool.query("SELECT reply->>'ok' AS ok FROM command_inbox WHERE command_id = 'restock-while-redis-frozen'");
+    expect(rows).toEqual([{ ok: "true" }]);
+
+    redisProxy.restore();
+    await eventually(async () => {
+      const r = await execute(system.url, ProductDocument, { id: "TEA-1", waitFor: null });
+      return r.data?.product?.available === 27;
+    }, "the projection to catch up", 60_000);
+    // The enqueue that timed out may still have landed once Redis thawed: the command ran once all the same.
+    expect(await eventsOf("restock-while-redis-frozen")).toEqual(["StockRestocked"]);
+    expect(await eventCount()).toBe(before + 1);
+  }, 120_000);
 });

@@ -17,7 +17,12 @@ export interface FaultProxy {
   cut(): void;
   /** New connections are refused or held (see BlockMode) until `restore`. */
   block(mode?: BlockMode): void;
-  /** Lets new connections through again and releases held ones (by closing them: they never reached the target). */
+  /**
+   * Open connections stay open but carry nothing either way, as a frozen server:
+   * clients see no error, only silence, and must rely on their own timeouts.
+   */
+  stall(): void;
+  /** Lets traffic and new connections through again; held ones are closed (they never reached the target). */
   restore(): void;
   /** Connections currently forwarded. */
   liveConnections(): number;
@@ -31,6 +36,8 @@ export interface FaultProxy {
  */
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   const live = new Set<Socket>();
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let stalled = false;
   const held = new Set<Socket>();
   let blocked: BlockMode | null = null;
 
@@ -56,8 +63,13 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    client.on("close", () => pairs.delete(pair));
+    if (!stalled) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -88,9 +100,25 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     block(mode = "hang") {
       blocked = mode;
     },
+    stall() {
+      stalled = true;
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     restore() {
       blocked = null;
       releaseHeld();
+      if (stalled) {
+        stalled = false;
+        for (const { client, upstream } of pairs) {
+          client.pipe(upstream);
+          upstream.pipe(client);
+        }
+      }
     },
     liveConnections: () => live.size / 2,
     async close() {

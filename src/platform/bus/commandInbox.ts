@@ -84,4 +84,17 @@ export class CommandInbox {
       [service, commandId, delayMs],
     );
   }
+
+  /**
+   * Forgets answers older than `olderThanMs`. A resend after that runs the
+   * command again, which the event store still answers with its first result
+   * (command_results); only a refusal is decided afresh.
+   */
+  async prune(service: string, olderThanMs: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      "DELETE FROM command_inbox WHERE service = $1 AND reply IS NOT NULL AND handled_at < now() - make_interval(secs => $2::float8 / 1000)",
+      [service, olderThanMs],
+    );
+    return rowCount ?? 0;
+  }
 }

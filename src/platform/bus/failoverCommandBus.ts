@@ -18,11 +18,14 @@ export interface RawCommandBus extends CommandBus {
  * command inbox in PostgreSQL, to the same owning service.
  */
 export class FailoverCommandBus implements RawCommandBus {
+  private onInbox = false;
+
   constructor(
     private readonly queue: QueueCommandBus,
     private readonly inbox: InboxCommandBus,
     private readonly health: PostgresHealth,
     private readonly timeoutMs: number,
+    private readonly log: (line: string) => void = () => undefined,
   ) {}
 
   async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
@@ -32,10 +35,19 @@ export class FailoverCommandBus implements RawCommandBus {
   async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> {
     this.health.assertUp();
     try {
-      return await this.queue.sendRaw(service, command, context, timeoutMs);
+      const reply = await this.queue.sendRaw(service, command, context, timeoutMs);
+      this.lane(false, "");
+      return reply;
     } catch (error) {
       if (!(error instanceof CommandQueueUnavailable)) throw error;
+      this.lane(true, error.message);
     }
     return this.inbox.sendRaw(service, command, context, timeoutMs);
+  }
+
+  private lane(inbox: boolean, why: string): void {
+    if (inbox === this.onInbox) return;
+    this.onInbox = inbox;
+    this.log(inbox ? `commands go through the PostgreSQL command inbox: ${why}` : "commands go through the queues again");
   }
 }

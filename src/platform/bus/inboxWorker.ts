@@ -14,9 +14,19 @@ export interface InboxWorkerOptions {
   leaseMs: number;
   /** Runs of a command failing transiently before its failure becomes its reply. */
   maxAttempts: number;
+  /** How long answers are kept for resends. */
+  keepAnswersMs: number;
 }
 
-export const defaultInboxWorkerOptions: InboxWorkerOptions = { concurrency: 8, pollMs: 1000, leaseMs: 10_000, maxAttempts: 8 };
+export const defaultInboxWorkerOptions: InboxWorkerOptions = {
+  concurrency: 8,
+  pollMs: 1000,
+  leaseMs: 10_000,
+  maxAttempts: 8,
+  keepAnswersMs: 24 * 3600_000,
+};
+
+const PRUNE_EVERY_POLLS = 60;
 
 /**
  * The owning service's end of its command inbox, beside its BullMQ worker:
@@ -31,6 +41,7 @@ export class InboxWorker {
   private again = false;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
+  private polls = 0;
 
   constructor(
     private readonly service: string,
@@ -45,7 +56,12 @@ export class InboxWorker {
     this.unlisten = listener.on(INBOX_CHANNEL, (payload) => {
       if (payload === "" || payload === service) this.wake();
     });
-    this.timer = setInterval(() => this.wake(), this.options.pollMs);
+    this.timer = setInterval(() => {
+      if (++this.polls % PRUNE_EVERY_POLLS === 0) {
+        this.inbox.prune(service, this.options.keepAnswersMs).catch((e: unknown) => log(`${service} inbox prune: ${errorMessage(e)}`));
+      }
+      this.wake();
+    }, this.options.pollMs);
     this.wake();
   }
 

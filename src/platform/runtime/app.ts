@@ -100,7 +100,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     onStop("command bus", () => queueBus.close());
     const inboxBus = new InboxCommandBus(inbox, listener, { timeoutMs: config.COMMAND_TIMEOUT_MS, pollMs: 500 }, health);
     onStop("command inbox", async () => inboxBus.close());
-    const bus = new FailoverCommandBus(queueBus, inboxBus, health, config.COMMAND_TIMEOUT_MS);
+    const bus = new FailoverCommandBus(queueBus, inboxBus, health, config.COMMAND_TIMEOUT_MS, log);
     /** A service takes its commands from both lanes: its BullMQ queue and, for when Redis is down, its inbox. */
     const takeCommands = async (service: string, execute: CommandExecutor) => {
       const worker = new CommandWorker(service, execute, redis(), keys.prefix, log, { health });
