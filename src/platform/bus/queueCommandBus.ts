@@ -47,13 +47,18 @@ export class QueueCommandBus implements CommandBus {
   private readonly queues = new Map<string, Queue<CommandJob, CommandReply>>();
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly eventConnections: Redis[] = [];
+  /** A connection still making its first contact is waited for; one that was lost is not. */
+  private wasReady: boolean;
 
   constructor(
     private readonly connection: Redis,
     private readonly redisUrl: string,
     private readonly prefix: string,
     private readonly options: QueueCommandBusOptions,
-  ) {}
+  ) {
+    this.wasReady = connection.status === "ready";
+    connection.once("ready", () => (this.wasReady = true));
+  }
 
   async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
     return fromReply(await this.sendRaw(service, command, context, this.options.timeoutMs));
@@ -111,7 +116,9 @@ export class QueueCommandBus implements CommandBus {
     command: unknown,
     context: CommandContext,
   ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents }> {
-    if (this.connection.status !== "ready") throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
+    if (this.wasReady && this.connection.status !== "ready") {
+      throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
+    }
     const queue = this.queue(service);
     const jobId = commandJobId(service, context.commandId);
     const attempt = async () => {
