@@ -16,13 +16,20 @@ export interface RunningSystem {
   shutdown(): Promise<Array<number | null>>;
 }
 
-/** Every role as its own child process, against a database and key prefix of its own. */
-export async function startSystem(roles: string[], extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+/**
+ * Every role as its own child process, against a database and key prefix of its own.
+ * `extraEnv` may be a function of the base environment, e.g. to route DATABASE_URL through a fault proxy.
+ */
+export async function startSystem(
+  roles: string[],
+  extraEnv: Record<string, string> | ((base: Record<string, string>) => Record<string, string>) = {},
+): Promise<RunningSystem> {
   const db = await createTestDatabase();
   // A run may bring its own Redis (the chaos suite restarts and wipes one).
   const redis = extraEnv.REDIS_URL ? new Redis(extraEnv.REDIS_URL, { maxRetriesPerRequest: null }) : testRedis();
   const prefix = testPrefix();
-  const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0", ...extraEnv };
+  const base = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0" };
+  const env = { ...base, ...(typeof extraEnv === "function" ? extraEnv(base) : extraEnv) };
   const processes = new Map<string, RoleProcess>();
   let url = "";
 

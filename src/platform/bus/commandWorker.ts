@@ -1,16 +1,30 @@
-import { Worker } from "bullmq";
+import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { DomainError, errorMessage, isTransient } from "../errors";
+import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError } from "../errors";
+import type { PostgresHealth } from "../eventstore/postgresHealth";
 import type { CommandExecutor } from "./commandBus";
 import { bullPrefix } from "./connections";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
-import { type CommandJob, type CommandReply, refusalReply, toReply } from "./wire";
+import { type CommandJob, type CommandReply, type DeferralNotice, refusalReply, toReply } from "./wire";
+
+export interface CommandWorkerOptions {
+  concurrency: number;
+  /** Pause before a command deferred for a missing dependency is tried again. */
+  deferMs: number;
+  /** When given, commands are deferred without trying while it says PostgreSQL is down. */
+  health?: PostgresHealth;
+}
 
 /**
  * The owning service's end of its command queue. Refusals (validation,
  * invariants) complete the job with a refusal reply; transient failures throw,
  * so BullMQ retries them with backoff. Re-running a job is safe: the command
  * handler answers a repeated commandId with its first result.
+ *
+ * A dependency that is down (UNAVAILABLE) is different: the command is neither
+ * answered nor dropped. It is deferred, without using up attempts, until the
+ * dependency is back, and the waiting caller is told at once through the
+ * job's progress (see QueueCommandBus), instead of waiting for its timeout.
  */
 export class CommandWorker {
   private readonly worker: Worker<CommandJob, CommandReply>;
@@ -21,15 +35,29 @@ export class CommandWorker {
     connection: Redis,
     prefix: string,
     log: (line: string) => void,
-    concurrency = 8,
+    options: Partial<CommandWorkerOptions> = {},
   ) {
+    const { concurrency = 8, deferMs = 1000, health } = options;
+    const defer = async (job: Job<CommandJob, CommandReply>, token: string | undefined, error: DomainError) => {
+      const notice: DeferralNotice = { deferred: { code: error.code, message: error.message, details: { ...error.details } } };
+      await job.updateProgress(notice);
+      await job.moveToDelayed(Date.now() + deferMs, token);
+      throw new DelayedError();
+    };
     this.worker = new Worker<CommandJob, CommandReply>(
       commandQueueName(service),
-      async (job) => {
+      async (job, token) => {
         if (job.name !== COMMAND_JOB) throw new Error(`unexpected job '${job.name}'`);
+        if (health && !health.isUp()) {
+          return defer(job, token, new UnavailableError("PostgreSQL", "not answering health probes"));
+        }
         try {
           return toReply(await execute(job.data.command, job.data.context));
         } catch (error) {
+          if (error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE) {
+            health?.reportFailure(error);
+            return defer(job, token, error);
+          }
           if (error instanceof DomainError && !isTransient(error)) return refusalReply(error);
           throw error;
         }

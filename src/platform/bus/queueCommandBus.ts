@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { Queue, QueueEvents } from "bullmq";
+import { type Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import { DomainError, ErrorCode, errorMessage, UnavailableError } from "../errors";
 import type { CommandBus } from "./commandBus";
 import { bullPrefix, createRedis } from "./connections";
-import { type CommandJob, type CommandReply, fromReply } from "./wire";
+import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice } from "./wire";
 
 export const COMMAND_JOB = "command";
 
@@ -27,6 +27,15 @@ export interface QueueCommandBusOptions {
   timeoutMs: number;
   /** Attempts for transient failures (connection loss, repeated write conflicts). */
   attempts: number;
+  /** Longest wait for Redis to take a command before the queue counts as unavailable (default 2000). */
+  enqueueTimeoutMs?: number;
+}
+
+/** Redis could not take the command: nothing was queued (or what was is harmless, see enqueue). */
+export class CommandQueueUnavailable extends UnavailableError {
+  constructor(cause: unknown) {
+    super("the command queue (Redis)", cause);
+  }
 }
 
 /**
@@ -38,13 +47,18 @@ export class QueueCommandBus implements CommandBus {
   private readonly queues = new Map<string, Queue<CommandJob, CommandReply>>();
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly eventConnections: Redis[] = [];
+  /** A connection still making its first contact is waited for; one that was lost is not. */
+  private wasReady: boolean;
 
   constructor(
     private readonly connection: Redis,
     private readonly redisUrl: string,
     private readonly prefix: string,
     private readonly options: QueueCommandBusOptions,
-  ) {}
+  ) {
+    this.wasReady = connection.status === "ready";
+    connection.once("ready", () => (this.wasReady = true));
+  }
 
   async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
     return fromReply(await this.sendRaw(service, command, context, this.options.timeoutMs));
@@ -52,27 +66,30 @@ export class QueueCommandBus implements CommandBus {
 
   /** Like `send`, with a wait bound of the caller's choosing; refusals come back as replies, not errors. */
   async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> {
-    const queue = this.queue(service);
-    const jobId = commandJobId(service, context.commandId);
-    let job;
+    const enqueued = await this.enqueue(service, command, context);
+    if ("reply" in enqueued) return enqueued.reply;
+    const { job, events } = enqueued;
+    let stopListening = () => undefined as void;
+    const deferred = new Promise<never>((_, reject) => {
+      const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
+        if (jobId !== job.id || !isDeferralNotice(data)) return;
+        const { details } = data.deferred;
+        reject(
+          new DomainError(
+            ErrorCode.UNAVAILABLE,
+            `${data.deferred.message}. The command stays queued and will run when it is back; resend it with the ` +
+              `same commandId (${context.commandId}) to get its result.`,
+            { ...details, service, commandId: context.commandId, queued: true },
+          ),
+        );
+      };
+      events.on("progress", onProgress);
+      stopListening = () => void events.off("progress", onProgress);
+    });
     try {
-      job = await queue.getJob(jobId);
-      const state = job ? await job.getState() : null;
-      if (job && state === "completed") return asDuplicate(parseReply(job.returnvalue));
-      if (job && state === "failed") await job.retry("failed");
-      job ??= await queue.add(COMMAND_JOB, { command, context }, {
-        jobId,
-        attempts: this.options.attempts,
-        backoff: { type: "exponential", delay: 100 },
-        removeOnComplete: { age: 3600, count: 50_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      });
+      return parseReply(await Promise.race([job.waitUntilFinished(events, timeoutMs), deferred]));
     } catch (error) {
-      throw new UnavailableError("the command queue (Redis)", error);
-    }
-    try {
-      return parseReply(await job.waitUntilFinished(await this.queueEvents(service), timeoutMs));
-    } catch (error) {
+      if (error instanceof DomainError) throw error;
       const message = errorMessage(error);
       if (/timed out before finishing/.test(message)) {
         throw new DomainError(
@@ -83,6 +100,55 @@ export class QueueCommandBus implements CommandBus {
         );
       }
       throw new UnavailableError(`the ${service} service`, message);
+    } finally {
+      stopListening();
+    }
+  }
+
+  /**
+   * Puts the command on its service's queue, or finds it there. Fails with
+   * CommandQueueUnavailable, quickly, when Redis cannot take it: the caller
+   * may then use another lane (an enqueue that still lands later is harmless,
+   * the command running once by its commandId).
+   */
+  private async enqueue(
+    service: string,
+    command: unknown,
+    context: CommandContext,
+  ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents }> {
+    if (this.wasReady && this.connection.status !== "ready") {
+      throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
+    }
+    const queue = this.queue(service);
+    const jobId = commandJobId(service, context.commandId);
+    const attempt = async () => {
+      const events = await this.queueEvents(service);
+      let job = await queue.getJob(jobId);
+      const state = job ? await job.getState() : null;
+      if (job && state === "completed") return { reply: asDuplicate(parseReply(job.returnvalue)) };
+      if (job && state === "failed") await job.retry("failed");
+      job ??= await queue.add(COMMAND_JOB, { command, context }, {
+        jobId,
+        attempts: this.options.attempts,
+        backoff: { type: "exponential", delay: 100 },
+        removeOnComplete: { age: 3600, count: 50_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+      return { job, events };
+    };
+    const enqueueTimeoutMs = this.options.enqueueTimeoutMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        attempt(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${enqueueTimeoutMs} ms`)), enqueueTimeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      throw new CommandQueueUnavailable(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -99,6 +165,7 @@ export class QueueCommandBus implements CommandBus {
         connection: this.connection,
         prefix: bullPrefix(this.prefix),
       });
+      queue.on("error", () => undefined); // Redis outages surface as CommandQueueUnavailable on send
       this.queues.set(service, queue);
     }
     return queue;
@@ -127,16 +194,14 @@ export class QueueCommandBus implements CommandBus {
     const prefix = bullPrefix(this.prefix);
     const [last] = await this.connection.xrevrange(`${prefix}:${name}:events`, "+", "-", "COUNT", 1);
     const connection = createRedis(this.redisUrl);
+    connection.on("error", () => undefined); // reconnects by itself
     this.eventConnections.push(connection);
-    return new QueueEvents(name, { connection, prefix, lastEventId: last?.[0] ?? "0-0" });
+    const events = new QueueEvents(name, { connection, prefix, lastEventId: last?.[0] ?? "0-0" });
+    events.on("error", () => undefined);
+    return events;
   }
 }
 
 function parseReply(value: unknown): CommandReply {
   return (typeof value === "string" ? JSON.parse(value) : value) as CommandReply;
-}
-
-/** A command answered before: the first result, marked as such, with nothing appended this time. */
-function asDuplicate(reply: CommandReply): CommandReply {
-  return reply.ok ? { ok: true, outcome: { ...reply.outcome, duplicate: true, events: [] } } : reply;
 }

@@ -34,3 +34,21 @@ export function fromReply(reply: CommandReply): CommandOutcome {
   const { position, ...rest } = reply.outcome;
   return { ...rest, events: rest.events as DomainEvent[], position: position ? parseLogPosition(position) : null };
 }
+
+/**
+ * Progress a command job reports when it could not run for want of a
+ * dependency (PostgreSQL): it stays queued and runs later, and the caller
+ * answers UNAVAILABLE now rather than at its timeout.
+ */
+export interface DeferralNotice {
+  deferred: { code: string; message: string; details: Record<string, unknown> };
+}
+
+export function isDeferralNotice(value: unknown): value is DeferralNotice {
+  return typeof value === "object" && value !== null && "deferred" in value;
+}
+
+/** A command answered before: the first result, marked as such, with nothing appended this time. */
+export function asDuplicate(reply: CommandReply): CommandReply {
+  return reply.ok ? { ok: true, outcome: { ...reply.outcome, duplicate: true, events: [] } } : reply;
+}

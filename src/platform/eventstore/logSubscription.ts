@@ -47,10 +47,12 @@ export class LogSubscription {
     await this.running;
   }
 
+  /** Never rejects: PostgreSQL going away only pauses it, and it resumes from its checkpoint. */
   private async loop(): Promise<void> {
-    let checkpoint = await this.load();
+    let checkpoint: LogPosition | null = null;
     while (!this.stopping) {
       try {
+        checkpoint ??= await this.load();
         const page = await this.store.readAll(checkpoint, this.options.batchSize);
         if (page.events.length === 0) {
           await this.pause(this.options.idleMs);

@@ -52,6 +52,26 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 3,
+    name: "command inbox (the command lane used while Redis is down)",
+    sql: `
+      CREATE TABLE command_inbox (
+        service text NOT NULL,
+        command_id text NOT NULL,
+        command jsonb NOT NULL,
+        context jsonb NOT NULL,
+        enqueued_at timestamptz NOT NULL DEFAULT now(),
+        lease_until timestamptz NOT NULL DEFAULT '-infinity',
+        attempts integer NOT NULL DEFAULT 0,
+        reply jsonb,
+        failed boolean NOT NULL DEFAULT false,
+        handled_at timestamptz,
+        PRIMARY KEY (service, command_id)
+      );
+      CREATE INDEX command_inbox_pending ON command_inbox (service, enqueued_at) WHERE reply IS NULL;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes

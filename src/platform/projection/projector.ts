@@ -70,6 +70,9 @@ export class Projector {
     this.worker.on("failed", (job, error) =>
       this.deps.log(`projection ${job?.data.projection ?? "?"} failed: ${errorMessage(error)}`),
     );
+    // Redis going away: the worker reconnects by itself and the checkpoints say where to resume.
+    this.worker.on("error", (error) => this.deps.log(`projector worker: ${errorMessage(error)}`));
+    this.queue.on("error", () => undefined);
     await this.worker.waitUntilReady();
     for (const name of this.runners.keys()) void this.requeue(name);
   }
@@ -122,6 +125,7 @@ export class Projector {
 
   private connect(): Redis {
     const connection = createRedis(this.deps.redisUrl);
+    connection.on("error", () => undefined); // reconnects by itself; the worker reports the outage
     this.connections.push(connection);
     return connection;
   }

@@ -26,8 +26,8 @@ export interface ApiDeps {
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
 export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const { config, keys, log } = deps;
-  // Queries must fail fast when Redis is down rather than queue forever.
-  const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  // Queries must fail fast when Redis is down rather than queue forever, and when it is frozen rather than hang.
+  const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: config.REDIS_READ_TIMEOUT_MS });
   const subscriber = deps.redis();
   const readModels = new ReadModelStore(reader, keys);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);

@@ -1,13 +1,20 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
+import { CommandInbox } from "../bus/commandInbox";
+import type { CommandExecutor } from "../bus/commandBus";
 import { CommandWorker } from "../bus/commandWorker";
 import { createRedis } from "../bus/connections";
+import { FailoverCommandBus } from "../bus/failoverCommandBus";
+import { InboxCommandBus } from "../bus/inboxCommandBus";
+import { InboxWorker } from "../bus/inboxWorker";
 import { QueueCommandBus } from "../bus/queueCommandBus";
 import { startReactor } from "../bus/reactorRunner";
 import { errorMessage } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
 import { migrate } from "../eventstore/migrations";
+import { PgListener } from "../eventstore/pgListener";
 import { createPool } from "../eventstore/pool";
+import { PostgresHealth } from "../eventstore/postgresHealth";
 import type { RunningServer } from "../graphql/server";
 import { ReadModelKeys } from "../projection/keys";
 import { Projector } from "../projection/projector";
@@ -78,9 +85,30 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       onStop("redis connection", () => connection.quit().catch(() => connection.disconnect()));
       return connection;
     };
+    const health = new PostgresHealth(config.DATABASE_URL, { probeEveryMs: config.PG_HEALTH_PROBE_MS, timeoutMs: config.PG_HEALTH_TIMEOUT_MS }, log);
+    health.start();
+    onStop("postgres health", () => health.stop());
+    const listener = new PgListener(config.DATABASE_URL, log);
+    onStop("postgres notifications", () => listener.stop());
+    const inbox = new CommandInbox(pool);
     const shared = redis();
-    const bus = new QueueCommandBus(shared, config.REDIS_URL, keys.prefix, { timeoutMs: config.COMMAND_TIMEOUT_MS, attempts: 5 });
-    onStop("command bus", () => bus.close());
+    const queueBus = new QueueCommandBus(shared, config.REDIS_URL, keys.prefix, {
+      timeoutMs: config.COMMAND_TIMEOUT_MS,
+      attempts: 5,
+      enqueueTimeoutMs: config.COMMAND_ENQUEUE_TIMEOUT_MS,
+    });
+    onStop("command bus", () => queueBus.close());
+    const inboxBus = new InboxCommandBus(inbox, listener, { timeoutMs: config.COMMAND_TIMEOUT_MS, pollMs: 500 }, health);
+    onStop("command inbox", async () => inboxBus.close());
+    const bus = new FailoverCommandBus(queueBus, inboxBus, health, config.COMMAND_TIMEOUT_MS, log);
+    /** A service takes its commands from both lanes: its BullMQ queue and, for when Redis is down, its inbox. */
+    const takeCommands = async (service: string, execute: CommandExecutor) => {
+      const worker = new CommandWorker(service, execute, redis(), keys.prefix, log, { health });
+      onStop(`${service} commands`, () => worker.close());
+      const inboxWorker = new InboxWorker(service, execute, inbox, listener, log, health);
+      onStop(`${service} command inbox`, () => inboxWorker.stop());
+      return worker;
+    };
     const wakeups = new ProjectorWakeups(shared, keys.prefix, projections.map((p) => p.name), (e) =>
       log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
     );
@@ -99,9 +127,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
     for (const service of services.filter((s) => wanted.has(s.name))) {
       const execute = service.createExecutor({ store, handlerOptions });
-      const worker = new CommandWorker(service.name, execute, redis(), keys.prefix, log);
-      await worker.waitUntilReady();
-      onStop(`${service.name} commands`, () => worker.close());
+      await (await takeCommands(service.name, execute)).waitUntilReady();
       for (const reactor of service.reactors ?? []) {
         const subscription = startReactor(service.name, reactor, execute, pool, store, log);
         onStop(`${service.name} reactor ${reactor.name}`, () => subscription.stop());
@@ -117,8 +143,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       await runner.start();
       onStop("saga runner", () => runner.stop());
       const execute = createSagaExecutor(store, handlerOptions, (stream, saga) => runner.wake(stream, saga));
-      const worker = new CommandWorker(SAGA_SERVICE, execute, redis(), keys.prefix, log);
-      onStop("saga commands", () => worker.close());
+      await takeCommands(SAGA_SERVICE, execute);
       log(`saga: running ${sagas.map((s) => s.name).join(", ")}`);
     }
 

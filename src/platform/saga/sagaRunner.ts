@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix } from "../bus/connections";
-import type { QueueCommandBus } from "../bus/queueCommandBus";
+import type { RawCommandBus } from "../bus/failoverCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
 import { LogSubscription } from "../eventstore/logSubscription";
@@ -30,7 +30,7 @@ export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_0
 export interface SagaRunnerDeps {
   db: Queryable;
   store: EventStore;
-  bus: QueueCommandBus;
+  bus: RawCommandBus;
   connection: Redis;
   prefix: string;
   definitions: readonly SagaDefinition<unknown>[];
@@ -72,7 +72,11 @@ export class SagaRunner {
       prefix: bullPrefix(this.deps.prefix),
       concurrency: 32,
     });
-    this.worker.on("failed", (job, error) => void this.onFailed(job, error));
+    this.worker.on("failed", (job, error) =>
+      // Recording the failure needs PostgreSQL, which may be what failed: the sweep tries again later.
+      void this.onFailed(job, error).catch((e: unknown) => this.deps.log(`saga ${job?.data.stream ?? "?"}: ${errorMessage(e)}`)),
+    );
+    this.worker.on("error", (error) => this.deps.log(`saga worker: ${errorMessage(error)}`));
     await this.worker.waitUntilReady();
     await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
     // An in-process timer, not a job in Redis: the sweep is what recovers sagas after Redis lost its queues.

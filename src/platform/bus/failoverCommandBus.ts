@@ -1,0 +1,53 @@
+import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
+import type { PostgresHealth } from "../eventstore/postgresHealth";
+import type { CommandBus } from "./commandBus";
+import type { InboxCommandBus } from "./inboxCommandBus";
+import { CommandQueueUnavailable, type QueueCommandBus } from "./queueCommandBus";
+import { type CommandReply, fromReply } from "./wire";
+
+/** A command bus whose callers choose how long to wait and get refusals as replies (sagas). */
+export interface RawCommandBus extends CommandBus {
+  sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply>;
+}
+
+/**
+ * Sends each command by the best lane still open. Every command ends in
+ * PostgreSQL, so none is accepted while PostgreSQL is known to be down: the
+ * caller gets UNAVAILABLE at once instead of a timeout. Commands normally go
+ * through the BullMQ queue; when Redis cannot take them they go through the
+ * command inbox in PostgreSQL, to the same owning service.
+ */
+export class FailoverCommandBus implements RawCommandBus {
+  private onInbox = false;
+
+  constructor(
+    private readonly queue: QueueCommandBus,
+    private readonly inbox: InboxCommandBus,
+    private readonly health: PostgresHealth,
+    private readonly timeoutMs: number,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
+    return fromReply(await this.sendRaw(service, command, context, this.timeoutMs));
+  }
+
+  async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> {
+    this.health.assertUp();
+    try {
+      const reply = await this.queue.sendRaw(service, command, context, timeoutMs);
+      this.lane(false, "");
+      return reply;
+    } catch (error) {
+      if (!(error instanceof CommandQueueUnavailable)) throw error;
+      this.lane(true, error.message);
+    }
+    return this.inbox.sendRaw(service, command, context, timeoutMs);
+  }
+
+  private lane(inbox: boolean, why: string): void {
+    if (inbox === this.onInbox) return;
+    this.onInbox = inbox;
+    this.log(inbox ? `commands go through the PostgreSQL command inbox: ${why}` : "commands go through the queues again");
+  }
+}
