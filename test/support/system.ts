@@ -25,8 +25,10 @@ export async function startSystem(
   extraEnv: Record<string, string> | ((base: Record<string, string>) => Record<string, string>) = {},
 ): Promise<RunningSystem> {
   const db = await createTestDatabase();
-  // A run may bring its own Redis (the chaos suite restarts and wipes one).
-  const redis = extraEnv.REDIS_URL ? new Redis(extraEnv.REDIS_URL, { maxRetriesPerRequest: null }) : testRedis();
+  // A run may bring its own Redis (the chaos suite restarts and wipes one); a function routes
+  // the roles through a proxy while the test itself keeps a direct connection.
+  const ownRedis = typeof extraEnv === "function" ? undefined : extraEnv.REDIS_URL;
+  const redis = ownRedis ? new Redis(ownRedis, { maxRetriesPerRequest: null }) : testRedis();
   const prefix = testPrefix();
   const base = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0" };
   const env = { ...base, ...(typeof extraEnv === "function" ? extraEnv(base) : extraEnv) };
