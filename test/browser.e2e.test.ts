@@ -10,6 +10,7 @@ import {
   SalesDashboardDocument,
 } from "./graphql/generated";
 import { ARTIFACTS_DIR, isLocalUrl, launchRecordingBrowser, type RecordingBrowser, textUntil } from "./support/browser";
+import { JWT_ENV, token } from "./support/auth";
 import { request } from "./support/graphqlClient";
 import { startSystem, type RunningSystem } from "./support/system";
 import { untilSubscribed } from "./support/testEnv";
@@ -52,6 +53,9 @@ async function run(page: Page, operation: string): Promise<void> {
   await page.keyboard.press("Escape"); // closes the autocompletion popup
   // Typed exactly: Monaco's auto-closed brackets and quotes are typed over, not doubled.
   expect(await textUntil(page.locator(".graphiql-query-editor .view-lines"), (t) => t === operation, "the typed operation")).toBe(operation);
+  // GraphiQL parses the editor after a debounce; running before it names the operation runs the previous one.
+  const name = /^(?:query|mutation|subscription) (\w+)/.exec(operation)![1]!;
+  await textUntil(page.locator(".graphiql-tab-active"), (t) => t.trim() === name, `GraphiQL to parse ${name}`);
   await page.getByRole("button", { name: /Execute query/ }).click();
 }
 
@@ -64,16 +68,16 @@ it("GraphiQL runs a mutation, a query that reads it, and a live subscription", a
   await page.goto(`${origin()}/graphql`);
   await introspected;
 
-  await run(page, 'mutation Define { defineProduct(input: { sku: "GQL-TEA", name: "Browser tea", priceMinor: 700, currency: "EUR", initialStock: 12 }) { position } }');
+  await run(page, 'mutation DefineTea { defineProduct(input: { sku: "GQL-TEA", name: "Browser tea", priceMinor: 700, currency: "EUR", initialStock: 12 }) { position } }');
   const defined = await textUntil(response(page), (t) => /"position": "\d+\.\d+"/.test(t), "the mutation's result");
   const position = /"position": "(\d+\.\d+)"/.exec(defined)![1]!;
   await screenshot(page, "graphiql-mutation");
 
-  await run(page, `query Tea { product(id: "GQL-TEA", waitFor: "${position}") { sku name available } }`);
+  await run(page, `query ReadTea { product(id: "GQL-TEA", waitFor: "${position}") { sku name available } }`);
   const read = JSON.parse(await textUntil(response(page), (t) => t.includes('"product"'), "the query's result"));
   expect(read).toEqual({ data: { product: { sku: "GQL-TEA", name: "Browser tea", available: 12 } } });
 
-  await run(page, "subscription Stock { stockLevels { sku available reserved eventType } }");
+  await run(page, "subscription StockFeed { stockLevels { sku available reserved eventType } }");
   await untilSubscribed(system.redis, system.prefix, "stock-levels");
   await request(system.url, ReserveStockDocument, { sku: "GQL-TEA", orderId: "browser-order", quantity: 3 });
   const live = JSON.parse(await textUntil(response(page), (t) => t.includes("StockReserved"), "the subscription's live result"));
@@ -123,3 +127,32 @@ it("the dashboard follows an order live: feed, counts, revenue and lag", async (
   expect(await page.locator("#revenue").innerText()).toBe((salesDashboard.capturedRevenueMinor / 100).toFixed(2));
   await page.close();
 });
+
+it("with access control on, the dashboard asks for a token and connects with one", async () => {
+  const secured = await startSystem(["all"], JWT_ENV);
+  try {
+    const base = new URL(secured.url).origin;
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/dashboard`);
+    await textUntil(page.locator("#connection"), (t) => t.startsWith("refused"), "the refusal without a token");
+    expect(await page.locator("#token-form").isVisible()).toBe(true);
+    expect(await page.locator("#count-pending").innerText()).toBe("–");
+
+    await page.locator("#token").fill(await token("viewer", "command:ordering")); // signed, but without `query`
+    await page.locator("#token-form button").click();
+    await textUntil(page.locator("#token-reason"), (t) => t.includes("query"), "the refusal naming the missing scope");
+
+    await page.locator("#token").fill(await token("viewer", "query"));
+    await page.locator("#token-form button").click();
+    await textUntil(page.locator("#connection"), (t) => t === "live", "the connection with a good token");
+    await textUntil(page.locator("#count-pending"), (t) => t === "0", "the dashboard's figures");
+    expect(await page.locator("#token-form").isVisible()).toBe(false);
+
+    // A link can carry the token in its fragment, which never reaches the server or its logs.
+    await page.goto(`${base}/dashboard/#token=${await token("viewer", "query")}`);
+    await textUntil(page.locator("#connection"), (t) => t === "live", "the connection with the token from the link");
+    await page.close();
+  } finally {
+    expect((await secured.shutdown()).every((c) => c === 0)).toBe(true);
+  }
+}, 90_000);
