@@ -29,13 +29,13 @@ export interface RecordingBrowser {
  * test can prove the pages load nothing from outside this machine. Fails
  * loudly when chromium is missing rather than skipping.
  */
-export async function launchRecordingBrowser(): Promise<RecordingBrowser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Browser tests need chromium at ${CHROMIUM_PATH}: install it with 'apt-get install -y chromium' (.ci/run does)`);
+export async function launchRecordingBrowser(executablePath = CHROMIUM_PATH): Promise<RecordingBrowser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(`Browser tests need chromium at ${executablePath}: install it with 'apt-get install -y chromium' (.ci/run does)`);
   }
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   // --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ["--no-sandbox"] });
+  const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const requested: string[] = [];
   context.on("request", (request) => requested.push(request.url()));

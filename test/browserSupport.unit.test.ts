@@ -1,4 +1,10 @@
-import { isLocalUrl } from "./support/browser";
+import { isLocalUrl, launchRecordingBrowser } from "./support/browser";
+
+it("a missing chromium fails the browser tests with what to install, never skips them", async () => {
+  await expect(launchRecordingBrowser("/nonexistent/chromium")).rejects.toThrow(
+    "Browser tests need chromium at /nonexistent/chromium: install it with 'apt-get install -y chromium'",
+  );
+});
 
 // The browser test's offline check is only as good as this predicate.
 describe("isLocalUrl", () => {
