@@ -12,6 +12,14 @@ module.exports = tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
+    // Services are TypeScript; their .js files are the scripts of static pages, run by browsers as ES modules.
+    files: ["src/services/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { document: "readonly", location: "readonly", WebSocket: "readonly", URL: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", console: "readonly" },
+    },
+  },
+  {
     files: ["**/*.ts"],
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],

@@ -18,6 +18,21 @@ export interface Reactor {
 }
 
 /**
+ * A folder of static files (index.html plus its scripts and styles) served
+ * under `path`. The files must be self-contained: the api sends them with a
+ * Content-Security-Policy that allows nothing but the same origin, so a page
+ * works offline and cannot pull from a CDN.
+ */
+export interface StaticPage {
+  /** URL path, e.g. `/dashboard`; the folder's index.html answers `/dashboard/`. */
+  readonly path: string;
+  /** Absolute path of the folder, e.g. `join(__dirname, "dashboard")`. */
+  readonly directory: string;
+  /** Named in the start-up log, e.g. "Sales dashboard". */
+  readonly title: string;
+}
+
+/**
  * A bounded context as the platform sees it. Registering one in
  * src/registry.ts is all it takes to run its commands, project its read
  * models, serve its part of the GraphQL schema and run its sagas.
@@ -28,5 +43,7 @@ export interface ServiceDefinition {
   readonly resolvers: readonly ResolverClass[];
   readonly reactors?: readonly Reactor[];
   readonly sagas?: readonly SagaDefinition<unknown>[];
+  /** Static browser pages the api serves, e.g. a dashboard that talks GraphQL back to it. */
+  readonly pages?: readonly StaticPage[];
   createExecutor(deps: { store: EventStore; handlerOptions: Partial<CommandHandlerOptions> }): CommandExecutor;
 }

@@ -8,9 +8,11 @@ import type { RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { inCommitOrder } from "../graphql/inCommitOrder";
+import { mountStaticPages } from "../graphql/staticPages";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ReadModelStore } from "../projection/readModelStore";
+import type { StaticPage } from "../service";
 
 export interface ApiDeps {
   config: Config;
@@ -21,6 +23,8 @@ export interface ApiDeps {
   redis: (options?: object) => Redis;
   log: (line: string) => void;
   graphiqlQuery: string;
+  /** The services' static pages, served beside GraphiQL. */
+  pages: readonly StaticPage[];
 }
 
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
@@ -63,6 +67,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     maxBodyBytes: config.MAX_BODY_BYTES,
     introspection: config.GRAPHQL_INTROSPECTION,
     graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
+    routes: (app) => mountStaticPages(app, deps.pages),
     log,
   });
 }

@@ -149,9 +149,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
     let api: RunningServer | null = null;
     if (wanted.has("api")) {
-      api = await startApi({ config, bus, keys, resolvers: allResolvers(services), redis, log, graphiqlQuery: options.graphiqlQuery ?? "" });
+      const pages = services.flatMap((s) => s.pages ?? []);
+      api = await startApi({ config, bus, keys, resolvers: allResolvers(services), redis, log, graphiqlQuery: options.graphiqlQuery ?? "", pages });
       onStop("api", () => api!.close());
       log(`api: GraphiQL at ${api.url}`);
+      for (const page of pages) log(`api: ${page.title} at ${new URL(page.path, api.url).href}`);
     }
 
     return { api, store, stop };

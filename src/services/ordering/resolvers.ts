@@ -12,6 +12,7 @@ import {
   emptySalesDashboard,
   SALES_DASHBOARD,
   SALES_DASHBOARD_ID,
+  SALES_DASHBOARD_TOPIC,
   topProducts,
   type SalesDashboardView,
 } from "../../../projections/salesDashboard";
@@ -72,16 +73,7 @@ export class OrderingQueries {
     @Ctx() ctx: RequestContext,
   ): Promise<SalesDashboard> {
     await readAfter(ctx, SALES_DASHBOARD, waitFor);
-    // Before the first order there is no document yet: that is an empty dashboard, not a missing one.
-    const view = (await ctx.readModels.get<SalesDashboardView>(SALES_DASHBOARD, SALES_DASHBOARD_ID)) ?? emptySalesDashboard();
-    const counts = view.ordersByStatus;
-    return {
-      ordersByStatus: { pending: counts.PENDING, confirmed: counts.CONFIRMED, shipped: counts.SHIPPED, cancelled: counts.CANCELLED },
-      capturedRevenueMinor: view.capturedRevenueMinor,
-      updatedAt: view.updatedAt,
-      position: view.position,
-      unitsBySku: view.unitsBySku,
-    };
+    return toSalesDashboard(await ctx.readModels.get<SalesDashboardView>(SALES_DASHBOARD, SALES_DASHBOARD_ID));
   }
 }
 
@@ -157,6 +149,27 @@ export class OrderingSubscriptions {
   orderChanges(@Root() change: ChangeNotification<OrderView>): OrderChange {
     return toOrderChange(change);
   }
+
+  @Subscription(() => SalesDashboard, {
+    description: "The sales dashboard after every change (orders and payments), once the read model has it.",
+    subscribe: ({ context }) => (context as RequestContext).subscribe(SALES_DASHBOARD_TOPIC),
+  })
+  salesDashboardChanged(@Root() change: ChangeNotification<SalesDashboardView>): SalesDashboard {
+    return toSalesDashboard(change.document);
+  }
+}
+
+function toSalesDashboard(stored: SalesDashboardView | null): SalesDashboard {
+  // Before the first order there is no document yet: that is an empty dashboard, not a missing one.
+  const view = stored ?? emptySalesDashboard();
+  const counts = view.ordersByStatus;
+  return {
+    ordersByStatus: { pending: counts.PENDING, confirmed: counts.CONFIRMED, shipped: counts.SHIPPED, cancelled: counts.CANCELLED },
+    capturedRevenueMinor: view.capturedRevenueMinor,
+    updatedAt: view.updatedAt,
+    position: view.position,
+    unitsBySku: view.unitsBySku,
+  };
 }
 
 function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { ordersProjection } from "../../../projections/orders";
 import { salesDashboardProjection } from "../../../projections/salesDashboard";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
@@ -16,6 +17,8 @@ export const orderingService: ServiceDefinition = {
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
   sagas: [checkoutSaga],
+  // Plain files, copied into dist by the build: the page runs in the browser, not in this process.
+  pages: [{ path: "/dashboard", directory: join(__dirname, "dashboard"), title: "Sales dashboard" }],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, orderDecider, handlerOptions);
     return (command, context) => {
