@@ -5,7 +5,7 @@ import type { ServiceDefinition } from "../../platform/service";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
-import { OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
+import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
 
 /**
  * Ordering owns the order streams. The sales dashboard lives here although it
@@ -14,7 +14,7 @@ import { OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboa
 export const orderingService: ServiceDefinition = {
   name: "ordering",
   projections: [ordersProjection, salesDashboardProjection],
-  resolvers: [OrderingQueries, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
+  resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
   sagas: [checkoutSaga],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, orderDecider, handlerOptions);
