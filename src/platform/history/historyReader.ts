@@ -4,7 +4,7 @@ import type { RecordedEvent } from "../eventstore/types";
 import { MAX_ID_LENGTH, MAX_PAGE_SIZE, type Page, type ReadModelStore } from "../projection/readModelStore";
 import type { DocumentProjection } from "../projection/types";
 import { HISTORY, historyIndex, type HistoryRecord, positionSortKey, toRecordedEvent } from "./historyProjection";
-import { type AsOf, foldAsOf } from "./timeTravel";
+import { type AsOf, checkVersion, decided, foldAsOf } from "./timeTravel";
 
 export interface HistoryPageRequest {
   first: number;
@@ -31,15 +31,23 @@ export function correlationTrail(readModels: ReadModelStore, correlationId: stri
   return trail(readModels, historyIndex.correlation(correlationId), request);
 }
 
-/** All events of one document, in commit order, as the log recorded them. */
-export async function documentEvents(readModels: ReadModelStore, projection: string, id: string): Promise<RecordedEvent[]> {
+/**
+ * A document's events in commit order, as the log recorded them, read a page
+ * at a time until `enough` says the rest cannot matter.
+ */
+export async function documentEvents(
+  readModels: ReadModelStore,
+  projection: string,
+  id: string,
+  enough: (events: readonly RecordedEvent[]) => boolean = () => false,
+): Promise<RecordedEvent[]> {
   checkId("id", id);
   const events: RecordedEvent[] = [];
   let after: string | null = null;
   for (;;) {
     const page: Page<HistoryRecord> = await readModels.page<HistoryRecord>(HISTORY, historyIndex.document(projection, id), { first: MAX_PAGE_SIZE, after });
     events.push(...page.nodes.map((n) => toRecordedEvent(n.node)));
-    if (!page.hasNextPage) return events;
+    if (!page.hasNextPage || enough(events)) return events;
     after = page.endCursor;
   }
 }
@@ -47,7 +55,7 @@ export async function documentEvents(readModels: ReadModelStore, projection: str
 /**
  * A document as it was at `asOf`, folded from the history read model with the
  * projection's own `evolve`. NOT_FOUND when the document never had an event;
- * null when it did not exist yet at that point.
+ * null when it did not exist yet at that point. Reads only as far as `asOf`.
  */
 export async function pastState<Doc>(
   readModels: ReadModelStore,
@@ -57,8 +65,11 @@ export async function pastState<Doc>(
   asOf: AsOf,
 ): Promise<Doc | null> {
   if (!projection.history) throw new Error(`projection ${projection.name} keeps no history; set history: true to fold its past`);
-  const events = await documentEvents(readModels, projection.name, id);
-  if (events.length === 0) throw new NotFoundError(what, id);
+  checkId("id", id);
+  const total = await readModels.count(HISTORY, historyIndex.document(projection.name, id));
+  if (total === 0) throw new NotFoundError(what, id);
+  checkVersion(asOf, total);
+  const events = await documentEvents(readModels, projection.name, id, (read) => decided(read, asOf));
   return foldAsOf(projection, id, events, asOf);
 }
 

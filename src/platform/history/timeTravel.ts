@@ -30,14 +30,28 @@ export function parseAsOf(input: { at?: Date | null; version?: number | null }):
  */
 export function eventsUpTo(events: readonly RecordedEvent[], asOf: AsOf): number {
   if (asOf.kind === "version") {
-    if (asOf.version > events.length) {
-      throw new ValidationError("asOf.version", asOf.version, `an integer from 1 to ${events.length}, the events recorded so far`);
-    }
+    checkVersion(asOf, events.length);
     return asOf.version;
   }
-  const limit = asOf.at.getTime();
-  const later = events.findIndex((e) => Date.parse(e.metadata.recordedAt) > limit);
+  const later = firstLater(events, asOf.at);
   return later === -1 ? events.length : later;
+}
+
+/** A version names one of the events recorded so far, or it is refused. */
+export function checkVersion(asOf: AsOf, recorded: number): void {
+  if (asOf.kind === "version" && asOf.version > recorded) {
+    throw new ValidationError("asOf.version", asOf.version, `an integer from 1 to ${recorded}, the events recorded so far`);
+  }
+}
+
+/** Whether the first events of a trail already decide the state at `asOf`, so the rest need not be read. */
+export function decided(events: readonly RecordedEvent[], asOf: AsOf): boolean {
+  return asOf.kind === "version" ? events.length >= asOf.version : firstLater(events, asOf.at) !== -1;
+}
+
+function firstLater(events: readonly RecordedEvent[], at: Date): number {
+  const limit = at.getTime();
+  return events.findIndex((e) => Date.parse(e.metadata.recordedAt) > limit);
 }
 
 /**

@@ -2,7 +2,7 @@ import { ErrorCode } from "../errors";
 import type { RecordedEvent } from "../eventstore/types";
 import type { DocumentProjection } from "../projection/types";
 import { HISTORY, historyIndex, historyProjection, type HistoryRecord, toRecordedEvent } from "./historyProjection";
-import { eventsUpTo, foldAsOf, parseAsOf } from "./timeTravel";
+import { decided, eventsUpTo, foldAsOf, parseAsOf } from "./timeTravel";
 
 /** A document that draws on two streams: a tally per key, moved by `Added` (stream a-…) and `Removed` (stream b-…). */
 interface Tally {
@@ -120,6 +120,13 @@ describe("time travel", () => {
   it("stops at the first later event, so a moment never yields a state the document never had", () => {
     const skewed = [trail[0]!, { ...trail[1]!, metadata: { ...trail[1]!.metadata, recordedAt: "2030-01-01T00:01:00.000Z" } }, trail[2]!];
     expect(eventsUpTo(skewed, { kind: "at", at: new Date("2030-01-01T00:00:45.000Z") })).toBe(1);
+  });
+
+  it("knows when the first events already decide a past state, so the rest need not be read", () => {
+    expect(decided(trail.slice(0, 1), { kind: "version", version: 2 })).toBe(false);
+    expect(decided(trail.slice(0, 2), { kind: "version", version: 2 })).toBe(true);
+    expect(decided(trail.slice(0, 2), { kind: "at", at: new Date("2030-01-01T00:00:25.000Z") })).toBe(false); // a later event may still be inside
+    expect(decided(trail.slice(0, 2), { kind: "at", at: new Date("2030-01-01T00:00:15.000Z") })).toBe(true); // the 2nd is already later
   });
 
   it("refuses a version beyond the events recorded, naming the field and the range", () => {
