@@ -35,6 +35,7 @@ export const ACCOUNT_TOPIC = "account";
 export const accountsProjection: DocumentProjection<AccountView> = {
   name: ACCOUNTS,
   eventTypes: paymentsEventTypes,
+  history: true,
 
   documentIds: (event) => [(event.data as { customerId: string }).customerId],
 

@@ -51,6 +51,7 @@ export const orderIndex = {
 export const ordersProjection: DocumentProjection<OrderView> = {
   name: ORDERS,
   eventTypes: orderingEventTypes,
+  history: true,
 
   documentIds: (event) => [(event.data as { orderId: string }).orderId],
 

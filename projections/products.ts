@@ -42,6 +42,7 @@ const STOCK_EVENTS = new Set<string>([
 export const productsProjection: DocumentProjection<ProductView> = {
   name: PRODUCTS,
   eventTypes: inventoryEventTypes,
+  history: true,
 
   documentIds: (event) => [(event.data as { sku: string }).sku],
 

@@ -106,6 +106,7 @@ const QUERIES: Operation[] = [
   `{ account(customerId: "ada") { availableMinor } }`,
   `{ saga(id: "saga.checkout-nope") { id } }`,
   `{ sagas(first: 5) { edges { cursor } } }`,
+  `{ correlation(id: "nope", first: 5) { totalCount } }`,
 ].map((query) => ({ name: query, scope: "query", query: () => query, accepted: succeeds }));
 
 describe.each(MUTATIONS)("mutation $name needs $scope", (op) => {

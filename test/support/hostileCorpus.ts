@@ -141,6 +141,10 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["id of a product", `query($v: ID!) { product(id: $v) { sku } }`, [null, {}, [], true, 1.5]],
     ["cancel reason", `mutation($v: String!) { cancelOrder(orderId: "o-none", reason: $v) { position } }`, ["", "   ", 5, null]],
     ["commandId", `mutation($v: String) { restockProduct(sku: "TEA-1", quantity: 1, commandId: $v) { position } }`, ["", "bad id!", "x".repeat(101), "../../etc/passwd", "a\nb"]],
+    ["asOf", `query($v: AsOfInput!) { product(id: "TEA-1", asOf: $v) { sku } }`, [
+      {}, { at: null, version: null }, { at: "2030-01-01T00:00:00Z", version: 1 }, { version: 0 }, { version: -1 }, { version: 1_000_000 },
+      { version: 2 ** 31 }, { version: "1" }, { at: "yesterday" }, { at: 5 }, { at: "2030-13-45T00:00:00Z" }, "2030-01-01", null, [],
+    ]],
   ];
   for (const [what, query, values] of variableCases) {
     for (const v of values) op("wrong types", `${what} = ${JSON.stringify(v)?.slice(0, 40)}`, query, { v });
@@ -220,6 +224,8 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     `mutation { redriveSaga(id: "saga.checkout-o-none") { position } }`,
     `mutation { redriveSaga(id: "not-a-saga") { position } }`,
     `mutation { openAccount(customerId: "ada", currency: "EUR") { position } }` /* already open */,
+    `query { order(id: "o-none", asOf: { version: 1 }) { id } }` /* no past for what never was */,
+    `query { product(id: "NOPE-1", asOf: { at: "2030-01-01T00:00:00Z" }) { sku } }`,
   ];
   unknownIds.forEach((query, i) => op("unknown ids", `#${i} ${query.slice(11, 60)}`, query));
 
@@ -228,6 +234,8 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
   for (const first of [2 ** 31, "10", 1.5, null]) op("pagination", `products first ${JSON.stringify(first)} (variable)`, `query($f: Int!) { products(first: $f) { totalCount } }`, { f: first });
   for (const first of [0, -5, 101, 100_000]) op("pagination", `customerOrders first ${first}`, `{ customerOrders(customerId: "ada", first: ${first}) { totalCount } }`);
   for (const first of [0, -1, 101]) op("pagination", `sagas first ${first}`, `{ sagas(first: ${first}) { edges { cursor } } }`);
+  for (const first of [0, -1, 101]) op("pagination", `correlation first ${first}`, `{ correlation(id: "c-1", first: ${first}) { totalCount } }`);
+  op("pagination", "auditTrail first 101", `{ product(id: "TEA-1") { auditTrail(first: 101) { totalCount } } }`);
   for (const limit of [0, -1, 101, 1_000_000]) op("pagination", `topProducts limit ${limit}`, `{ salesDashboard { topProducts(limit: ${limit}) { sku } } }`);
   const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64url");
   const badCursors = [
@@ -237,6 +245,8 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
   badCursors.forEach((after, i) => op("cursors", `products after #${i} ${JSON.stringify(after.slice(0, 20))}`, `query($a: String) { products(first: 5, after: $a) { totalCount } }`, { a: after }));
   for (const after of ["garbage", "x".repeat(600)]) {
     op("cursors", `customerOrders after ${after.slice(0, 10)}`, `query($a: String) { customerOrders(customerId: "ada", first: 5, after: $a) { totalCount } }`, { a: after });
+    op("cursors", `correlation after ${after.slice(0, 10)}`, `query($a: String) { correlation(id: "c-1", first: 5, after: $a) { totalCount } }`, { a: after });
+    op("cursors", `auditTrail after ${after.slice(0, 10)}`, `query($a: String) { product(id: "TEA-1") { auditTrail(after: $a) { totalCount } } }`, { a: after });
     op("cursors", `sagas after ${after.slice(0, 10)}`, `query($a: String) { sagas(first: 5, after: $a) { edges { cursor } } }`, { a: after });
   }
   op("cursors", "cursor is a number", `{ products(first: 5, after: 123) { totalCount } }`);

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { FIRST_GENERATION, parseGeneration, ReadModelKeys } from "../../src/platform/projection/keys";
 import { projectGeneration } from "../../src/platform/projection/rebuild";
-import { sagaProjection } from "../../src/platform/saga/sagaProjection";
+import { allProjections } from "../../src/platform/runtime/app";
 import { services } from "../../src/registry";
 import { snapshotGeneration } from "./readModelSnapshot";
 import type { TestDatabase } from "./testEnv";
@@ -58,7 +58,7 @@ export async function moneyConservation(db: TestDatabase): Promise<{ putIn: numb
 export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix: string): Promise<string[]> {
   const keys = new ReadModelKeys(prefix);
   const mismatches: string[] = [];
-  const projections = [...services.flatMap((s) => s.projections), sagaProjection];
+  const projections = allProjections(services);
   for (const projection of projections) {
     const scratch = FIRST_GENERATION + 1000;
     await projectGeneration(redis, db.store, keys, projection, scratch);

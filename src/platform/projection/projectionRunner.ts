@@ -30,7 +30,7 @@ export type StepResult =
  * The connection must be dedicated: WATCH is per connection.
  */
 export class ProjectionRunner<Doc> {
-  private readonly typeFilter: ReadonlySet<string>;
+  private readonly typeFilter: ReadonlySet<string> | null;
   /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
   private readonly serial = new KeyedSerializer();
 
@@ -41,7 +41,7 @@ export class ProjectionRunner<Doc> {
     readonly projection: DocumentProjection<Doc>,
     private readonly options: RunnerOptions,
   ) {
-    this.typeFilter = new Set(projection.eventTypes);
+    this.typeFilter = projection.eventTypes === "all" ? null : new Set(projection.eventTypes);
   }
 
   /** Reads the next batch after the stored checkpoint and applies it. */
@@ -112,7 +112,8 @@ export class ProjectionRunner<Doc> {
     events: RecordedEvent[],
     next: LogPosition,
   ): Promise<StepResult> {
-    const relevant = events.filter((e) => this.typeFilter.has(e.type));
+    const filter = this.typeFilter;
+    const relevant = filter ? events.filter((e) => filter.has(e.type)) : events;
     const ids = [...new Set(relevant.flatMap((e) => this.projection.documentIds(e)))];
     const before = await this.loadDocs(gen, ids);
     const after = new Map(before);

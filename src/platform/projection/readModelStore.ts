@@ -20,6 +20,8 @@ export interface PageRequest {
   /** Opaque cursor from a previous page's `endCursor`. */
   after?: string | null;
   descending?: boolean;
+  /** Ascending pages only: stop after the entries whose sort key is this one (inclusive). */
+  upTo?: string;
 }
 
 export interface Page<Doc> {
@@ -59,7 +61,7 @@ export class ReadModelStore {
     const members = await this.call(() =>
       request.descending
         ? this.redis.zrange(key, after ? `(${after}` : "+", "-", "BYLEX", "REV", "LIMIT", 0, request.first + 1)
-        : this.redis.zrange(key, after ? `(${after}` : "-", "+", "BYLEX", "LIMIT", 0, request.first + 1),
+        : this.redis.zrange(key, after ? `(${after}` : "-", upperBound(request.upTo), "BYLEX", "LIMIT", 0, request.first + 1),
     );
     const pageMembers = members.slice(0, request.first);
     const raw = pageMembers.length
@@ -75,9 +77,11 @@ export class ReadModelStore {
     };
   }
 
-  async count(projection: string, index: string): Promise<number> {
+  /** Entries of an index, or only those up to a sort key (inclusive). */
+  async count(projection: string, index: string, upTo?: string): Promise<number> {
     const gen = await this.activeKeys(projection);
-    return this.call(() => this.redis.zcard(gen.index(index)));
+    const key = gen.index(index);
+    return this.call(() => (upTo === undefined ? this.redis.zcard(key) : this.redis.zlexcount(key, "-", upperBound(upTo))));
   }
 
   async checkpoint(projection: string): Promise<LogPosition> {
@@ -98,6 +102,11 @@ export class ReadModelStore {
       throw new UnavailableError("Redis", error);
     }
   }
+}
+
+/** Members are `sortKey + separator + id` and the separator sorts first, so `sortKey + "\u0001"` is above every member with that key. */
+function upperBound(upTo: string | undefined): string {
+  return upTo === undefined ? "+" : `(${upTo}\u0001`;
 }
 
 function encodeCursor(member: string): string {

@@ -15,8 +15,14 @@ export interface IndexEntry {
  */
 export interface DocumentProjection<Doc = unknown> {
   readonly name: string;
-  /** Event types this projection reads; all others only move its checkpoint. */
-  readonly eventTypes: readonly string[];
+  /** Event types this projection reads; all others only move its checkpoint. `"all"` reads every event. */
+  readonly eventTypes: readonly string[] | "all";
+  /**
+   * Keep an audit trail of each document in the history read model (see
+   * platform/history): the events that changed it, from which its state at
+   * any past point is folded with this same `evolve`.
+   */
+  readonly history?: boolean;
   /** The documents an event changes (usually one). */
   documentIds(event: RecordedEvent): string[];
   /** Next state of one document; null deletes it. Must be pure. */

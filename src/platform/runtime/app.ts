@@ -16,7 +16,10 @@ import { PgListener } from "../eventstore/pgListener";
 import { createPool } from "../eventstore/pool";
 import { PostgresHealth } from "../eventstore/postgresHealth";
 import type { RunningServer } from "../graphql/server";
+import { historyProjection } from "../history/historyProjection";
+import { HistoryQueries } from "../history/resolvers";
 import { ReadModelKeys } from "../projection/keys";
+import type { DocumentProjection } from "../projection/types";
 import { Projector } from "../projection/projector";
 import { ProjectorWakeups } from "../projection/wakeups";
 import { sagaProjection } from "../saga/sagaProjection";
@@ -43,10 +46,17 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** Every resolver the API serves: the services' and, when any service has sagas, the saga operations. */
+/** Every resolver the API serves: the services', the history's and, when any service has sagas, the saga operations. */
 export function allResolvers(services: readonly ServiceDefinition[]) {
   const hasSagas = services.some((s) => s.sagas?.length);
-  return [...services.flatMap((s) => s.resolvers), ...(hasSagas ? [SagaResolvers] : [])];
+  return [...services.flatMap((s) => s.resolvers), HistoryQueries, ...(hasSagas ? [SagaResolvers] : [])];
+}
+
+/** Every read model the projector maintains: the services', the sagas' when there are any, and the history of all of them. */
+export function allProjections(services: readonly ServiceDefinition[]): DocumentProjection<unknown>[] {
+  const hasSagas = services.some((s) => s.sagas?.length);
+  const projections = [...services.flatMap((s) => s.projections), ...(hasSagas ? [sagaProjection as DocumentProjection<unknown>] : [])];
+  return [...projections, historyProjection(projections) as DocumentProjection<unknown>];
 }
 
 export function roleNames(services: readonly ServiceDefinition[]): string[] {
@@ -78,7 +88,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const store = new EventStore(pool);
     const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
     const sagas = services.flatMap((s) => s.sagas ?? []);
-    const projections = [...services.flatMap((s) => s.projections), ...(sagas.length ? [sagaProjection] : [])];
+    const projections = allProjections(services);
     const redis = (opts: object = {}): Redis => {
       const connection = createRedis(config.REDIS_URL, opts);
       connection.on("error", () => undefined); // reconnects by itself; callers see UNAVAILABLE meanwhile

@@ -1,9 +1,12 @@
-import { Arg, Authorized, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
 import { Scope } from "../graphql/auth";
-import { commandContext, readAfter, type RequestContext } from "../graphql/context";
+import { commandContext, type RequestContext } from "../graphql/context";
 import { CommandResult, PageInfo } from "../graphql/types";
 import type { ChangeNotification } from "../projection/types";
-import { SAGA_TOPIC, SAGAS, SAGAS_TOPIC, type SagaView } from "./sagaProjection";
+import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../history/entityHistory";
+import type { HistoryPage } from "../history/historyReader";
+import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../history/schemaTypes";
+import { SAGA_TOPIC, sagaProjection, SAGAS, SAGAS_TOPIC, type SagaView } from "./sagaProjection";
 import { SAGA_SERVICE } from "./sagaService";
 
 @ObjectType()
@@ -58,17 +61,22 @@ class SagaConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@Resolver()
+@Resolver(() => Saga)
 @Authorized(Scope.query)
 export class SagaResolvers {
+  @FieldResolver(() => HistoryEventConnection, { description: AUDIT_TRAIL })
+  auditTrail(@Root() saga: SagaView, @Args(() => HistoryPageArgs) page: HistoryPageArgs, @Ctx() ctx: RequestContext): Promise<HistoryPage> {
+    return auditTrail(ctx, sagaProjection, saga, saga.id, page);
+  }
+
   @Query(() => Saga, { nullable: true })
-  async saga(
+  saga(
     @Arg("id", () => ID) id: string,
     @Arg("waitFor", () => String, { nullable: true }) waitFor: string | null,
+    @Arg("asOf", () => AsOfInput, { nullable: true, description: AS_OF }) asOf: AsOfInput | null,
     @Ctx() ctx: RequestContext,
   ): Promise<SagaView | null> {
-    await readAfter(ctx, SAGAS, waitFor);
-    return ctx.readModels.get<SagaView>(SAGAS, id);
+    return readEntity(ctx, sagaProjection, "Saga", id, { waitFor, asOf });
   }
 
   @Query(() => SagaConnection, { description: "Saga instances, newest first; optionally only those with one status." })

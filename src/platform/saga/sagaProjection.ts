@@ -31,6 +31,7 @@ export const SAGAS_TOPIC = "sagas";
 export const sagaProjection: DocumentProjection<SagaView> = {
   name: SAGAS,
   eventTypes: sagaEventTypes,
+  history: true,
   documentIds: (event) => [event.streamId],
   evolve(doc, recorded: RecordedEvent, id) {
     const at = recorded.metadata.recordedAt;

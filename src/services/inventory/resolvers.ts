@@ -1,10 +1,13 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { SafeIntResolver } from "graphql-scalars";
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
-import { PRODUCT_TOPIC, PRODUCTS, productIndex, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/products";
+import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
+import type { HistoryPage } from "../../platform/history/historyReader";
+import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
+import { PRODUCT_TOPIC, PRODUCTS, productIndex, productsProjection, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/products";
 import type { InventoryCommand } from "./commands";
 import { DefineProductInput, Product, ProductChange, ProductConnection, ProductSort, StockLevel } from "./schemaTypes";
 
@@ -14,14 +17,14 @@ const COMMAND_ID = "Idempotency key: resending a command with the same id return
 @Resolver()
 @Authorized(Scope.query)
 export class InventoryQueries {
-  @Query(() => Product, { nullable: true })
-  async product(
+  @Query(() => Product, { nullable: true, description: "A product; with asOf, as it was then (null if not defined yet, NOT_FOUND if never)." })
+  product(
     @Arg("id", () => ID) id: string,
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Arg("asOf", () => AsOfInput, { nullable: true, description: AS_OF }) asOf: AsOfInput | null,
     @Ctx() ctx: RequestContext,
   ): Promise<ProductView | null> {
-    await readAfter(ctx, PRODUCTS, waitFor);
-    return ctx.readModels.get<ProductView>(PRODUCTS, id);
+    return readEntity(ctx, productsProjection, "Product", id, { waitFor, asOf });
   }
 
   @Query(() => ProductConnection)
@@ -49,6 +52,15 @@ export class InventoryQueries {
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
       totalCount,
     };
+  }
+}
+
+@Resolver(() => Product)
+@Authorized(Scope.query)
+export class ProductFields {
+  @FieldResolver(() => HistoryEventConnection, { description: AUDIT_TRAIL })
+  auditTrail(@Root() product: ProductView, @Args(() => HistoryPageArgs) page: HistoryPageArgs, @Ctx() ctx: RequestContext): Promise<HistoryPage> {
+    return auditTrail(ctx, productsProjection, product, product.id, page);
   }
 }
 

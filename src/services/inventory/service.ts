@@ -4,13 +4,13 @@ import type { ServiceDefinition } from "../../platform/service";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
 import { orderStockReactor } from "./reactions";
-import { InventoryMutations, InventoryQueries, InventorySubscriptions } from "./resolvers";
+import { InventoryMutations, InventoryQueries, ProductFields, InventorySubscriptions } from "./resolvers";
 
 /** Inventory owns the product streams: catalog, prices and stock. */
 export const inventoryService: ServiceDefinition = {
   name: "inventory",
   projections: [productsProjection],
-  resolvers: [InventoryQueries, InventoryMutations, InventorySubscriptions],
+  resolvers: [InventoryQueries, ProductFields, InventoryMutations, InventorySubscriptions],
   reactors: [orderStockReactor],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, productDecider, handlerOptions);

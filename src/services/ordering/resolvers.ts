@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { NotFoundError, ValidationError } from "../../platform/errors";
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
 import type { ReadModelStore } from "../../platform/projection/readModelStore";
-import { ORDER_TOPIC, orderIndex, ORDERS, ORDERS_TOPIC, type OrderView } from "../../../projections/orders";
+import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
+import type { HistoryPage } from "../../platform/history/historyReader";
+import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
+import { ORDER_TOPIC, orderIndex, ORDERS, ORDERS_TOPIC, ordersProjection, type OrderView } from "../../../projections/orders";
 import { PRODUCTS, type ProductView } from "../../../projections/products";
 import {
   emptySalesDashboard,
@@ -36,14 +39,14 @@ const MAX_TOP_PRODUCTS = 100;
 @Resolver()
 @Authorized(Scope.query)
 export class OrderingQueries {
-  @Query(() => Order, { nullable: true })
-  async order(
+  @Query(() => Order, { nullable: true, description: "An order; with asOf, as it was then (null if not placed yet, NOT_FOUND if never)." })
+  order(
     @Arg("id", () => ID) id: string,
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Arg("asOf", () => AsOfInput, { nullable: true, description: AS_OF }) asOf: AsOfInput | null,
     @Ctx() ctx: RequestContext,
   ): Promise<OrderView | null> {
-    await readAfter(ctx, ORDERS, waitFor);
-    return ctx.readModels.get<OrderView>(ORDERS, id);
+    return readEntity(ctx, ordersProjection, "Order", id, { waitFor, asOf });
   }
 
   @Query(() => OrderConnection, { description: "A customer's orders, newest first." })
@@ -88,6 +91,15 @@ export class SalesDashboardFields {
       throw new ValidationError("limit", limit, `an integer from 1 to ${MAX_TOP_PRODUCTS}`);
     }
     return topProducts(dashboard, limit);
+  }
+}
+
+@Resolver(() => Order)
+@Authorized(Scope.query)
+export class OrderFields {
+  @FieldResolver(() => HistoryEventConnection, { description: AUDIT_TRAIL })
+  auditTrail(@Root() order: OrderView, @Args(() => HistoryPageArgs) page: HistoryPageArgs, @Ctx() ctx: RequestContext): Promise<HistoryPage> {
+    return auditTrail(ctx, ordersProjection, order, order.id, page);
   }
 }
 

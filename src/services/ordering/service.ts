@@ -6,7 +6,7 @@ import type { ServiceDefinition } from "../../platform/service";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
-import { OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
+import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
 
 /**
  * Ordering owns the order streams. The sales dashboard lives here although it
@@ -15,7 +15,7 @@ import { OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboa
 export const orderingService: ServiceDefinition = {
   name: "ordering",
   projections: [ordersProjection, salesDashboardProjection],
-  resolvers: [OrderingQueries, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
+  resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
   sagas: [checkoutSaga],
   // Plain files, copied into dist by the build: the page runs in the browser, not in this process.
   pages: [{ path: "/dashboard", directory: join(__dirname, "dashboard"), title: "Sales dashboard" }],

@@ -1,10 +1,13 @@
 import { SafeIntResolver } from "graphql-scalars";
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { Scope } from "../../platform/graphql/auth";
-import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import { commandContext, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
-import { ACCOUNT_TOPIC, ACCOUNTS, type AccountView } from "../../../projections/accounts";
+import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
+import type { HistoryPage } from "../../platform/history/historyReader";
+import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
+import { ACCOUNT_TOPIC, accountsProjection, type AccountView } from "../../../projections/accounts";
 import type { PaymentsCommand } from "./commands";
 import { Account, AccountChange } from "./schemaTypes";
 
@@ -15,13 +18,22 @@ const COMMAND_ID = "Idempotency key: resending a command with the same id return
 @Authorized(Scope.query)
 export class PaymentsQueries {
   @Query(() => Account, { nullable: true, description: "A customer's account with all its payments; null if never opened." })
-  async account(
+  account(
     @Arg("customerId", () => ID) customerId: string,
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
+    @Arg("asOf", () => AsOfInput, { nullable: true, description: AS_OF }) asOf: AsOfInput | null,
     @Ctx() ctx: RequestContext,
   ): Promise<AccountView | null> {
-    await readAfter(ctx, ACCOUNTS, waitFor);
-    return ctx.readModels.get<AccountView>(ACCOUNTS, customerId);
+    return readEntity(ctx, accountsProjection, "Account", customerId, { waitFor, asOf });
+  }
+}
+
+@Resolver(() => Account)
+@Authorized(Scope.query)
+export class AccountFields {
+  @FieldResolver(() => HistoryEventConnection, { description: AUDIT_TRAIL })
+  auditTrail(@Root() account: AccountView, @Args(() => HistoryPageArgs) page: HistoryPageArgs, @Ctx() ctx: RequestContext): Promise<HistoryPage> {
+    return auditTrail(ctx, accountsProjection, account, account.customerId, page);
   }
 }
 

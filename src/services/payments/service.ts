@@ -4,13 +4,13 @@ import type { ServiceDefinition } from "../../platform/service";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId } from "./decider";
 import { orderPaymentReactor } from "./reactions";
-import { PaymentsMutations, PaymentsQueries, PaymentsSubscriptions } from "./resolvers";
+import { AccountFields, PaymentsMutations, PaymentsQueries, PaymentsSubscriptions } from "./resolvers";
 
 /** Payments owns the customer account streams: balances, authorizations, captures and refunds. */
 export const paymentsService: ServiceDefinition = {
   name: "payments",
   projections: [accountsProjection],
-  resolvers: [PaymentsQueries, PaymentsMutations, PaymentsSubscriptions],
+  resolvers: [PaymentsQueries, AccountFields, PaymentsMutations, PaymentsSubscriptions],
   reactors: [orderPaymentReactor],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, accountDecider, handlerOptions);

@@ -1,0 +1,24 @@
+import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
+import { Scope } from "../graphql/auth";
+import { readAfter, type RequestContext } from "../graphql/context";
+import { HISTORY } from "./historyProjection";
+import { correlationTrail, type HistoryPage } from "./historyReader";
+import { HistoryEventConnection, HistoryPageArgs } from "./schemaTypes";
+
+@Resolver()
+@Authorized(Scope.query)
+export class HistoryQueries {
+  @Query(() => HistoryEventConnection, {
+    description: "Everything one request caused, across streams and services, in commit order. A mutation's correlation id is its commandId.",
+  })
+  async correlation(
+    @Arg("id", () => ID) id: string,
+    @Args(() => HistoryPageArgs) page: HistoryPageArgs,
+    @Arg("waitFor", () => String, { nullable: true, description: "Log position: answer only once the history includes it." })
+    waitFor: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<HistoryPage> {
+    await readAfter(ctx, HISTORY, waitFor);
+    return correlationTrail(ctx.readModels, id, page);
+  }
+}
