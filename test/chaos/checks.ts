@@ -120,3 +120,22 @@ export async function outcomes(db: TestDatabase): Promise<Record<string, number>
   }
   return counts;
 }
+
+/**
+ * Each accepted checkout ended the way its kind must: a fault may only turn
+ * it into a timeout, never into a different failure.
+ */
+export async function expectedOutcomes(db: TestDatabase, checkouts: readonly Checkout[]): Promise<Violation[]> {
+  const facts = await orderFacts(db.pool);
+  const allowed: Record<Checkout["kind"], RegExp> = {
+    success: /^CONFIRMED$|^CANCELLED: checkout timed out$/,
+    outOfStock: /^CANCELLED: (out of stock|checkout timed out)/,
+    declined: /^CANCELLED: (payment declined|checkout timed out)$/,
+  };
+  return checkouts.flatMap((c) => {
+    if (c.outcome !== "accepted") return [];
+    const f = facts.get(c.orderId);
+    const ended = `${f?.status ?? "MISSING"}${f?.reason ? `: ${f.reason}` : ""}`;
+    return allowed[c.kind].test(ended) ? [] : [{ check: "outcomes", detail: `${c.orderId} (${c.kind}) ended ${ended}` }];
+  });
+}

@@ -1,9 +1,12 @@
+import "reflect-metadata"; // the read-model checks load the services, whose GraphQL classes need it first
 import { formatReport, runChaos } from "./engine";
+import { FAULT_KINDS } from "./faults";
 
 /**
  * `npm run chaos` — the full fault-injection run (2,000 checkouts, 50 faults
  * by default). `--seed N` replays a schedule; `--checkouts`, `--faults`,
- * `--concurrency`, `--json` as named.
+ * `--concurrency`, `--json` as named; `--only a,b` or `--skip a,b` narrow
+ * the fault kinds (e.g. `--only redis-wipe`).
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -12,6 +15,9 @@ async function main(): Promise<void> {
     return at >= 0 ? Number(args[at + 1]) : fallback;
   };
   const seed = flag("seed", Math.floor(Math.random() * 2 ** 31));
+  const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
+  const skip = args.includes("--skip") ? args[args.indexOf("--skip") + 1]!.split(",") : [];
+  const kinds = FAULT_KINDS.filter((k) => (!only || only.includes(k)) && !skip.includes(k));
   const report = await runChaos({
     seed,
     checkouts: flag("checkouts", 2000),
@@ -19,6 +25,7 @@ async function main(): Promise<void> {
     concurrency: flag("concurrency", 8),
     deadlineMs: flag("deadline-ms", 4000),
     convergeTimeoutMs: flag("converge-timeout-ms", 180_000),
+    kinds,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   process.stdout.write(`${args.includes("--json") ? JSON.stringify(report) : formatReport(report)}\n`);

@@ -35,9 +35,9 @@ export interface FaultTarget {
  * The schedule: every kind once (in a seeded order), then seeded picks, so
  * a short run still covers every kind of fault.
  */
-export function planFaults(random: Random, count: number): FaultKind[] {
-  const everyKind = [...FAULT_KINDS].sort(() => random.next() - 0.5);
-  const rest = Array.from({ length: Math.max(0, count - everyKind.length) }, () => random.pick(FAULT_KINDS));
+export function planFaults(random: Random, count: number, kinds: readonly FaultKind[] = FAULT_KINDS): FaultKind[] {
+  const everyKind = [...kinds].sort(() => random.next() - 0.5);
+  const rest = Array.from({ length: Math.max(0, count - everyKind.length) }, () => random.pick(kinds));
   return [...everyKind, ...rest].slice(0, count);
 }
 

@@ -34,15 +34,15 @@ export async function seedWorkload(url: string): Promise<void> {
   const products: Array<[string, number, number]> = [...IN_STOCK.map((sku, i): [string, number, number] => [sku, 1_000_000, 100 * (i + 1)]), [SOLD_OUT, 0, 700]];
   let position = "";
   for (const [sku, initialStock, priceMinor] of products) {
-    const result = await untilDefinitive(() => execute(url, DefineProductDocument, { input: { sku, name: sku, priceMinor, currency: "EUR", initialStock }, commandId: `seed-${sku}` }));
+    const result = await seeded(() => execute(url, DefineProductDocument, { input: { sku, name: sku, priceMinor, currency: "EUR", initialStock }, commandId: `seed-${sku}` }));
     position = result.data?.defineProduct.position ?? position;
   }
   for (const customerId of [...RICH, ...BROKE]) {
-    await untilDefinitive(() =>
-      execute(url, OpenAccountDocument, { customerId, currency: "EUR", initialBalanceMinor: customerId.startsWith("rich") ? 1_000_000_000_000 : 0 }),
+    await seeded(() =>
+      execute(url, OpenAccountDocument, { customerId, currency: "EUR", initialBalanceMinor: customerId.startsWith("rich") ? 10_000_000_000 : 0 }),
     );
   }
-  await untilDefinitive(() => execute(url, ProductDocument, { id: SOLD_OUT, waitFor: position }));
+  await seeded(() => execute(url, ProductDocument, { id: SOLD_OUT, waitFor: position }));
 }
 
 /** The n-th checkout of a run: its kind and lines come from the seeded generator. */
@@ -65,6 +65,13 @@ export async function placeCheckout(url: string, plan: ReturnType<typeof planChe
   const error = result.errors?.[0];
   const base = { index: plan.index, orderId: plan.orderId, commandId: plan.commandId, kind: plan.kind, customerId: plan.customerId, attempts };
   return error ? { ...base, outcome: "refused", refusal: `${String(error.extensions?.code)}: ${error.message}` } : { ...base, outcome: "accepted" };
+}
+
+/** Set-up must succeed: a refused seed would make every later check meaningless. */
+async function seeded<T>(call: () => Promise<GraphQLResponse<T>>): Promise<GraphQLResponse<T>> {
+  const result = await untilDefinitive(call);
+  if (result.errors?.length) throw new Error(`seeding the chaos workload failed: ${JSON.stringify(result.errors)}`);
+  return result;
 }
 
 async function untilDefinitive<T>(call: () => Promise<GraphQLResponse<T>>, giveUpAfterMs = 120_000): Promise<GraphQLResponse<T>> {

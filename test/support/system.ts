@@ -29,6 +29,7 @@ export async function startSystem(
   // the roles through a proxy while the test itself keeps a direct connection.
   const ownRedis = typeof extraEnv === "function" ? undefined : extraEnv.REDIS_URL;
   const redis = ownRedis ? new Redis(ownRedis, { maxRetriesPerRequest: null }) : testRedis();
+  redis.on("error", () => undefined); // it reconnects by itself when its Redis restarts
   const prefix = testPrefix();
   const base = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0" };
   const env = { ...base, ...(typeof extraEnv === "function" ? extraEnv(base) : extraEnv) };
