@@ -2,6 +2,7 @@ import { ordersProjection } from "../../../projections/orders";
 import { salesDashboardProjection } from "../../../projections/salesDashboard";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { orderingEventSchemas } from "./events";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
@@ -13,6 +14,7 @@ import { OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboa
  */
 export const orderingService: ServiceDefinition = {
   name: "ordering",
+  events: orderingEventSchemas,
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
   sagas: [checkoutSaga],
