@@ -96,7 +96,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   async rebuildSnapshot(streamId: string): Promise<number> {
     if (this.snapshotKey === null) throw new Error("this handler takes no snapshots (no stateVersion, or snapshotEvery is 0)");
     const { state, version } = await this.loadFromStart(streamId);
-    if (version > 0) await this.saveSnapshot(streamId, version, state);
+    if (version > 0) await this.saveSnapshot(streamId, version, state, true);
     return version;
   }
 
@@ -122,13 +122,13 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     this.pendingSnapshots.add(pending);
   }
 
-  private async saveSnapshot(streamId: string, streamVersion: number, state: State): Promise<void> {
+  private async saveSnapshot(streamId: string, streamVersion: number, state: State, replace = false): Promise<void> {
     const json = JSON.stringify(state);
     // A Map, Set, Date or undefined would come back as something else: refuse rather than cache a different state.
     if (!isDeepStrictEqual(JSON.parse(json), state)) {
       throw new Error(`the state of ${streamId} is not plain JSON, so it cannot be snapshotted`);
     }
-    await this.store.snapshots.save(streamId, streamVersion, this.snapshotKey!, state);
+    await this.store.snapshots.save(streamId, streamVersion, this.snapshotKey!, state, replace);
   }
 
   /**

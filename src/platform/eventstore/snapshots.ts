@@ -17,16 +17,16 @@ export class SnapshotStore {
   /**
    * Keeps one snapshot per stream. A newer one replaces an older one, and one
    * of another state version replaces it whatever its age: the code that
-   * writes is the code that reads.
+   * writes is the code that reads. `replace` overwrites it in any case (a rebuild).
    */
-  async save(streamId: string, streamVersion: number, stateVersion: string, state: unknown): Promise<void> {
+  async save(streamId: string, streamVersion: number, stateVersion: string, state: unknown, replace = false): Promise<void> {
     await this.db.query(
       `INSERT INTO snapshots (stream_id, stream_version, state_version, state) VALUES ($1, $2, $3, $4)
        ON CONFLICT (stream_id) DO UPDATE
          SET stream_version = EXCLUDED.stream_version, state_version = EXCLUDED.state_version,
              state = EXCLUDED.state, taken_at = now()
-       WHERE snapshots.state_version <> EXCLUDED.state_version OR snapshots.stream_version < EXCLUDED.stream_version`,
-      [streamId, streamVersion, stateVersion, JSON.stringify(state)],
+       WHERE $5 OR snapshots.state_version <> EXCLUDED.state_version OR snapshots.stream_version < EXCLUDED.stream_version`,
+      [streamId, streamVersion, stateVersion, JSON.stringify(state), replace],
     );
   }
 
