@@ -11,6 +11,7 @@ import type { Scenario } from "./lib/scenario";
 import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
+import { snapshotScenario } from "./snapshot";
 
 /**
  * `npm run bench -- [scenario ...] [--json] [--smoke] [--runs 3] [flags]`
@@ -24,6 +25,7 @@ export const scenarios: readonly Scenario[] = [
   rebuildScenario,
   queryScenario,
   checkoutScenario,
+  snapshotScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {

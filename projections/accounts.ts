@@ -8,6 +8,8 @@ export interface AccountPaymentView {
   orderId: string;
   amountMinor: number;
   status: PaymentStatus;
+  /** For a declined payment: how much more the customer would have needed. */
+  shortfallMinor?: number;
   updatedAt: string;
 }
 
@@ -73,8 +75,8 @@ function applyEvent(doc: AccountView | null, event: PaymentsEvent, at: string): 
       };
     }
     case "PaymentDeclined": {
-      const { orderId, amountMinor } = event.data;
-      return { ...doc, payments: upsert(doc.payments, { orderId, amountMinor, status: "DECLINED", updatedAt: at }) };
+      const { orderId, amountMinor, shortfallMinor } = event.data;
+      return { ...doc, payments: upsert(doc.payments, { orderId, amountMinor, status: "DECLINED", shortfallMinor, updatedAt: at }) };
     }
     case "PaymentCaptured": {
       const { orderId, amountMinor } = event.data;

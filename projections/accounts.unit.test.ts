@@ -44,7 +44,7 @@ const authorized = (orderId: string, amountMinor: number): PaymentsEvent => ({
 });
 const declined = (orderId: string, amountMinor: number, availableMinor: number): PaymentsEvent => ({
   type: "PaymentDeclined",
-  data: { customerId: C, orderId, amountMinor, availableMinor },
+  data: { customerId: C, orderId, amountMinor, availableMinor, shortfallMinor: amountMinor - availableMinor },
 });
 const captured = (orderId: string, amountMinor: number): PaymentsEvent => ({
   type: "PaymentCaptured",
@@ -109,10 +109,10 @@ describe("accounts projection", () => {
     expect(doc.payments).toEqual([{ orderId: "o-9", amountMinor: 0, status: "VOIDED", updatedAt: at(2) }]);
   });
 
-  it("a decline is kept in the history and changes no balance", () => {
+  it("a decline is kept in the history, with what the customer lacked, and changes no balance", () => {
     const doc = fold([opened, declined("o-2", 5000, 1000)])!;
     expect(balances(doc)).toEqual({ available: 1000, held: 0, captured: 0 });
-    expect(doc.payments).toEqual([{ orderId: "o-2", amountMinor: 5000, status: "DECLINED", updatedAt: at(2) }]);
+    expect(doc.payments).toEqual([{ orderId: "o-2", amountMinor: 5000, status: "DECLINED", shortfallMinor: 4000, updatedAt: at(2) }]);
   });
 
   it("keeps every payment, the most recently changed first", () => {

@@ -3,6 +3,11 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { ConfigError, loadConfig } from "./config";
+import { eventRegistryOf } from "./platform/eventCatalog";
+import { emitEventSchemas } from "./platform/eventstore/eventSchemaFiles";
+import { EventStore } from "./platform/eventstore/eventStore";
+import { migrate } from "./platform/eventstore/migrations";
+import { createPool } from "./platform/eventstore/pool";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
 import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
@@ -16,9 +21,11 @@ const USAGE = `usage: eventline <command>
   saga             runs the orchestrated sagas (checkout)
   ${services.map((s) => s.name.padEnd(16)).join(" ")}
                    one service: takes its commands from its queue, reacts to others' events
-  emit-schema      write the GraphQL SDL to schema/schema.graphql`;
+  emit-schema      write the GraphQL SDL to schema/schema.graphql and new event schema versions to schema/events/
+  clear-snapshots  delete every stored snapshot (they are a cache: loads fold from the log, and new ones are taken)`;
 
 export const SCHEMA_FILE = resolve(__dirname, "../../schema/schema.graphql");
+export const EVENT_SCHEMA_DIR = resolve(__dirname, "../../schema/events");
 
 const TOUR_QUERY = `# Try: define a product, then read it back once the projector has it.
 mutation Define {
@@ -39,6 +46,7 @@ subscription Stock {
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "all";
   if (command === "emit-schema") return emitSchema();
+  if (command === "clear-snapshots") return clearSnapshots();
   if (!roleNames(services).includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;
@@ -102,6 +110,26 @@ async function emitSchema(): Promise<void> {
   const schema = await buildGraphQLSchema(allResolvers(services), createPubSub());
   await writeFile(SCHEMA_FILE, printSortedSchema(schema));
   console.log(`wrote ${SCHEMA_FILE}`);
+  const { written, conflicts } = emitEventSchemas(eventRegistryOf(services), EVENT_SCHEMA_DIR);
+  for (const file of written) console.log(`wrote ${file}`);
+  if (written.length === 0) console.log(`event schemas in ${EVENT_SCHEMA_DIR} are up to date`);
+  if (conflicts.length) {
+    console.error(conflicts.join("\n"));
+    process.exitCode = 1;
+  }
+}
+
+async function clearSnapshots(): Promise<void> {
+  const { DATABASE_URL } = loadConfig();
+  if (!DATABASE_URL) throw new ConfigError("clear-snapshots needs DATABASE_URL");
+  const pool = createPool(DATABASE_URL, { max: 1 });
+  try {
+    await migrate(pool);
+    const cleared = await new EventStore(pool).snapshots.clear();
+    console.log(`deleted ${cleared} snapshot${cleared === 1 ? "" : "s"}; loads fold from the log until new ones are taken`);
+  } finally {
+    await pool.end();
+  }
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

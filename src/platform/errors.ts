@@ -14,6 +14,8 @@ export const ErrorCode = {
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
   INTERNAL: "INTERNAL",
+  /** An event that does not match its registered schema: a bug in whatever produced it, never written. */
+  INVALID_EVENT: "INVALID_EVENT",
 } as const;
 
 export type PlatformErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,5 +1,6 @@
 import type { CommandHandlerOptions } from "./aggregate/commandHandler";
 import type { CommandExecutor } from "./bus/commandBus";
+import type { EventSchemas } from "./eventstore/eventSchemas";
 import type { EventStore } from "./eventstore/eventStore";
 import type { RecordedEvent } from "./eventstore/types";
 import type { ResolverClass } from "./graphql/schema";
@@ -39,6 +40,8 @@ export interface StaticPage {
  */
 export interface ServiceDefinition {
   readonly name: string;
+  /** Every event type the context appends, with its versions; the store validates and upcasts with them. */
+  readonly events: EventSchemas;
   readonly projections: readonly DocumentProjection<unknown>[];
   readonly resolvers: readonly ResolverClass[];
   readonly reactors?: readonly Reactor[];

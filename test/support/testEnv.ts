@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Pool } from "pg";
 import { Redis } from "ioredis";
 import { migrate } from "../../src/platform/eventstore/migrations";
+import type { EventRegistry } from "../../src/platform/eventstore/eventRegistry";
 import { EventStore } from "../../src/platform/eventstore/eventStore";
 import { createPool } from "../../src/platform/eventstore/pool";
 
@@ -16,8 +17,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of its own for one test file; `drop` removes it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh, migrated database of its own for one test file; `drop` removes it. With a registry, `store` validates and upcasts. */
+export async function createTestDatabase(options: { registry?: EventRegistry } = {}): Promise<TestDatabase> {
   const name = `eventline_test_${randomBytes(6).toString("hex")}`;
   const admin = createPool(ADMIN_DATABASE_URL, { max: 1 });
   await admin.query(`CREATE DATABASE ${name}`);
@@ -27,7 +28,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     pool,
-    store: new EventStore(pool),
+    store: new EventStore(pool, options),
     async drop() {
       await pool.end();
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { ConcurrencyError } from "../errors";
 import { KeyedSerializer } from "../serialize";
 import type { EventStore } from "../eventstore/eventStore";
@@ -32,9 +33,25 @@ export interface CommandHandlerOptions {
   maxAttempts: number;
   /** Called after a successful append (e.g. to wake projectors). Never awaited on the hot path's result. */
   onAppended?: () => void;
+  /**
+   * Take a snapshot once this many events have been folded beyond the last one
+   * (0: never). Only for deciders with a `stateVersion`.
+   */
+  snapshotEvery: number;
+  /** A snapshot that could not be taken; the command it followed has succeeded regardless. */
+  onSnapshotError?: (streamId: string, error: unknown) => void;
 }
 
-export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5 };
+export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5, snapshotEvery: 100 };
+
+export interface LoadedStream<State> {
+  state: State;
+  version: number;
+  /** The events folded on top of the snapshot (all of them without one). */
+  events: RecordedEvent[];
+  /** Version of the snapshot the fold started from; 0 when it started from the beginning. */
+  snapshotVersion: number;
+}
 
 /**
  * Load → fold → decide → append with the expected version. On a concurrent
@@ -43,6 +60,9 @@ export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly options: CommandHandlerOptions;
   private readonly perStream = new KeyedSerializer();
+  /** Snapshots are tagged with it; null when this handler takes none. */
+  readonly snapshotKey: string | null;
+  private readonly pendingSnapshots = new Set<Promise<void>>();
 
   constructor(
     private readonly store: EventStore,
@@ -50,13 +70,65 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     options: Partial<CommandHandlerOptions> = {},
   ) {
     this.options = { ...defaultCommandHandlerOptions, ...options };
+    // Upcasting makes state depend on the events' current versions too, so a new event version retires old snapshots.
+    this.snapshotKey =
+      decider.stateVersion && this.options.snapshotEvery > 0
+        ? `${decider.stateVersion}/${store.registry?.fingerprint ?? "unversioned"}`
+        : null;
   }
 
-  async load(streamId: string): Promise<{ state: State; version: number; events: RecordedEvent[] }> {
+  /** The stream's current state: from its snapshot and the events after it when there is one, else from the start. */
+  async load(streamId: string): Promise<LoadedStream<State>> {
+    if (this.snapshotKey === null) return this.loadFromStart(streamId);
+    const { snapshot, events } = await this.store.readStreamFromSnapshot(streamId, this.snapshotKey);
+    const state = this.foldOnto(snapshot ? (snapshot.state as State) : this.decider.initialState, events);
+    const snapshotVersion = snapshot?.streamVersion ?? 0;
+    return { state, version: events.at(-1)?.streamVersion ?? snapshotVersion, events, snapshotVersion };
+  }
+
+  /** Folds every event of the stream, ignoring snapshots: what a snapshot must always equal. */
+  async loadFromStart(streamId: string): Promise<LoadedStream<State>> {
     const events = await this.store.readStream(streamId);
-    let state = this.decider.initialState;
+    return { state: this.foldOnto(this.decider.initialState, events), version: events.at(-1)?.streamVersion ?? 0, events, snapshotVersion: 0 };
+  }
+
+  /** Replaces the stream's snapshot with one folded from the start; returns its version (0: empty stream). */
+  async rebuildSnapshot(streamId: string): Promise<number> {
+    if (this.snapshotKey === null) throw new Error("this handler takes no snapshots (no stateVersion, or snapshotEvery is 0)");
+    const { state, version } = await this.loadFromStart(streamId);
+    if (version > 0) await this.saveSnapshot(streamId, version, state, true);
+    return version;
+  }
+
+  /** Resolves once every snapshot started so far is written (or has failed). */
+  async snapshotsSettled(): Promise<void> {
+    while (this.pendingSnapshots.size > 0) await Promise.all(this.pendingSnapshots);
+  }
+
+  private foldOnto(state: State, events: readonly RecordedEvent[]): State {
     for (const event of events) state = this.decider.evolve(state, event as unknown as Event);
-    return { state, version: events.at(-1)?.streamVersion ?? 0, events };
+    return state;
+  }
+
+  /** Off the command's path: the caller has its answer before the snapshot is written, and never sees it fail. */
+  private snapshotAfterAppend(streamId: string, loaded: LoadedStream<State>, events: readonly Event[], streamVersion: number): void {
+    if (this.snapshotKey === null || streamVersion - loaded.snapshotVersion < this.options.snapshotEvery) return;
+    // The appended events are exactly versions loaded.version+1..streamVersion, so folding them gives the state at streamVersion.
+    let state = loaded.state;
+    for (const event of events) state = this.decider.evolve(state, event);
+    const pending = this.saveSnapshot(streamId, streamVersion, state)
+      .catch((error: unknown) => this.options.onSnapshotError?.(streamId, error))
+      .finally(() => this.pendingSnapshots.delete(pending));
+    this.pendingSnapshots.add(pending);
+  }
+
+  private async saveSnapshot(streamId: string, streamVersion: number, state: State, replace = false): Promise<void> {
+    const json = JSON.stringify(state);
+    // A Map, Set, Date or undefined would come back as something else: refuse rather than cache a different state.
+    if (!isDeepStrictEqual(JSON.parse(json), state)) {
+      throw new Error(`the state of ${streamId} is not plain JSON, so it cannot be snapshotted`);
+    }
+    await this.store.snapshots.save(streamId, streamVersion, this.snapshotKey!, state, replace);
   }
 
   /**
@@ -73,7 +145,8 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     if (previous) return duplicateOutcome(context.commandId, previous);
 
     for (let attempt = 1; ; attempt++) {
-      const { state, version } = await this.load(streamId);
+      const loaded = await this.load(streamId);
+      const { state, version } = loaded;
       const events = this.decider.decide(command, state);
       if (events.length === 0) {
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
@@ -93,6 +166,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         );
         if (result.duplicate) return duplicateOutcome(context.commandId, result);
         this.options.onAppended?.();
+        this.snapshotAfterAppend(streamId, loaded, events, result.streamVersion);
         return {
           commandId: context.commandId,
           streamId,

@@ -8,6 +8,13 @@ import type { DomainEvent } from "../eventstore/types";
  */
 export interface Decider<Command, Event extends DomainEvent, State> {
   readonly initialState: State;
+  /**
+   * Names the shape of State and the meaning of `evolve`, e.g. "product@1".
+   * Bump it whenever either changes: snapshots taken under another one are
+   * ignored. A decider without one is never snapshotted. Its State must be
+   * plain JSON (no Map, Set, Date or undefined) to be snapshotted.
+   */
+  readonly stateVersion?: string;
   decide(command: Command, state: State): Event[];
   evolve(state: State, event: Event): State;
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { QueryConfig, QueryResult, QueryResultRow } from "pg";
 import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../errors";
+import type { EventRegistry } from "./eventRegistry";
 import { type LogPosition, LOG_START } from "./logPosition";
+import { SnapshotStore, type Snapshot } from "./snapshots";
 import type {
   AppendResult,
   ExpectedVersion,
@@ -98,8 +100,39 @@ export interface Queryable {
 
 const ANY_VERSION_ATTEMPTS = 5;
 
+// The snapshot (if one of this state version exists) and the events after it, in one round trip:
+// a stream without a snapshot costs what readStream costs.
+const READ_FROM_SNAPSHOT_SQL = `
+WITH snap AS (SELECT stream_version, state FROM snapshots WHERE stream_id = $1 AND state_version = $2)
+SELECT true AS is_snapshot, stream_version, state AS data, NULL::uuid AS event_id, NULL::text AS stream_id,
+  NULL::bigint AS global_position, NULL::text AS transaction_id, NULL::text AS type, NULL::int AS schema_version,
+  NULL::jsonb AS metadata
+FROM snap
+UNION ALL
+SELECT false, stream_version, data, event_id, stream_id, global_position, transaction_id::text, type, schema_version, metadata
+FROM events WHERE stream_id = $1 AND stream_version > coalesce((SELECT stream_version FROM snap), 0)
+ORDER BY is_snapshot DESC, stream_version`;
+
+export interface EventStoreOptions {
+  /**
+   * Event schemas: appends are validated against them (INVALID_EVENT, nothing
+   * written) and reads upcast old versions to current ones. Without one,
+   * events are stored and read as they are.
+   */
+  registry?: EventRegistry;
+}
+
 export class EventStore {
-  constructor(private readonly db: Queryable) {}
+  readonly registry: EventRegistry | undefined;
+  readonly snapshots: SnapshotStore;
+
+  constructor(
+    private readonly db: Queryable,
+    options: EventStoreOptions = {},
+  ) {
+    this.registry = options.registry;
+    this.snapshots = new SnapshotStore(db);
+  }
 
   async append(
     streamId: string,
@@ -126,13 +159,18 @@ export class EventStore {
     if (events.length === 0) {
       throw new DomainError(ErrorCode.VALIDATION, "append needs at least one event", { streamId });
     }
+    // Checked before anything is sent: an invalid event is a bug in its producer and must never reach the log.
+    const registry = this.registry;
+    const versions = registry
+      ? events.map((e) => registry.validate(e.type, e.schemaVersion, e.data))
+      : events.map((e) => e.schemaVersion ?? 1);
     const recordedAt = new Date().toISOString();
     const params = [
       streamId,
       expected === "any" ? null : expected === "no_stream" ? 0 : expected,
       events.map((e) => e.eventId ?? randomUUID()),
       events.map((e) => e.type),
-      events.map((e) => e.schemaVersion ?? 1),
+      versions,
       events.map((e) => JSON.stringify(e.data)),
       events.map((e) => JSON.stringify({ ...e.metadata, recordedAt: e.metadata.recordedAt ?? recordedAt })),
       options.commandId ?? null,
@@ -191,7 +229,23 @@ export class EventStore {
        ORDER BY stream_version`,
       [streamId, range.fromVersion ?? 1, range.toVersion ?? 2_147_483_647],
     );
-    return rows.map(toRecordedEvent);
+    return rows.map((row) => this.toRecordedEvent(row));
+  }
+
+  /**
+   * The stream as the latest snapshot taken under `stateVersion` left it,
+   * plus every event after that snapshot (the whole stream when there is none).
+   */
+  async readStreamFromSnapshot(streamId: string, stateVersion: string): Promise<{ snapshot: Snapshot | null; events: RecordedEvent[] }> {
+    const { rows } = await this.query<EventRow & { is_snapshot: boolean }>(
+      READ_FROM_SNAPSHOT_SQL,
+      [streamId, stateVersion],
+      "eventline_read_from_snapshot",
+    );
+    const first = rows[0];
+    const snapshot = first?.is_snapshot ? { streamVersion: first.stream_version, state: first.data } : null;
+    const events = (snapshot ? rows.slice(1) : rows).map((row) => this.toRecordedEvent(row));
+    return { snapshot, events };
   }
 
   /**
@@ -205,7 +259,7 @@ export class EventStore {
       checkpoint.globalPosition.toString(),
       limit,
     ]);
-    const events = rows.map(toRecordedEvent);
+    const events = rows.map((row) => this.toRecordedEvent(row));
     const last = events.at(-1);
     return { events, checkpoint: last ? last.position : checkpoint };
   }
@@ -218,6 +272,11 @@ export class EventStore {
       if (isConnectionError(error)) throw new UnavailableError("PostgreSQL", error);
       throw error;
     }
+  }
+
+  private toRecordedEvent(row: EventRow): RecordedEvent {
+    const event = toRecordedEvent(row);
+    return this.registry ? this.registry.upcast(event) : event;
   }
 }
 

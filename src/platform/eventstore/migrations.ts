@@ -72,6 +72,19 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX command_inbox_pending ON command_inbox (service, enqueued_at) WHERE reply IS NULL;
     `,
   },
+  {
+    version: 4,
+    name: "stream snapshots",
+    sql: `
+      CREATE TABLE snapshots (
+        stream_id text PRIMARY KEY,
+        stream_version integer NOT NULL CHECK (stream_version > 0),
+        state_version text NOT NULL,
+        state jsonb NOT NULL,
+        taken_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes

@@ -9,6 +9,7 @@ import { InboxCommandBus } from "../bus/inboxCommandBus";
 import { InboxWorker } from "../bus/inboxWorker";
 import { QueueCommandBus } from "../bus/queueCommandBus";
 import { startReactor } from "../bus/reactorRunner";
+import { eventRegistryOf } from "../eventCatalog";
 import { errorMessage } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
 import { migrate } from "../eventstore/migrations";
@@ -85,7 +86,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     onStop("postgres pool", () => pool.end());
     const applied = await migrate(pool);
     if (applied.length) log(`migrations applied: ${applied.join(", ")}`);
-    const store = new EventStore(pool);
+    const store = new EventStore(pool, { registry: eventRegistryOf(services) });
     const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
     const sagas = services.flatMap((s) => s.sagas ?? []);
     const projections = allProjections(services);
@@ -123,7 +124,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
     );
     onStop("wake-ups", () => wakeups.close());
-    const handlerOptions = { maxAttempts: config.COMMAND_MAX_ATTEMPTS, onAppended: () => wakeups.wake() };
+    const handlerOptions = {
+      maxAttempts: config.COMMAND_MAX_ATTEMPTS,
+      onAppended: () => wakeups.wake(),
+      snapshotEvery: config.SNAPSHOT_EVERY,
+      onSnapshotError: (stream: string, e: unknown) => log(`snapshot of ${stream} not taken (loads fold from the log instead): ${errorMessage(e)}`),
+    };
 
     if (wanted.has("projector")) {
       const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log }, {

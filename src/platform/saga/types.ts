@@ -1,4 +1,6 @@
-import type { DomainEvent, RecordedEvent } from "../eventstore/types";
+import type { EventsOf } from "../eventstore/eventSchemas";
+import type { RecordedEvent } from "../eventstore/types";
+import type { sagaEventSchemas } from "./sagaEvents";
 
 export type SagaStatus = "RUNNING" | "COMPENSATING" | "COMPLETED" | "COMPENSATED" | "FAILED";
 
@@ -55,15 +57,7 @@ export interface SagaDefinition<Data> {
   judge(step: SagaStep, reply: StepReply): StepVerdict;
 }
 
-export type SagaEvent =
-  | DomainEvent<"SagaStarted", { sagaId: string; saga: string; data: unknown; deadlineAt: string; correlationId: string }>
-  | DomainEvent<"SagaStepStarted", { step: string; service: string; compensation: boolean }>
-  | DomainEvent<"SagaStepSucceeded", { step: string; events: string[] }>
-  | DomainEvent<"SagaStepFailed", { step: string; code: string; message: string; compensation: boolean }>
-  | DomainEvent<"SagaDeadlinePassed", { deadlineAt: string }>
-  | DomainEvent<"SagaFinished", { status: "COMPLETED" | "COMPENSATED" }>
-  | DomainEvent<"SagaFailed", { step: string; code: string; message: string }>
-  | DomainEvent<"SagaRedriven", { by: string }>;
+export type SagaEvent = EventsOf<typeof sagaEventSchemas>;
 
 export const sagaEventTypes: readonly SagaEvent["type"][] = [
   "SagaStarted",

@@ -150,6 +150,7 @@ function evolve(state: ProductState, event: InventoryEvent): ProductState {
 
 export const productDecider: Decider<InventoryCommand, InventoryEvent, ProductState> = {
   initialState: { status: "absent" },
+  stateVersion: "inventory.product@1",
   decide,
   evolve,
 };

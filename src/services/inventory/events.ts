@@ -1,47 +1,28 @@
-import type { DomainEvent } from "../../platform/eventstore/types";
+import { z } from "zod";
+import { eventType, type EventsOf, typesOf } from "../../platform/eventstore/eventSchemas";
 
-/** Facts about a product, past tense. Their shapes are a contract with every reader of the log. */
-export type ProductDefined = DomainEvent<
-  "ProductDefined",
-  { sku: string; name: string; priceMinor: number; currency: string; initialStock: number }
->;
-export type ProductPriceChanged = DomainEvent<
-  "ProductPriceChanged",
-  { sku: string; priceMinor: number; previousPriceMinor: number }
->;
-export type StockRestocked = DomainEvent<"StockRestocked", { sku: string; quantity: number }>;
-export type StockReserved = DomainEvent<"StockReserved", { sku: string; orderId: string; quantity: number }>;
-/** `quantity: 0` is a tombstone: released before any reservation, so a late reserve is refused. */
-export type StockReservationReleased = DomainEvent<
-  "StockReservationReleased",
-  { sku: string; orderId: string; quantity: number }
->;
-export type StockReservationCommitted = DomainEvent<
-  "StockReservationCommitted",
-  { sku: string; orderId: string; quantity: number }
->;
+const int = () => z.number().int();
 
-export type InventoryEvent =
-  | ProductDefined
-  | ProductPriceChanged
-  | StockRestocked
-  | StockReserved
-  | StockReservationReleased
-  | StockReservationCommitted;
+/**
+ * Facts about a product, past tense. Their shapes are a contract with every
+ * reader of the log: committed as JSON Schemas under schema/events/inventory/,
+ * and a changed shape is a new version with an upcaster (see README, Events that evolve).
+ */
+export const inventoryEventSchemas = {
+  ProductDefined: eventType(
+    z.object({ sku: z.string(), name: z.string(), priceMinor: int(), currency: z.string(), initialStock: int() }),
+  ),
+  ProductPriceChanged: eventType(z.object({ sku: z.string(), priceMinor: int(), previousPriceMinor: int() })),
+  StockRestocked: eventType(z.object({ sku: z.string(), quantity: int() })),
+  StockReserved: eventType(z.object({ sku: z.string(), orderId: z.string(), quantity: int() })),
+  /** `quantity: 0` is a tombstone: released before any reservation, so a late reserve is refused. */
+  StockReservationReleased: eventType(z.object({ sku: z.string(), orderId: z.string(), quantity: int() })),
+  StockReservationCommitted: eventType(z.object({ sku: z.string(), orderId: z.string(), quantity: int() })),
+};
+
+export type InventoryEvent = EventsOf<typeof inventoryEventSchemas>;
 
 export type InventoryEventType = InventoryEvent["type"];
 
-// A record keyed by the union makes a new event type a compile error here until it is listed,
-// so projections subscribing to `inventoryEventTypes` never silently miss one.
-const eventTypeSet: Readonly<Record<InventoryEventType, true>> = {
-  ProductDefined: true,
-  ProductPriceChanged: true,
-  StockRestocked: true,
-  StockReserved: true,
-  StockReservationReleased: true,
-  StockReservationCommitted: true,
-};
-
-export const inventoryEventTypes: readonly InventoryEventType[] = Object.freeze(
-  Object.keys(eventTypeSet) as InventoryEventType[],
-);
+/** Every type has a schema, so projections subscribing to this list never silently miss one. */
+export const inventoryEventTypes: readonly InventoryEventType[] = typesOf(inventoryEventSchemas);

@@ -1,6 +1,7 @@
 import { productsProjection } from "../../../projections/products";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { inventoryEventSchemas } from "./events";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
 import { orderStockReactor } from "./reactions";
@@ -9,6 +10,7 @@ import { InventoryMutations, InventoryQueries, ProductFields, InventorySubscript
 /** Inventory owns the product streams: catalog, prices and stock. */
 export const inventoryService: ServiceDefinition = {
   name: "inventory",
+  events: inventoryEventSchemas,
   projections: [productsProjection],
   resolvers: [InventoryQueries, ProductFields, InventoryMutations, InventorySubscriptions],
   reactors: [orderStockReactor],

@@ -106,6 +106,7 @@ function evolve(state: OrderState, event: OrderingEvent): OrderState {
 
 export const orderDecider: Decider<OrderingCommand, OrderingEvent, OrderState> = {
   initialState: { status: "ABSENT" },
+  stateVersion: "ordering.order@1",
   decide,
   evolve,
 };

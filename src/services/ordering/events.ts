@@ -1,41 +1,41 @@
-import type { DomainEvent } from "../../platform/eventstore/types";
+import { z } from "zod";
+import { eventType, type EventsOf, typesOf } from "../../platform/eventstore/eventSchemas";
+
+const int = () => z.number().int();
+
+const orderLine = z.object({ sku: z.string(), quantity: int(), unitPriceMinor: int(), lineTotalMinor: int() });
+const orderItem = z.object({ sku: z.string(), quantity: int() });
 
 /** A priced line as placed: `lineTotalMinor` is `quantity * unitPriceMinor`. */
-export type OrderLine = { sku: string; quantity: number; unitPriceMinor: number; lineTotalMinor: number };
+export type OrderLine = z.output<typeof orderLine>;
 /** What a line asks of the warehouse, carried by cancellation and shipping so their readers need nothing else. */
-export type OrderItem = { sku: string; quantity: number };
+export type OrderItem = z.output<typeof orderItem>;
 
-/** Facts about an order, past tense. Their shapes are a contract with every reader of the log (decision 0001). */
-export type OrderPlaced = DomainEvent<
-  "OrderPlaced",
-  { orderId: string; customerId: string; lines: OrderLine[]; totalMinor: number; currency: string }
->;
-export type OrderConfirmed = DomainEvent<"OrderConfirmed", { orderId: string; customerId: string }>;
-export type OrderCancelled = DomainEvent<
-  "OrderCancelled",
-  {
-    orderId: string;
-    customerId: string;
-    reason: string;
-    previousStatus: "PENDING" | "CONFIRMED";
-    lines: OrderItem[];
-  }
->;
-export type OrderShipped = DomainEvent<"OrderShipped", { orderId: string; customerId: string; lines: OrderItem[] }>;
+/**
+ * Facts about an order, past tense. Their shapes are a contract with every
+ * reader of the log (decision 0001): committed as JSON Schemas under
+ * schema/events/ordering/, and a changed shape is a new version with an upcaster.
+ */
+export const orderingEventSchemas = {
+  OrderPlaced: eventType(
+    z.object({ orderId: z.string(), customerId: z.string(), lines: z.array(orderLine), totalMinor: int(), currency: z.string() }),
+  ),
+  OrderConfirmed: eventType(z.object({ orderId: z.string(), customerId: z.string() })),
+  OrderCancelled: eventType(
+    z.object({
+      orderId: z.string(),
+      customerId: z.string(),
+      reason: z.string(),
+      previousStatus: z.enum(["PENDING", "CONFIRMED"]),
+      lines: z.array(orderItem),
+    }),
+  ),
+  OrderShipped: eventType(z.object({ orderId: z.string(), customerId: z.string(), lines: z.array(orderItem) })),
+};
 
-export type OrderingEvent = OrderPlaced | OrderConfirmed | OrderCancelled | OrderShipped;
+export type OrderingEvent = EventsOf<typeof orderingEventSchemas>;
 
 export type OrderingEventType = OrderingEvent["type"];
 
-// A record keyed by the union makes a new event type a compile error here until it is listed,
-// so projections and sagas subscribing to `orderingEventTypes` never silently miss one.
-const eventTypeSet: Readonly<Record<OrderingEventType, true>> = {
-  OrderPlaced: true,
-  OrderConfirmed: true,
-  OrderCancelled: true,
-  OrderShipped: true,
-};
-
-export const orderingEventTypes: readonly OrderingEventType[] = Object.freeze(
-  Object.keys(eventTypeSet) as OrderingEventType[],
-);
+/** Every type has a schema, so projections and sagas subscribing to this list never silently miss one. */
+export const orderingEventTypes: readonly OrderingEventType[] = typesOf(orderingEventSchemas);

@@ -3,6 +3,7 @@ import { ordersProjection } from "../../../projections/orders";
 import { salesDashboardProjection } from "../../../projections/salesDashboard";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { orderingEventSchemas } from "./events";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
@@ -14,6 +15,7 @@ import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions,
  */
 export const orderingService: ServiceDefinition = {
   name: "ordering",
+  events: orderingEventSchemas,
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
   sagas: [checkoutSaga],

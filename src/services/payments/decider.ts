@@ -83,7 +83,10 @@ function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] 
       if (existing) throw paymentsErrors.paymentExists(customerId, orderId, existing.status);
       if (amountMinor > account.available) {
         return [
-          { type: "PaymentDeclined", data: { customerId, orderId, amountMinor, availableMinor: account.available } },
+          {
+            type: "PaymentDeclined",
+            data: { customerId, orderId, amountMinor, availableMinor: account.available, shortfallMinor: amountMinor - account.available },
+          },
         ];
       }
       return [{ type: "PaymentAuthorized", data: { customerId, orderId, amountMinor } }];
@@ -184,6 +187,7 @@ function evolve(state: AccountState, event: PaymentsEvent): AccountState {
 
 export const accountDecider: Decider<PaymentsCommand, PaymentsEvent, AccountState> = {
   initialState: { status: "ABSENT" },
+  stateVersion: "payments.account@1",
   decide,
   evolve,
 };

@@ -23,7 +23,7 @@ const authorized = (amountMinor: number, orderId = ORDER): PaymentsEvent => ({
 });
 const declined = (amountMinor: number, availableMinor: number, orderId = ORDER): PaymentsEvent => ({
   type: "PaymentDeclined",
-  data: { customerId: CUSTOMER, orderId, amountMinor, availableMinor },
+  data: { customerId: CUSTOMER, orderId, amountMinor, availableMinor, shortfallMinor: amountMinor - availableMinor },
 });
 const captured = (amountMinor: number, orderId = ORDER): PaymentsEvent => ({
   type: "PaymentCaptured",

@@ -1,51 +1,36 @@
-import type { DomainEvent } from "../../platform/eventstore/types";
+import { z } from "zod";
+import { eventType, type EventsOf, typesOf } from "../../platform/eventstore/eventSchemas";
 
-/** Facts about a customer's account, past tense. Their shapes are a contract with every reader of the log (decision 0001). */
-export type AccountOpened = DomainEvent<
-  "AccountOpened",
-  { customerId: string; currency: string; initialBalanceMinor: number }
->;
-export type FundsAdded = DomainEvent<"FundsAdded", { customerId: string; amountMinor: number }>;
-export type PaymentAuthorized = DomainEvent<
-  "PaymentAuthorized",
-  { customerId: string; orderId: string; amountMinor: number }
->;
-/** An outcome, not an error: it is kept in the account's history and changes no balance. */
-export type PaymentDeclined = DomainEvent<
-  "PaymentDeclined",
-  { customerId: string; orderId: string; amountMinor: number; availableMinor: number }
->;
-export type PaymentCaptured = DomainEvent<"PaymentCaptured", { customerId: string; orderId: string; amountMinor: number }>;
-/** `amountMinor: 0` is a tombstone: voided before any authorization, so a late authorization is refused. */
-export type PaymentVoided = DomainEvent<
-  "PaymentVoided",
-  { customerId: string; orderId: string; amountMinor: number; reason: string }
->;
-export type PaymentRefunded = DomainEvent<"PaymentRefunded", { customerId: string; orderId: string; amountMinor: number }>;
+const int = () => z.number().int();
 
-export type PaymentsEvent =
-  | AccountOpened
-  | FundsAdded
-  | PaymentAuthorized
-  | PaymentDeclined
-  | PaymentCaptured
-  | PaymentVoided
-  | PaymentRefunded;
+const paymentDeclinedV1 = z.object({ customerId: z.string(), orderId: z.string(), amountMinor: int(), availableMinor: int() });
+
+/**
+ * Facts about a customer's account, past tense. Their shapes are a contract
+ * with every reader of the log (decision 0001): committed as JSON Schemas under
+ * schema/events/payments/, and a changed shape is a new version with an upcaster.
+ */
+export const paymentsEventSchemas = {
+  AccountOpened: eventType(z.object({ customerId: z.string(), currency: z.string(), initialBalanceMinor: int() })),
+  FundsAdded: eventType(z.object({ customerId: z.string(), amountMinor: int() })),
+  PaymentAuthorized: eventType(z.object({ customerId: z.string(), orderId: z.string(), amountMinor: int() })),
+  /**
+   * An outcome, not an error: it is kept in the account's history and changes no balance.
+   * v2 adds `shortfallMinor`, what the customer lacked; v1 events carry what it is derived from.
+   */
+  PaymentDeclined: eventType(paymentDeclinedV1).then(
+    paymentDeclinedV1.extend({ shortfallMinor: int().positive() }),
+    (v1) => ({ ...v1, shortfallMinor: v1.amountMinor - v1.availableMinor }),
+  ),
+  PaymentCaptured: eventType(z.object({ customerId: z.string(), orderId: z.string(), amountMinor: int() })),
+  /** `amountMinor: 0` is a tombstone: voided before any authorization, so a late authorization is refused. */
+  PaymentVoided: eventType(z.object({ customerId: z.string(), orderId: z.string(), amountMinor: int(), reason: z.string() })),
+  PaymentRefunded: eventType(z.object({ customerId: z.string(), orderId: z.string(), amountMinor: int() })),
+};
+
+export type PaymentsEvent = EventsOf<typeof paymentsEventSchemas>;
 
 export type PaymentsEventType = PaymentsEvent["type"];
 
-// A record keyed by the union makes a new event type a compile error here until it is listed,
-// so projections and sagas subscribing to `paymentsEventTypes` never silently miss one.
-const eventTypeSet: Readonly<Record<PaymentsEventType, true>> = {
-  AccountOpened: true,
-  FundsAdded: true,
-  PaymentAuthorized: true,
-  PaymentDeclined: true,
-  PaymentCaptured: true,
-  PaymentVoided: true,
-  PaymentRefunded: true,
-};
-
-export const paymentsEventTypes: readonly PaymentsEventType[] = Object.freeze(
-  Object.keys(eventTypeSet) as PaymentsEventType[],
-);
+/** Every type has a schema, so projections and sagas subscribing to this list never silently miss one. */
+export const paymentsEventTypes: readonly PaymentsEventType[] = typesOf(paymentsEventSchemas);

@@ -1,6 +1,7 @@
 import { accountsProjection } from "../../../projections/accounts";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { paymentsEventSchemas } from "./events";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId } from "./decider";
 import { orderPaymentReactor } from "./reactions";
@@ -9,6 +10,7 @@ import { AccountFields, PaymentsMutations, PaymentsQueries, PaymentsSubscription
 /** Payments owns the customer account streams: balances, authorizations, captures and refunds. */
 export const paymentsService: ServiceDefinition = {
   name: "payments",
+  events: paymentsEventSchemas,
   projections: [accountsProjection],
   resolvers: [PaymentsQueries, AccountFields, PaymentsMutations, PaymentsSubscriptions],
   reactors: [orderPaymentReactor],
