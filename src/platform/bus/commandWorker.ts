@@ -1,10 +1,12 @@
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DomainError, errorMessage, isTransient } from "../errors";
+import type { Logger } from "../observability/logger";
 import type { CommandExecutor } from "./commandBus";
 import { bullPrefix } from "./connections";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
 import { type CommandJob, type CommandReply, refusalReply, toReply } from "./wire";
+import { queueTelemetry } from "../observability/queueTelemetry";
 
 /**
  * The owning service's end of its command queue. Refusals (validation,
@@ -20,7 +22,7 @@ export class CommandWorker {
     execute: CommandExecutor,
     connection: Redis,
     prefix: string,
-    log: (line: string) => void,
+    log: Logger,
     concurrency = 8,
   ) {
     this.worker = new Worker<CommandJob, CommandReply>(
@@ -34,12 +36,15 @@ export class CommandWorker {
           throw error;
         }
       },
-      { connection, prefix: bullPrefix(prefix), concurrency },
+      { connection, prefix: bullPrefix(prefix), concurrency, ...queueTelemetry() },
     );
     this.worker.on("failed", (job, error) =>
-      log(`${service} command ${job?.data.context.commandId ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${errorMessage(error)}`),
+      log.warn(
+        { service, commandId: job?.data.context.commandId, correlationId: job?.data.context.correlationId, attempt: job?.attemptsMade },
+        `${service} command ${job?.data.context.commandId ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${errorMessage(error)}`,
+      ),
     );
-    this.worker.on("error", (error) => log(`${service} worker: ${errorMessage(error)}`));
+    this.worker.on("error", (error) => log.error({ service }, `${service} worker: ${errorMessage(error)}`));
   }
 
   waitUntilReady(): Promise<unknown> {

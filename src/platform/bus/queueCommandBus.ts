@@ -6,6 +6,7 @@ import { DomainError, ErrorCode, errorMessage, UnavailableError } from "../error
 import type { CommandBus } from "./commandBus";
 import { bullPrefix, createRedis } from "./connections";
 import { type CommandJob, type CommandReply, fromReply } from "./wire";
+import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const COMMAND_JOB = "command";
 
@@ -98,6 +99,7 @@ export class QueueCommandBus implements CommandBus {
       queue = new Queue<CommandJob, CommandReply>(commandQueueName(service), {
         connection: this.connection,
         prefix: bullPrefix(this.prefix),
+        ...queueTelemetry(),
       });
       this.queues.set(service, queue);
     }

@@ -98,8 +98,16 @@ export interface Queryable {
 
 const ANY_VERSION_ATTEMPTS = 5;
 
+/** Told of every append that wrote events (not of duplicates); for metrics and logs. Must not throw. */
+export interface AppendObserver {
+  appended(append: { streamId: string; events: readonly NewEvent[]; result: AppendOutcome }): void;
+}
+
 export class EventStore {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Queryable,
+    private readonly observer?: AppendObserver,
+  ) {}
 
   async append(
     streamId: string,
@@ -109,7 +117,9 @@ export class EventStore {
   ): Promise<AppendOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.appendOnce(streamId, expected, events, options);
+        const result = await this.appendOnce(streamId, expected, events, options);
+        if (!result.duplicate) this.observer?.appended({ streamId, events, result });
+        return result;
       } catch (error) {
         // "any" promises to append wherever the stream ends, so losing a race is not the caller's problem.
         if (expected !== "any" || !(error instanceof ConcurrencyError) || attempt >= ANY_VERSION_ATTEMPTS) throw error;

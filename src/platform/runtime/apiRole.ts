@@ -1,5 +1,6 @@
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub } from "@graphql-yoga/subscription";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
@@ -10,6 +11,12 @@ import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ReadModelStore } from "../projection/readModelStore";
+import { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } from "../observability/adminBoard";
+import { observeBus } from "../observability/busTelemetry";
+import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
+import { healthRouter, type ReadinessCheck } from "../observability/health";
+import type { Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
 
 export interface ApiDeps {
   config: Config;
@@ -18,8 +25,10 @@ export interface ApiDeps {
   resolvers: readonly ResolverClass[];
   /** Opens a Redis connection that the app closes on shutdown. */
   redis: (options?: object) => Redis;
-  log: (line: string) => void;
+  log: Logger;
   graphiqlQuery: string;
+  /** Served beside GraphQL: /health, /ready, /metrics, and Bull Board for these queues under /admin/queues. */
+  telemetry: { role: string; metrics: Metrics; checks: readonly ReadinessCheck[]; queues: readonly Queue[] };
 }
 
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
@@ -34,22 +43,24 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
   const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
   if (authenticator.mode === "dev") {
-    log("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
+    log.warn("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
   } else {
-    log("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
+    log.info("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
   }
   const shared: Omit<RequestContext, "principal" | "actor"> = {
-    commands: deps.bus,
+    commands: observeBus(deps.bus, log),
     readModels,
     consistency,
     readWaitMaxMs: config.READ_WAIT_MAX_MS,
     subscribe: (topic) => pubSub.subscribe(keys.topic(topic)),
   };
+  const { metrics } = deps.telemetry;
+  const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   return startGraphQLServer<RequestContext>({
     schema,
     host: config.HOST,
     port: config.PORT,
-    authenticate: (authorization) => authenticator.authenticate(authorization),
+    authenticate,
     context: (principal) => ({ ...shared, principal, actor: principal.subject }),
     connectionScopes: [Scope.query],
     limits: {
@@ -63,5 +74,11 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     introspection: config.GRAPHQL_INTROSPECTION,
     graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
     log,
+    plugins: [graphqlMetricsPlugin(metrics)],
+    onWebSocketOperation: (operation, codes) => countSubscription(metrics, operation, codes),
+    routes: (app) => {
+      app.use(healthRouter(deps.telemetry));
+      app.use(ADMIN_QUEUES_PATH, requireAdmin(authenticate), adminBoard(deps.telemetry.queues));
+    },
   });
 }

@@ -3,19 +3,25 @@ import type { Config } from "../../config";
 import { CommandWorker } from "../bus/commandWorker";
 import { createRedis } from "../bus/connections";
 import { QueueCommandBus } from "../bus/queueCommandBus";
-import { startReactor } from "../bus/reactorRunner";
+import { reactorSubscriptionName, startReactor } from "../bus/reactorRunner";
 import { errorMessage } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
 import { migrate } from "../eventstore/migrations";
 import { createPool } from "../eventstore/pool";
 import type { RunningServer } from "../graphql/server";
+import { appendTelemetry, observeExecutor } from "../observability/commandTelemetry";
+import { startTelemetryServer } from "../observability/health";
+import type { Logger } from "../observability/logger";
+import { Metrics } from "../observability/metrics";
+import { RoleTelemetry } from "../observability/roleTelemetry";
 import { ReadModelKeys } from "../projection/keys";
 import { Projector } from "../projection/projector";
-import { ProjectorWakeups } from "../projection/wakeups";
+import { PROJECTOR_QUEUE, ProjectorWakeups } from "../projection/wakeups";
 import { sagaProjection } from "../saga/sagaProjection";
 import { SagaResolvers } from "../saga/resolvers";
-import { SagaRunner } from "../saga/sagaRunner";
+import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
 import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
+import { commandQueueName } from "../bus/queueCommandBus";
 import type { ServiceDefinition } from "../service";
 import { startApi } from "./apiRole";
 
@@ -26,12 +32,15 @@ export interface AppOptions {
   config: Config & { DATABASE_URL: string; REDIS_URL: string };
   services: readonly ServiceDefinition[];
   roles: readonly string[];
-  log(line: string): void;
+  /** The process's logger; each component logs through a child of it. */
+  log: Logger;
   graphiqlQuery?: string;
 }
 
 export interface RunningApp {
   api: RunningServer | null;
+  /** Where /health, /ready and /metrics are served: the api's port, METRICS_PORT, or nowhere. */
+  telemetryUrl: string | null;
   store: EventStore;
   stop(): Promise<void>;
 }
@@ -59,16 +68,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const onStop = (name: string, run: () => Promise<unknown>) => stops.push({ name, run });
   const stop = async () => {
     for (const { name, run } of stops.splice(0).reverse()) {
-      await run().catch((e: unknown) => log(`shutdown of ${name}: ${errorMessage(e)}`));
+      await run().catch((e: unknown) => log.warn({ component: name }, `shutdown of ${name}: ${errorMessage(e)}`));
     }
   };
 
   try {
-    const pool = createPool(config.DATABASE_URL, { max: config.PG_POOL_SIZE }, (e) => log(`postgres: ${e.message}`));
+    const metrics = new Metrics();
+    const pool = createPool(config.DATABASE_URL, { max: config.PG_POOL_SIZE }, (e) => log.warn(`postgres: ${e.message}`));
     onStop("postgres pool", () => pool.end());
     const applied = await migrate(pool);
-    if (applied.length) log(`migrations applied: ${applied.join(", ")}`);
-    const store = new EventStore(pool);
+    if (applied.length) log.info(`migrations applied: ${applied.join(", ")}`);
+    const store = new EventStore(pool, appendTelemetry(metrics, log.child({ component: "eventstore" })));
     const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
     const sagas = services.flatMap((s) => s.sagas ?? []);
     const projections = [...services.flatMap((s) => s.projections), ...(sagas.length ? [sagaProjection] : [])];
@@ -79,57 +89,96 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       return connection;
     };
     const shared = redis();
+    // Probes must fail fast during an outage instead of waiting for Redis to come back.
+    const telemetry = new RoleTelemetry({
+      metrics,
+      db: pool,
+      probe: redis({ maxRetriesPerRequest: 1, connectTimeout: 2000 }),
+      keys,
+      maxLagSeconds: config.READY_MAX_LAG_SECONDS,
+    });
+    onStop("telemetry", () => telemetry.close());
     const bus = new QueueCommandBus(shared, config.REDIS_URL, keys.prefix, { timeoutMs: config.COMMAND_TIMEOUT_MS, attempts: 5 });
     onStop("command bus", () => bus.close());
     const wakeups = new ProjectorWakeups(shared, keys.prefix, projections.map((p) => p.name), (e) =>
-      log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
+      log.warn(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
     );
     onStop("wake-ups", () => wakeups.close());
     const handlerOptions = { maxAttempts: config.COMMAND_MAX_ATTEMPTS, onAppended: () => wakeups.wake() };
 
     if (wanted.has("projector")) {
-      const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log }, {
+      const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }) }, {
         batchSize: config.PROJECTOR_BATCH_SIZE,
         catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
       });
       await projector.start();
       onStop("projector", () => projector.stop());
-      log(`projector: ${projections.map((p) => p.name).join(", ")}`);
+      telemetry.watchQueues([PROJECTOR_QUEUE]);
+      telemetry.watchProjections(projections.map((p) => p.name));
+      log.info(`projector: ${projections.map((p) => p.name).join(", ")}`);
     }
 
     for (const service of services.filter((s) => wanted.has(s.name))) {
-      const execute = service.createExecutor({ store, handlerOptions });
-      const worker = new CommandWorker(service.name, execute, redis(), keys.prefix, log);
+      const serviceLog = log.child({ component: service.name });
+      const execute = observeExecutor(service.name, service.createExecutor({ store, handlerOptions }), metrics, serviceLog);
+      const worker = new CommandWorker(service.name, execute, redis(), keys.prefix, serviceLog);
       await worker.waitUntilReady();
       onStop(`${service.name} commands`, () => worker.close());
       for (const reactor of service.reactors ?? []) {
-        const subscription = startReactor(service.name, reactor, execute, pool, store, log);
+        const subscription = startReactor(service.name, reactor, execute, pool, store, serviceLog);
         onStop(`${service.name} reactor ${reactor.name}`, () => subscription.stop());
       }
-      log(`${service.name}: taking commands${service.reactors?.length ? ", reacting to events" : ""}`);
+      telemetry.watchQueues([commandQueueName(service.name)]);
+      telemetry.watchSubscriptions((service.reactors ?? []).map((r) => reactorSubscriptionName(service.name, r.name)));
+      log.info(`${service.name}: taking commands${service.reactors?.length ? ", reacting to events" : ""}`);
     }
 
     if (wanted.has("saga") && sagas.length) {
       const runner = new SagaRunner(
-        { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log },
+        { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log: log.child({ component: "saga" }) },
         { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, attempts: config.SAGA_ATTEMPTS },
       );
       await runner.start();
       onStop("saga runner", () => runner.stop());
-      const execute = createSagaExecutor(store, handlerOptions, (stream, saga) => runner.wake(stream, saga));
-      const worker = new CommandWorker(SAGA_SERVICE, execute, redis(), keys.prefix, log);
+      const sagaLog = log.child({ component: SAGA_SERVICE });
+      const execute = observeExecutor(SAGA_SERVICE, createSagaExecutor(store, handlerOptions, (stream, saga) => runner.wake(stream, saga)), metrics, sagaLog);
+      const worker = new CommandWorker(SAGA_SERVICE, execute, redis(), keys.prefix, sagaLog);
       onStop("saga commands", () => worker.close());
-      log(`saga: running ${sagas.map((s) => s.name).join(", ")}`);
+      telemetry.watchQueues([SAGA_QUEUE, commandQueueName(SAGA_SERVICE)]);
+      telemetry.watchSubscriptions([SAGA_STARTER]);
+      telemetry.watchSagas();
+      log.info(`saga: running ${sagas.map((s) => s.name).join(", ")}`);
     }
 
     let api: RunningServer | null = null;
+    let telemetryUrl: string | null = null;
+    const role = options.roles.join("+");
     if (wanted.has("api")) {
-      api = await startApi({ config, bus, keys, resolvers: allResolvers(services), redis, log, graphiqlQuery: options.graphiqlQuery ?? "" });
+      // The api sends to every queue and serves every read model: it reports them all, and its board shows them.
+      telemetry.watchQueues([...services.map((s) => commandQueueName(s.name)), ...(sagas.length ? [commandQueueName(SAGA_SERVICE), SAGA_QUEUE] : []), PROJECTOR_QUEUE]);
+      telemetry.watchProjections(projections.map((p) => p.name));
+      api = await startApi({
+        config,
+        bus,
+        keys,
+        resolvers: allResolvers(services),
+        redis,
+        log: log.child({ component: "api" }),
+        graphiqlQuery: options.graphiqlQuery ?? "",
+        telemetry: { role, metrics, checks: telemetry.checks, queues: telemetry.queues },
+      });
       onStop("api", () => api!.close());
-      log(`api: GraphiQL at ${api.url}`);
+      telemetryUrl = api.url.replace(/\/graphql$/, "");
+      // The URL is followed by a space: tests and scripts read it with /GraphiQL at (\S+)/.
+      log.info({ url: api.url }, `api: GraphiQL at ${api.url} (GraphQL over HTTP and WebSocket)`);
+    } else if (config.METRICS_PORT !== undefined) {
+      const server = await startTelemetryServer({ role, metrics, checks: telemetry.checks }, config.HOST, config.METRICS_PORT);
+      onStop("telemetry server", () => server.close());
+      telemetryUrl = server.url;
     }
+    if (telemetryUrl) log.info({ url: telemetryUrl }, `telemetry at ${telemetryUrl}/metrics (also /health, /ready)`);
 
-    return { api, store, stop };
+    return { api, telemetryUrl, store, stop };
   } catch (error) {
     await stop();
     throw error;
