@@ -55,7 +55,9 @@ export class RoleTelemetry {
   watchQueues(names: readonly string[]): void {
     for (const name of names) {
       if (this.queues.some((q) => q.name === name)) continue;
-      this.queues.push(new Queue(name, { connection: this.deps.probe, prefix: bullPrefix(this.deps.keys.prefix) }));
+      const queue = new Queue(name, { connection: this.deps.probe, prefix: bullPrefix(this.deps.keys.prefix) });
+      queue.on("error", () => undefined); // an outage shows in /ready; the connection reconnects by itself
+      this.queues.push(queue);
     }
     if (!this.checks.some((c) => c.name === "queues")) {
       this.checks.push({
