@@ -11,7 +11,6 @@ import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ReadModelStore } from "../projection/readModelStore";
-import { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } from "../observability/adminBoard";
 import { observeBus } from "../observability/busTelemetry";
 import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
 import { healthRouter, type ReadinessCheck } from "../observability/health";
@@ -55,6 +54,9 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     subscribe: (topic) => pubSub.subscribe(keys.topic(topic)),
   };
   const { metrics } = deps.telemetry;
+  // Bull Board and its views take over a second to load: only the api pays for them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } = require("../observability/adminBoard") as typeof import("../observability/adminBoard");
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   return startGraphQLServer<RequestContext>({
     schema,
