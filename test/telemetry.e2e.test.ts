@@ -1,5 +1,5 @@
-import { DefineProductDocument, OpenAccountDocument, PlaceOrderDocument, ReserveStockDocument, SagaDocument } from "./graphql/generated";
-import { execute, gql, request } from "./support/graphqlClient";
+import { DefineProductDocument, OpenAccountDocument, PlaceOrderDocument, ReserveStockDocument, SagaDocument, StockLevelsDocument } from "./graphql/generated";
+import { collect, execute, gql, request, wsClient } from "./support/graphqlClient";
 import { jsonLines, telemetryUrlIn } from "./support/logs";
 import { families, scrape, valueOf } from "./support/metrics";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
@@ -98,6 +98,28 @@ it("counts appends, projection lag, queue depths, saga states and GraphQL operat
   const declared = families(api.text);
   for (const family of ["eventline_graphql_operations_total", "eventline_graphql_errors_total", "eventline_projection_lag_events", "eventline_projection_lag_seconds", "bullmq_job_count"]) {
     expect({ family, declared: declared.has(family) }).toEqual({ family, declared: true });
+  }
+});
+
+it("counts subscriptions started over WebSocket, and those refused", async () => {
+  const client = wsClient(system.url.replace(/^http/, "ws"));
+  try {
+    const subscription = collect(client, StockLevelsDocument);
+    await eventually(
+      async () => valueOf((await scrape(urls.api!)).samples, "eventline_graphql_operations_total", { type: "subscription", field: "stockLevels", outcome: "ok" }) === 1,
+      "the subscription to be counted",
+    );
+    subscription.stop();
+    const refusal = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: "subscription {" }, { next: () => undefined, error: resolve, complete: () => resolve(null) });
+    });
+    expect(refusal).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: "GRAPHQL_PARSE_FAILED" }) })]);
+    const { samples } = await scrape(urls.api!);
+    // Refused before an operation was resolved: this one and the invalid query over HTTP in beforeAll.
+    expect(valueOf(samples, "eventline_graphql_operations_total", { type: "unknown", field: "unknown", outcome: "error" })).toBe(2);
+    expect(valueOf(samples, "eventline_graphql_errors_total", { code: "GRAPHQL_PARSE_FAILED" })).toBe(1);
+  } finally {
+    await client.dispose();
   }
 });
 
