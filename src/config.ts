@@ -1,9 +1,6 @@
 import { z } from "zod";
 
-/**
- * Every setting comes from the environment, read once at start-up and
- * validated here. README.md lists them all; keep the two in step.
- */
+/** Tracing's settings, also read on their own before anything else loads (see loadTracingConfig). */
 const tracingShape = {
   OTEL_ENABLED: z.preprocess(emptyAsUnset, z.enum(["true", "false"]).default("false")),
   /** Where spans go; without it they go to `OTEL_TRACES_EXPORTER` (console by default), never to the internet. */
@@ -13,6 +10,10 @@ const tracingShape = {
 
 export type TracingConfig = z.infer<z.ZodObject<typeof tracingShape>>;
 
+/**
+ * Every setting comes from the environment, read once at start-up and
+ * validated here. README.md lists them all; keep the two in step.
+ */
 const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
