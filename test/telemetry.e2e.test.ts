@@ -50,6 +50,9 @@ it("serves /health, /ready and /metrics for every role, the api on its GraphQL p
     const metrics = await fetch(`${urls[role]}/metrics`);
     expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   }
+  // AUTH_MODE=dev: the board is open like everything else; only the api serves it.
+  expect((await fetch(`${urls.api}/admin/queues`)).status).toBe(200);
+  expect((await fetch(`${urls.ordering}/admin/queues`)).status).toBe(404);
 });
 
 it("counts commands by type and outcome, with latency, where they run", async () => {
