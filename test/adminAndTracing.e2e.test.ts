@@ -1,6 +1,9 @@
 import { bearer, JWT_ENV, token } from "./support/auth";
 import { gql } from "./support/graphqlClient";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { jsonLines } from "./support/logs";
+import { spawnRole } from "./support/processes";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
 
 /**
@@ -86,4 +89,34 @@ describe("OpenTelemetry", () => {
     expect(spans("inventory").every((s) => s.service === "eventline-inventory")).toBe(true);
     expect(system.role("api").output()).toMatch(/tracing on: spans to console/);
   });
+
+  it("sends spans to OTEL_EXPORTER_OTLP_ENDPOINT over OTLP/HTTP when one is set, and nothing to stdout", async () => {
+    const received: Array<{ path: string; type: string; body: string }> = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received.push({ path: req.url ?? "", type: req.headers["content-type"] ?? "", body: Buffer.concat(chunks).toString("utf8") });
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const api = spawnRole("api", { ...system.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    try {
+      const url = (await api.waitFor(/GraphiQL at (\S+)/))[1]!;
+      await api.waitFor(/ready \(api\)/);
+      expect(api.output()).toContain(`tracing on: spans to otlp ${endpoint}`);
+      const reader = bearer(await token("reader", "query"));
+      expect((await gql(url, "query CollectedProducts { products(first: 1) { totalCount } }", {}, reader)).errors).toBeUndefined();
+      // The batch processor sends every few seconds.
+      await eventually(async () => received.some((r) => r.body.includes("query CollectedProducts")), "the collector to receive the query's span", 30_000);
+      expect(received.every((r) => r.path === "/v1/traces")).toBe(true);
+      expect(received[0]!.type).toMatch(/^application\/(json|x-protobuf)/);
+      expect(jsonLines(api.output()).filter((l) => typeof l.span === "string")).toEqual([]);
+    } finally {
+      expect(await api.stop()).toBe(0);
+      await new Promise((resolve) => collector.close(resolve));
+    }
+  }, 60_000);
 });

@@ -36,6 +36,10 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   // Queries must fail fast when Redis is down rather than queue forever.
   const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const subscriber = deps.redis();
+  // Without an offline queue, a query sent before the handshake ends fails: say "ready" only once it has.
+  if (!(await connected(reader, READER_CONNECT_WAIT_MS))) {
+    log.warn(`api: Redis not reachable after ${READER_CONNECT_WAIT_MS} ms; queries answer UNAVAILABLE until it is`);
+  }
   const readModels = new ReadModelStore(reader, keys);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
   const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: reader, subscribeClient: subscriber }) });
@@ -82,5 +86,22 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
       app.use(healthRouter(deps.telemetry));
       app.use(ADMIN_QUEUES_PATH, requireAdmin(authenticate), adminBoard(deps.telemetry.queues));
     },
+  });
+}
+
+const READER_CONNECT_WAIT_MS = 10_000;
+
+/** Resolves true once `connection` is ready, false after `ms` (it keeps reconnecting on its own). */
+function connected(connection: Redis, ms: number): Promise<boolean> {
+  if (connection.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      connection.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    connection.once("ready", onReady);
   });
 }
