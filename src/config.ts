@@ -1,5 +1,15 @@
 import { z } from "zod";
 
+/** Tracing's settings, also read on their own before anything else loads (see loadTracingConfig). */
+const tracingShape = {
+  OTEL_ENABLED: z.preprocess(emptyAsUnset, z.enum(["true", "false"]).default("false")),
+  /** Where spans go; without it they go to `OTEL_TRACES_EXPORTER` (console by default), never to the internet. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUnset, z.string().url().optional()),
+  OTEL_TRACES_EXPORTER: z.preprocess(emptyAsUnset, z.enum(["otlp", "console", "none"]).optional()),
+};
+
+export type TracingConfig = z.infer<z.ZodObject<typeof tracingShape>>;
+
 /**
  * Every setting comes from the environment, read once at start-up and
  * validated here. README.md lists them all; keep the two in step.
@@ -39,7 +49,19 @@ const schema = z.object({
   MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(2000),
   MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   GRAPHQL_INTROSPECTION: z.preprocess(emptyAsUnset, z.enum(["true", "false"]).optional()),
+  // Operability: logs, health and metrics, tracing (see README's Health and telemetry).
+  LOG_LEVEL: z.preprocess(emptyAsUnset, z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
+  METRICS_PORT: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).optional()),
+  READY_MAX_LAG_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
+  ...tracingShape,
 });
+
+/** Read on its own, before anything else is loaded: instrumentation must patch pg, ioredis and graphql first. */
+export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
+  const parsed = z.object(tracingShape).safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid environment: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}
 
 /** Every variable read from the environment (README's Configuration table lists each). */
 export const CONFIG_VARIABLES = Object.keys(schema.shape);

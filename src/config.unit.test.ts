@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from "./config";
+import { CONFIG_VARIABLES, ConfigError, loadConfig, loadTracingConfig } from "./config";
 
 const SECRET = "s".repeat(32);
 
@@ -64,4 +64,19 @@ it("README's Configuration table documents every variable", () => {
   const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Scripts"));
   const documented = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
   expect(CONFIG_VARIABLES.filter((name) => !documented.includes(name))).toEqual([]);
+});
+
+describe("operability", () => {
+  it("has defaults: info logs, no separate metrics port, a 60 s lag bound, tracing off", () => {
+    expect(loadConfig({})).toMatchObject({ LOG_LEVEL: "info", READY_MAX_LAG_SECONDS: 60, OTEL_ENABLED: "false" });
+    expect(loadConfig({}).METRICS_PORT).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: "0" }).METRICS_PORT).toBe(0);
+  });
+
+  it("refuses an unknown log level, a bad port and a malformed collector URL, naming the variable", () => {
+    expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL="loud"/);
+    expect(() => loadConfig({ METRICS_PORT: "70000" })).toThrow(/METRICS_PORT="70000"/);
+    expect(() => loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(loadTracingConfig({ OTEL_ENABLED: "true", OTEL_TRACES_EXPORTER: "none" })).toMatchObject({ OTEL_ENABLED: "true", OTEL_TRACES_EXPORTER: "none" });
+  });
 });

@@ -1,4 +1,6 @@
 import "reflect-metadata";
+// First: tracing must patch pg, ioredis and graphql before anything loads them.
+import { tracing } from "./platform/observability/tracingBootstrap";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createPubSub } from "@graphql-yoga/subscription";
@@ -11,7 +13,7 @@ import { createPool } from "./platform/eventstore/pool";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
 import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
-import { createLog } from "./platform/runtime/log";
+import { createLogger } from "./platform/observability/logger";
 import { services } from "./registry";
 
 const USAGE = `usage: eventline <command>
@@ -53,8 +55,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const role = command;
-  const log = createLog(role);
   const config = loadConfig();
+  const log = createLogger(role, config.LOG_LEVEL);
+  if (tracing.destination !== "off") log.info(`tracing on: spans to ${tracing.destination}`);
 
   let infra: DevInfra | null = null;
   if (role === "all") {
@@ -62,9 +65,9 @@ async function main(argv: string[]): Promise<void> {
       databaseUrl: config.DATABASE_URL,
       redisUrl: config.REDIS_URL,
       dataDir: resolve(config.EVENTLINE_DATA_DIR),
-      log,
+      log: (line) => log.info(line),
     });
-    infra.notes.forEach((note) => log(note));
+    infra.notes.forEach((note) => log.info(note));
   } else if (!config.DATABASE_URL || !config.REDIS_URL) {
     throw new ConfigError(`the '${role}' role needs DATABASE_URL and REDIS_URL (only 'all' starts local servers by itself)`);
   }
@@ -82,24 +85,25 @@ async function main(argv: string[]): Promise<void> {
     await infra?.stop();
     throw error;
   }
-  log(`ready (${role}); Ctrl-C or SIGTERM stops it gracefully`);
+  log.info(`ready (${role}); Ctrl-C or SIGTERM stops it gracefully`);
 
   let stoppingSince = 0;
   const shutdown = async (signal: string) => {
     if (stoppingSince) {
       // Ctrl-C under npm reaches us twice (terminal and npm): only a later, deliberate repeat forces the exit.
       if (Date.now() - stoppingSince < 1000) return;
-      log(`${signal} again: exiting now`);
+      log.warn(`${signal} again: exiting now`);
       process.exit(1);
     }
     stoppingSince = Date.now();
-    log(`${signal}: finishing running work, then stopping`);
+    log.info(`${signal}: finishing running work, then stopping`);
     await app.stop();
     if (infra) {
-      log("stopping local PostgreSQL and Redis");
+      log.info("stopping local PostgreSQL and Redis");
       await infra.stop();
     }
-    log("stopped");
+    await tracing.shutdown().catch(() => undefined);
+    log.info("stopped");
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -20,7 +20,8 @@ export function spawnRole(role: string, env: Record<string, string>): RoleProces
     // As in production: jest sets NODE_ENV=test, which changes how some libraries handle signals.
     // Production refuses to start without AUTH_JWT_SECRET unless AUTH_MODE=dev is explicit: tests
     // of access control pass AUTH_MODE=jwt and a secret, the others run without it.
-    env: { ...process.env, NODE_ENV: "production", AUTH_MODE: "dev", ...env },
+    // The harness waits for info lines ("ready (role)", "GraphiQL at"): a LOG_LEVEL in the caller's shell must not hide them.
+    env: { ...process.env, NODE_ENV: "production", AUTH_MODE: "dev", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -8,6 +8,7 @@ import type { CommandExecutor } from "./commandBus";
 import { CommandInbox } from "./commandInbox";
 import { InboxCommandBus } from "./inboxCommandBus";
 import { InboxWorker } from "./inboxWorker";
+import { capturingLogger } from "../observability/logger";
 
 /** A counter with a ceiling: one stream per counter, a refusal past the ceiling. */
 type Add = { type: "Add"; counter: string; amount: number };
@@ -32,7 +33,7 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  listener = new PgListener(db.url, (line) => logs.push(line));
+  listener = new PgListener(db.url, capturingLogger(logs));
   inbox = new CommandInbox(db.pool);
   const handler = new CommandHandler(db.store, counter);
   execute = (command, context) => {
@@ -53,7 +54,7 @@ afterAll(async () => {
 });
 
 const startWorker = () => {
-  const worker = new InboxWorker(SERVICE, execute, inbox, listener, (line) => logs.push(line));
+  const worker = new InboxWorker(SERVICE, execute, inbox, listener, capturingLogger(logs));
   workers.push(worker);
   return worker;
 };

@@ -2,6 +2,8 @@ import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError } from "../errors";
 import type { PostgresHealth } from "../eventstore/postgresHealth";
+import type { Logger } from "../observability/logger";
+import { queueTelemetry } from "../observability/queueTelemetry";
 import type { CommandExecutor } from "./commandBus";
 import { bullPrefix } from "./connections";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
@@ -34,7 +36,7 @@ export class CommandWorker {
     execute: CommandExecutor,
     connection: Redis,
     prefix: string,
-    log: (line: string) => void,
+    log: Logger,
     options: Partial<CommandWorkerOptions> = {},
   ) {
     const { concurrency = 8, deferMs = 1000, health } = options;
@@ -62,12 +64,15 @@ export class CommandWorker {
           throw error;
         }
       },
-      { connection, prefix: bullPrefix(prefix), concurrency },
+      { connection, prefix: bullPrefix(prefix), concurrency, ...queueTelemetry() },
     );
     this.worker.on("failed", (job, error) =>
-      log(`${service} command ${job?.data.context.commandId ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${errorMessage(error)}`),
+      log.warn(
+        { service, commandId: job?.data.context.commandId, correlationId: job?.data.context.correlationId, attempt: job?.attemptsMade },
+        `${service} command ${job?.data.context.commandId ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${errorMessage(error)}`,
+      ),
     );
-    this.worker.on("error", (error) => log(`${service} worker: ${errorMessage(error)}`));
+    this.worker.on("error", (error) => log.error({ service }, `${service} worker: ${errorMessage(error)}`));
   }
 
   waitUntilReady(): Promise<unknown> {

@@ -4,6 +4,7 @@ import type { CommandBus } from "./commandBus";
 import type { InboxCommandBus } from "./inboxCommandBus";
 import { CommandQueueUnavailable, type QueueCommandBus } from "./queueCommandBus";
 import { type CommandReply, fromReply } from "./wire";
+import type { Logger } from "../observability/logger";
 
 /** A command bus whose callers choose how long to wait and get refusals as replies (sagas). */
 export interface RawCommandBus extends CommandBus {
@@ -25,7 +26,7 @@ export class FailoverCommandBus implements RawCommandBus {
     private readonly inbox: InboxCommandBus,
     private readonly health: PostgresHealth,
     private readonly timeoutMs: number,
-    private readonly log: (line: string) => void = () => undefined,
+    private readonly log?: Logger,
   ) {}
 
   async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
@@ -48,6 +49,6 @@ export class FailoverCommandBus implements RawCommandBus {
   private lane(inbox: boolean, why: string): void {
     if (inbox === this.onInbox) return;
     this.onInbox = inbox;
-    this.log(inbox ? `commands go through the PostgreSQL command inbox: ${why}` : "commands go through the queues again");
+    this.log?.warn(inbox ? `commands go through the PostgreSQL command inbox: ${why}` : "commands go through the queues again");
   }
 }

@@ -4,6 +4,7 @@ import type { PostgresHealth } from "../eventstore/postgresHealth";
 import type { CommandExecutor } from "./commandBus";
 import { CommandInbox, INBOX_CHANNEL } from "./commandInbox";
 import { refusalReply, toReply } from "./wire";
+import type { Logger } from "../observability/logger";
 
 export interface InboxWorkerOptions {
   /** Commands taken at once. */
@@ -48,7 +49,7 @@ export class InboxWorker {
     private readonly execute: CommandExecutor,
     private readonly inbox: CommandInbox,
     listener: PgListener,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     private readonly health?: PostgresHealth,
     options: Partial<InboxWorkerOptions> = {},
   ) {
@@ -58,7 +59,7 @@ export class InboxWorker {
     });
     this.timer = setInterval(() => {
       if (++this.polls % PRUNE_EVERY_POLLS === 0) {
-        this.inbox.prune(service, this.options.keepAnswersMs).catch((e: unknown) => log(`${service} inbox prune: ${errorMessage(e)}`));
+        this.inbox.prune(service, this.options.keepAnswersMs).catch((e: unknown) => log.warn(`${service} inbox prune: ${errorMessage(e)}`));
       }
       this.wake();
     }, this.options.pollMs);
@@ -81,7 +82,7 @@ export class InboxWorker {
     this.running = this.drain()
       .catch((error: unknown) => {
         this.health?.reportFailure(error);
-        this.log(`${this.service} inbox: ${errorMessage(error)}`);
+        this.log.warn(`${this.service} inbox: ${errorMessage(error)}`);
       })
       .finally(() => {
         this.running = null;
@@ -114,7 +115,7 @@ export class InboxWorker {
         this.health?.reportFailure(error);
         throw error; // the lease runs out and the command is taken again once PostgreSQL is back
       }
-      this.log(`${this.service} inbox command ${commandId} failed (attempt ${item.attempts}): ${errorMessage(error)}`);
+      this.log.warn(`${this.service} inbox command ${commandId} failed (attempt ${item.attempts}): ${errorMessage(error)}`);
       if (item.attempts < this.options.maxAttempts) {
         await this.inbox.release(this.service, commandId, Math.min(5000, 100 * 2 ** item.attempts));
         return;

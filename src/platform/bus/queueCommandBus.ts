@@ -6,6 +6,7 @@ import { DomainError, ErrorCode, errorMessage, UnavailableError } from "../error
 import type { CommandBus } from "./commandBus";
 import { bullPrefix, createRedis } from "./connections";
 import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice } from "./wire";
+import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const COMMAND_JOB = "command";
 
@@ -164,6 +165,7 @@ export class QueueCommandBus implements CommandBus {
       queue = new Queue<CommandJob, CommandReply>(commandQueueName(service), {
         connection: this.connection,
         prefix: bullPrefix(this.prefix),
+        ...queueTelemetry(),
       });
       queue.on("error", () => undefined); // Redis outages surface as CommandQueueUnavailable on send
       this.queues.set(service, queue);

@@ -1,8 +1,14 @@
 import { DomainError, isTransient } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
 import { LogSubscription } from "../eventstore/logSubscription";
+import type { Logger } from "../observability/logger";
 import type { Reactor } from "../service";
 import type { CommandExecutor } from "./commandBus";
+
+/** The log subscription (and checkpoint) name of a service's reactor. */
+export function reactorSubscriptionName(service: string, reactor: string): string {
+  return `reactor:${service}:${reactor}`;
+}
 
 /**
  * Runs a service's reactors inside that service's process: each follows the
@@ -16,10 +22,10 @@ export function startReactor(
   execute: CommandExecutor,
   db: Queryable,
   store: EventStore,
-  log: (line: string) => void,
+  log: Logger,
 ): LogSubscription {
   const subscription = new LogSubscription(
-    `reactor:${service}:${reactor.name}`,
+    reactorSubscriptionName(service, reactor.name),
     db,
     store,
     new Set(reactor.eventTypes),
@@ -35,7 +41,10 @@ export function startReactor(
             });
           } catch (error) {
             if (!(error instanceof DomainError) || isTransient(error)) throw error;
-            log(`${reactor.name}: ${event.type} ${event.eventId} refused (${error.code}): ${error.message}`);
+            log.warn(
+              { reactor: reactor.name, eventType: event.type, eventId: event.eventId, correlationId: event.metadata.correlationId, code: error.code },
+              `${reactor.name}: ${event.type} ${event.eventId} refused (${error.code}): ${error.message}`,
+            );
           }
         }
       }

@@ -120,17 +120,26 @@ export interface EventStoreOptions {
    * events are stored and read as they are.
    */
   registry?: EventRegistry;
+  /** Told of every append that wrote events; for metrics and logs. */
+  observer?: AppendObserver;
+}
+
+/** Told of every append that wrote events (not of duplicates); for metrics and logs. Must not throw. */
+export interface AppendObserver {
+  appended(append: { streamId: string; events: readonly NewEvent[]; result: AppendOutcome }): void;
 }
 
 export class EventStore {
   readonly registry: EventRegistry | undefined;
   readonly snapshots: SnapshotStore;
+  private readonly observer: AppendObserver | undefined;
 
   constructor(
     private readonly db: Queryable,
     options: EventStoreOptions = {},
   ) {
     this.registry = options.registry;
+    this.observer = options.observer;
     this.snapshots = new SnapshotStore(db);
   }
 
@@ -142,7 +151,9 @@ export class EventStore {
   ): Promise<AppendOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.appendOnce(streamId, expected, events, options);
+        const result = await this.appendOnce(streamId, expected, events, options);
+        if (!result.duplicate) this.observer?.appended({ streamId, events, result });
+        return result;
       } catch (error) {
         // "any" promises to append wherever the stream ends, so losing a race is not the caller's problem.
         if (expected !== "any" || !(error instanceof ConcurrencyError) || attempt >= ANY_VERSION_ATTEMPTS) throw error;

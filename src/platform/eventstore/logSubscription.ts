@@ -1,4 +1,5 @@
 import { errorMessage } from "../errors";
+import type { Logger } from "../observability/logger";
 import type { EventStore, Queryable } from "./eventStore";
 import { LOG_START, type LogPosition } from "./logPosition";
 import type { RecordedEvent } from "./types";
@@ -31,7 +32,7 @@ export class LogSubscription {
     private readonly store: EventStore,
     private readonly eventTypes: ReadonlySet<string>,
     private readonly handle: (events: RecordedEvent[]) => Promise<void>,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     options: Partial<LogSubscriptionOptions> = {},
   ) {
     this.options = { ...defaultLogSubscriptionOptions, ...options };
@@ -63,7 +64,7 @@ export class LogSubscription {
         await this.save(page.checkpoint);
         checkpoint = page.checkpoint;
       } catch (error) {
-        this.log(`subscription ${this.name}: ${errorMessage(error)}; retrying`);
+        this.log.warn({ subscription: this.name, err: errorMessage(error) }, `subscription ${this.name}: ${errorMessage(error)}; retrying`);
         await this.pause(this.options.retryMs);
         checkpoint = await this.load().catch(() => checkpoint);
       }

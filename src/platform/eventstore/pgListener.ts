@@ -1,5 +1,6 @@
 import { Client } from "pg";
 import { errorMessage } from "../errors";
+import type { Logger } from "../observability/logger";
 
 /**
  * One connection LISTENing to PostgreSQL notifications for a process. A
@@ -16,7 +17,7 @@ export class PgListener {
 
   constructor(
     private readonly connectionString: string,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     private readonly retryMs = 1000,
   ) {}
 
@@ -49,7 +50,7 @@ export class PgListener {
       if (this.client === client) this.client = null;
       void client.end().catch(() => undefined);
       if (this.stopped) return;
-      this.log(`notifications: ${errorMessage(error)}; reconnecting`);
+      this.log.warn(`notifications: ${errorMessage(error)}; reconnecting`);
       this.retry = setTimeout(() => {
         this.connecting = this.connect();
       }, this.retryMs);

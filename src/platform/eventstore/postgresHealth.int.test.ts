@@ -3,6 +3,7 @@ import { eventually } from "../../../test/support/system";
 import { ADMIN_DATABASE_URL } from "../../../test/support/testEnv";
 import { ErrorCode } from "../errors";
 import { PostgresHealth } from "./postgresHealth";
+import { capturingLogger } from "../observability/logger";
 
 let proxy: FaultProxy;
 let health: PostgresHealth;
@@ -10,7 +11,7 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   proxy = await startFaultProxy(targetOf(ADMIN_DATABASE_URL, 5432));
-  health = new PostgresHealth(proxy.urlFor(ADMIN_DATABASE_URL), { probeEveryMs: 100, timeoutMs: 300 }, (line) => logs.push(line));
+  health = new PostgresHealth(proxy.urlFor(ADMIN_DATABASE_URL), { probeEveryMs: 100, timeoutMs: 300 }, capturingLogger(logs));
   health.start();
 });
 

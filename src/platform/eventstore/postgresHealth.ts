@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { errorMessage, UnavailableError } from "../errors";
 import { createPool } from "./pool";
+import type { Logger } from "../observability/logger";
 
 export interface PostgresHealthOptions {
   /** Pause between probes. */
@@ -26,7 +27,7 @@ export class PostgresHealth {
   constructor(
     connectionString: string,
     private readonly options: PostgresHealthOptions,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {
     this.pool = createPool(connectionString, {
       max: 1,
@@ -82,7 +83,7 @@ export class PostgresHealth {
   }
 
   private mark(up: boolean, reason: string): void {
-    if (up !== this.up) this.log(up ? "PostgreSQL reachable again" : `PostgreSQL unreachable: ${reason}`);
+    if (up !== this.up) this.log.warn(up ? "PostgreSQL reachable again" : `PostgreSQL unreachable: ${reason}`);
     this.up = up;
     this.lastError = reason;
   }

@@ -27,7 +27,9 @@ export function commandContext(ctx: RequestContext, commandId?: string | null): 
   if (commandId != null && !/^[A-Za-z0-9_.:-]{1,100}$/.test(commandId)) {
     throw new ValidationError("commandId", commandId, "1-100 characters of letters, digits, '_', '.', ':' or '-'");
   }
-  return { commandId: commandId ?? randomUUID(), actor: ctx.actor };
+  const id = commandId ?? randomUUID();
+  // The mutation starts the correlation: every command and event it causes, across services and sagas, carries this id.
+  return { commandId: id, correlationId: id, actor: ctx.actor };
 }
 
 /** Waits, if the query asked to, until `projection` has applied the event at `waitFor`. */

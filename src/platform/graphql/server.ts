@@ -4,9 +4,10 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule } from "graphql";
+import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import type { Logger } from "../observability/logger";
 import { AuthError, type Principal, requireScope } from "./auth";
 import { formatError } from "./errors";
 import { graphiqlPage, wantsHtml } from "./graphiql";
@@ -30,9 +31,13 @@ export interface GraphQLServerOptions<Context extends object> {
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
   graphiql: { title: string; defaultQuery: string };
-  log(line: string): void;
+  log: Logger;
   /** Extra routes (health, admin) mounted before GraphQL. */
   routes?: (app: express.Express) => void;
+  /** Extra Apollo plugins (metrics); they see operations over HTTP. */
+  plugins?: ApolloServerPlugin[];
+  /** Told of each operation started over WebSocket, with the error codes it was refused with (if any). */
+  onWebSocketOperation?(operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void;
 }
 
 export interface RunningServer {
@@ -51,7 +56,8 @@ export const WS_FORBIDDEN = 4403;
 export async function startGraphQLServer<Context extends object>(
   options: GraphQLServerOptions<Context>,
 ): Promise<RunningServer> {
-  const { schema, limits, log } = options;
+  const { schema, limits } = options;
+  const log = (line: string) => options.log.error(line);
   // One rule set for both transports; introspection is refused by a rule too, so WebSocket refuses it alike.
   const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
@@ -79,7 +85,11 @@ export async function startGraphQLServer<Context extends object>(
       // default would close the whole connection on a syntax error).
       onSubscribe(_ctx, _id, payload) {
         const checked = parseAndValidate(schema, payload.query, limits, rules);
-        if ("errors" in checked) return checked.errors;
+        if ("errors" in checked) {
+          options.onWebSocketOperation?.(undefined, checked.errors.map((e) => String(e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED")));
+          return checked.errors;
+        }
+        options.onWebSocketOperation?.(operationOf(checked.document, payload.operationName), []);
         return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx) => options.context(principals.get(ctx)!),
@@ -101,6 +111,7 @@ export async function startGraphQLServer<Context extends object>(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       subscriptionsOverWebSocketOnly,
+      ...(options.plugins ?? []),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -133,6 +144,10 @@ export async function startGraphQLServer<Context extends object>(
     wsUrl: `ws://${host}:${port}${GRAPHQL_PATH}`,
     close: () => apollo.stop(),
   };
+}
+
+function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+  return getOperationAST(document, operationName ?? undefined) ?? undefined;
 }
 
 /** graphql's `execute` would run a subscription over HTTP as if it were a query, with no event to resolve. */

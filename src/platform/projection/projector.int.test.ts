@@ -3,6 +3,7 @@ import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, 
 import { FIRST_GENERATION, ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import type { DocumentProjection } from "./types";
+import { silentLogger } from "../observability/logger";
 
 /**
  * GUIDE rule 5: jobs are wake-ups, not data. Here no wake-up is ever sent;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   redis = testRedis();
   keys = new ReadModelKeys(testPrefix());
-  projector = new Projector({ store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: [counts], log: () => undefined }, {
+  projector = new Projector({ store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: [counts], log: silentLogger() }, {
     catchUpEveryMs: 200,
     batchSize: 7,
   });

@@ -3,10 +3,12 @@ import type { Redis } from "ioredis";
 import { bullPrefix, createRedis } from "../bus/connections";
 import type { EventStore } from "../eventstore/eventStore";
 import { errorMessage } from "../errors";
+import type { Logger } from "../observability/logger";
 import type { ReadModelKeys } from "./keys";
 import { ProjectionRunner } from "./projectionRunner";
 import type { DocumentProjection } from "./types";
 import { DRAIN_JOB, type DrainJobData, PROJECTOR_QUEUE } from "./wakeups";
+import { queueTelemetry } from "../observability/queueTelemetry";
 
 export interface ProjectorOptions {
   /** Events read from the log per batch (and per Redis transaction). */
@@ -24,7 +26,7 @@ export interface ProjectorDeps {
   redisUrl: string;
   keys: ReadModelKeys;
   projections: readonly DocumentProjection<unknown>[];
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /**
@@ -60,18 +62,19 @@ export class Projector {
       );
     }
     const prefix = bullPrefix(keys.prefix);
-    this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: this.connect(), prefix });
+    this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: this.connect(), prefix, ...queueTelemetry() });
     await this.scheduleCatchUps(this.queue);
     this.worker = new Worker<DrainJobData>(PROJECTOR_QUEUE, (job) => this.drain(job), {
       connection: this.connect(),
       prefix,
       concurrency: Math.max(1, projections.length),
+      ...queueTelemetry(),
     });
     this.worker.on("failed", (job, error) =>
-      this.deps.log(`projection ${job?.data.projection ?? "?"} failed: ${errorMessage(error)}`),
+      this.deps.log.warn({ projection: job?.data.projection }, `projection ${job?.data.projection ?? "?"} failed: ${errorMessage(error)}`),
     );
     // Redis going away: the worker reconnects by itself and the checkpoints say where to resume.
-    this.worker.on("error", (error) => this.deps.log(`projector worker: ${errorMessage(error)}`));
+    this.worker.on("error", (error) => this.deps.log.warn(`projector worker: ${errorMessage(error)}`));
     this.queue.on("error", () => undefined);
     await this.worker.waitUntilReady();
     for (const name of this.runners.keys()) void this.requeue(name);

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix } from "../bus/connections";
+import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const PROJECTOR_QUEUE = "projector";
 export const DRAIN_JOB = "drain";
@@ -27,7 +28,7 @@ export class ProjectorWakeups {
     private readonly projections: readonly string[],
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {
-    this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection, prefix: bullPrefix(prefix) });
+    this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection, prefix: bullPrefix(prefix), ...queueTelemetry() });
   }
 
   /** Fire and forget; a lost wake-up is covered by the projector's catch-up schedule. */

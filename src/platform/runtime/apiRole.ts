@@ -1,5 +1,6 @@
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub } from "@graphql-yoga/subscription";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
@@ -13,6 +14,11 @@ import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ReadModelStore } from "../projection/readModelStore";
 import type { StaticPage } from "../service";
+import { observeBus } from "../observability/busTelemetry";
+import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
+import { healthRouter, type ReadinessCheck } from "../observability/health";
+import type { Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
 
 export interface ApiDeps {
   config: Config;
@@ -21,10 +27,12 @@ export interface ApiDeps {
   resolvers: readonly ResolverClass[];
   /** Opens a Redis connection that the app closes on shutdown. */
   redis: (options?: object) => Redis;
-  log: (line: string) => void;
+  log: Logger;
   graphiqlQuery: string;
   /** The services' static pages, served beside GraphiQL. */
   pages: readonly StaticPage[];
+  /** Served beside GraphQL: /health, /ready, /metrics, and Bull Board for these queues under /admin/queues. */
+  telemetry: { role: string; metrics: Metrics; checks: readonly ReadinessCheck[]; queues: readonly Queue[] };
 }
 
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
@@ -33,28 +41,37 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   // Queries must fail fast when Redis is down rather than queue forever, and when it is frozen rather than hang.
   const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: config.REDIS_READ_TIMEOUT_MS });
   const subscriber = deps.redis();
+  // Without an offline queue, a query sent before the handshake ends fails: say "ready" only once it has.
+  if (!(await connected(reader, READER_CONNECT_WAIT_MS))) {
+    log.warn(`api: Redis not reachable after ${READER_CONNECT_WAIT_MS} ms; queries answer UNAVAILABLE until it is`);
+  }
   const readModels = new ReadModelStore(reader, keys);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
   const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: reader, subscribeClient: subscriber }) });
   const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
   const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
   if (authenticator.mode === "dev") {
-    log("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
+    log.warn("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
   } else {
-    log("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
+    log.info("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
   }
   const shared: Omit<RequestContext, "principal" | "actor"> = {
-    commands: deps.bus,
+    commands: observeBus(deps.bus, log),
     readModels,
     consistency,
     readWaitMaxMs: config.READ_WAIT_MAX_MS,
     subscribe: (topic) => inCommitOrder(pubSub.subscribe(keys.topic(topic))),
   };
+  const { metrics } = deps.telemetry;
+  // Bull Board and its views take over a second to load: only the api pays for them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } = require("../observability/adminBoard") as typeof import("../observability/adminBoard");
+  const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   return startGraphQLServer<RequestContext>({
     schema,
     host: config.HOST,
     port: config.PORT,
-    authenticate: (authorization) => authenticator.authenticate(authorization),
+    authenticate,
     context: (principal) => ({ ...shared, principal, actor: principal.subject }),
     connectionScopes: [Scope.query],
     limits: {
@@ -67,7 +84,30 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     maxBodyBytes: config.MAX_BODY_BYTES,
     introspection: config.GRAPHQL_INTROSPECTION,
     graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
-    routes: (app) => mountStaticPages(app, deps.pages),
     log,
+    plugins: [graphqlMetricsPlugin(metrics)],
+    onWebSocketOperation: (operation, codes) => countSubscription(metrics, operation, codes),
+    routes: (app) => {
+      app.use(healthRouter(deps.telemetry));
+      app.use(ADMIN_QUEUES_PATH, requireAdmin(authenticate), adminBoard(deps.telemetry.queues));
+      mountStaticPages(app, deps.pages);
+    },
+  });
+}
+
+const READER_CONNECT_WAIT_MS = 10_000;
+
+/** Resolves true once `connection` is ready, false after `ms` (it keeps reconnecting on its own). */
+function connected(connection: Redis, ms: number): Promise<boolean> {
+  if (connection.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      connection.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    connection.once("ready", onReady);
   });
 }

@@ -8,8 +8,8 @@ import { FailoverCommandBus } from "../bus/failoverCommandBus";
 import { InboxCommandBus } from "../bus/inboxCommandBus";
 import { InboxWorker } from "../bus/inboxWorker";
 import { QueueCommandBus } from "../bus/queueCommandBus";
-import { startReactor } from "../bus/reactorRunner";
 import { eventRegistryOf } from "../eventCatalog";
+import { reactorSubscriptionName, startReactor } from "../bus/reactorRunner";
 import { errorMessage } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
 import { migrate } from "../eventstore/migrations";
@@ -19,14 +19,20 @@ import { PostgresHealth } from "../eventstore/postgresHealth";
 import type { RunningServer } from "../graphql/server";
 import { historyProjection } from "../history/historyProjection";
 import { HistoryQueries } from "../history/resolvers";
+import { appendTelemetry, observeExecutor } from "../observability/commandTelemetry";
+import { startTelemetryServer } from "../observability/health";
+import type { Logger } from "../observability/logger";
+import { Metrics } from "../observability/metrics";
+import { RoleTelemetry } from "../observability/roleTelemetry";
 import { ReadModelKeys } from "../projection/keys";
 import type { DocumentProjection } from "../projection/types";
 import { Projector } from "../projection/projector";
-import { ProjectorWakeups } from "../projection/wakeups";
+import { PROJECTOR_QUEUE, ProjectorWakeups } from "../projection/wakeups";
 import { sagaProjection } from "../saga/sagaProjection";
 import { SagaResolvers } from "../saga/resolvers";
-import { SagaRunner } from "../saga/sagaRunner";
+import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
 import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
+import { commandQueueName } from "../bus/queueCommandBus";
 import type { ServiceDefinition } from "../service";
 import { startApi } from "./apiRole";
 
@@ -37,12 +43,15 @@ export interface AppOptions {
   config: Config & { DATABASE_URL: string; REDIS_URL: string };
   services: readonly ServiceDefinition[];
   roles: readonly string[];
-  log(line: string): void;
+  /** The process's logger; each component logs through a child of it. */
+  log: Logger;
   graphiqlQuery?: string;
 }
 
 export interface RunningApp {
   api: RunningServer | null;
+  /** Where /health, /ready and /metrics are served: the api's port, METRICS_PORT, or nowhere. */
+  telemetryUrl: string | null;
   store: EventStore;
   stop(): Promise<void>;
 }
@@ -77,16 +86,20 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const onStop = (name: string, run: () => Promise<unknown>) => stops.push({ name, run });
   const stop = async () => {
     for (const { name, run } of stops.splice(0).reverse()) {
-      await run().catch((e: unknown) => log(`shutdown of ${name}: ${errorMessage(e)}`));
+      await run().catch((e: unknown) => log.warn({ component: name }, `shutdown of ${name}: ${errorMessage(e)}`));
     }
   };
 
   try {
-    const pool = createPool(config.DATABASE_URL, { max: config.PG_POOL_SIZE }, (e) => log(`postgres: ${e.message}`));
+    const metrics = new Metrics();
+    const pool = createPool(config.DATABASE_URL, { max: config.PG_POOL_SIZE }, (e) => log.warn(`postgres: ${e.message}`));
     onStop("postgres pool", () => pool.end());
     const applied = await migrate(pool);
-    if (applied.length) log(`migrations applied: ${applied.join(", ")}`);
-    const store = new EventStore(pool, { registry: eventRegistryOf(services) });
+    if (applied.length) log.info(`migrations applied: ${applied.join(", ")}`);
+    const store = new EventStore(pool, {
+      registry: eventRegistryOf(services),
+      observer: appendTelemetry(metrics, log.child({ component: "eventstore" })),
+    });
     const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
     const sagas = services.flatMap((s) => s.sagas ?? []);
     const projections = allProjections(services);
@@ -103,6 +116,15 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     onStop("postgres notifications", () => listener.stop());
     const inbox = new CommandInbox(pool);
     const shared = redis();
+    // Probes must fail fast during an outage instead of waiting for Redis to come back.
+    const telemetry = new RoleTelemetry({
+      metrics,
+      db: pool,
+      probe: redis({ maxRetriesPerRequest: 1, connectTimeout: 2000 }),
+      keys,
+      maxLagSeconds: config.READY_MAX_LAG_SECONDS,
+    });
+    onStop("telemetry", () => telemetry.close());
     const queueBus = new QueueCommandBus(shared, config.REDIS_URL, keys.prefix, {
       timeoutMs: config.COMMAND_TIMEOUT_MS,
       attempts: 5,
@@ -113,66 +135,97 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     onStop("command inbox", async () => inboxBus.close());
     const bus = new FailoverCommandBus(queueBus, inboxBus, health, config.COMMAND_TIMEOUT_MS, log);
     /** A service takes its commands from both lanes: its BullMQ queue and, for when Redis is down, its inbox. */
-    const takeCommands = async (service: string, execute: CommandExecutor) => {
-      const worker = new CommandWorker(service, execute, redis(), keys.prefix, log, { health });
+    const takeCommands = async (service: string, execute: CommandExecutor, serviceLog: Logger) => {
+      const worker = new CommandWorker(service, execute, redis(), keys.prefix, serviceLog, { health });
       onStop(`${service} commands`, () => worker.close());
-      const inboxWorker = new InboxWorker(service, execute, inbox, listener, log, health);
+      const inboxWorker = new InboxWorker(service, execute, inbox, listener, serviceLog, health);
       onStop(`${service} command inbox`, () => inboxWorker.stop());
       return worker;
     };
     const wakeups = new ProjectorWakeups(shared, keys.prefix, projections.map((p) => p.name), (e) =>
-      log(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
+      log.warn(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
     );
     onStop("wake-ups", () => wakeups.close());
     const handlerOptions = {
       maxAttempts: config.COMMAND_MAX_ATTEMPTS,
       onAppended: () => wakeups.wake(),
       snapshotEvery: config.SNAPSHOT_EVERY,
-      onSnapshotError: (stream: string, e: unknown) => log(`snapshot of ${stream} not taken (loads fold from the log instead): ${errorMessage(e)}`),
+      onSnapshotError: (stream: string, e: unknown) => log.warn(`snapshot of ${stream} not taken (loads fold from the log instead): ${errorMessage(e)}`),
     };
 
     if (wanted.has("projector")) {
-      const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log }, {
+      const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }) }, {
         batchSize: config.PROJECTOR_BATCH_SIZE,
         catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
       });
       await projector.start();
       onStop("projector", () => projector.stop());
-      log(`projector: ${projections.map((p) => p.name).join(", ")}`);
+      telemetry.watchQueues([PROJECTOR_QUEUE]);
+      telemetry.watchProjections(projections.map((p) => p.name));
+      log.info(`projector: ${projections.map((p) => p.name).join(", ")}`);
     }
 
     for (const service of services.filter((s) => wanted.has(s.name))) {
-      const execute = service.createExecutor({ store, handlerOptions });
-      await (await takeCommands(service.name, execute)).waitUntilReady();
+      const serviceLog = log.child({ component: service.name });
+      const execute = observeExecutor(service.name, service.createExecutor({ store, handlerOptions }), metrics, serviceLog);
+      await (await takeCommands(service.name, execute, serviceLog)).waitUntilReady();
       for (const reactor of service.reactors ?? []) {
-        const subscription = startReactor(service.name, reactor, execute, pool, store, log);
+        const subscription = startReactor(service.name, reactor, execute, pool, store, serviceLog);
         onStop(`${service.name} reactor ${reactor.name}`, () => subscription.stop());
       }
-      log(`${service.name}: taking commands${service.reactors?.length ? ", reacting to events" : ""}`);
+      telemetry.watchQueues([commandQueueName(service.name)]);
+      telemetry.watchSubscriptions((service.reactors ?? []).map((r) => reactorSubscriptionName(service.name, r.name)));
+      log.info(`${service.name}: taking commands${service.reactors?.length ? ", reacting to events" : ""}`);
     }
 
     if (wanted.has("saga") && sagas.length) {
       const runner = new SagaRunner(
-        { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log },
+        { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log: log.child({ component: "saga" }) },
         { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, attempts: config.SAGA_ATTEMPTS },
       );
       await runner.start();
       onStop("saga runner", () => runner.stop());
-      const execute = createSagaExecutor(store, handlerOptions, (stream, saga) => runner.wake(stream, saga));
-      await takeCommands(SAGA_SERVICE, execute);
-      log(`saga: running ${sagas.map((s) => s.name).join(", ")}`);
+      const sagaLog = log.child({ component: SAGA_SERVICE });
+      const execute = observeExecutor(SAGA_SERVICE, createSagaExecutor(store, handlerOptions, (stream, saga) => runner.wake(stream, saga)), metrics, sagaLog);
+      await takeCommands(SAGA_SERVICE, execute, sagaLog);
+      telemetry.watchQueues([SAGA_QUEUE, commandQueueName(SAGA_SERVICE)]);
+      telemetry.watchSubscriptions([SAGA_STARTER]);
+      telemetry.watchSagas();
+      log.info(`saga: running ${sagas.map((s) => s.name).join(", ")}`);
     }
 
     let api: RunningServer | null = null;
+    let telemetryUrl: string | null = null;
+    const role = options.roles.join("+");
     if (wanted.has("api")) {
       const pages = services.flatMap((s) => s.pages ?? []);
-      api = await startApi({ config, bus, keys, resolvers: allResolvers(services), redis, log, graphiqlQuery: options.graphiqlQuery ?? "", pages });
+      // The api sends to every queue and serves every read model: it reports them all, and its board shows them.
+      telemetry.watchQueues([...services.map((s) => commandQueueName(s.name)), ...(sagas.length ? [commandQueueName(SAGA_SERVICE), SAGA_QUEUE] : []), PROJECTOR_QUEUE]);
+      telemetry.watchProjections(projections.map((p) => p.name));
+      api = await startApi({
+        config,
+        bus,
+        keys,
+        resolvers: allResolvers(services),
+        redis,
+        log: log.child({ component: "api" }),
+        graphiqlQuery: options.graphiqlQuery ?? "",
+        telemetry: { role, metrics, checks: telemetry.checks, queues: telemetry.queues },
+        pages,
+      });
       onStop("api", () => api!.close());
-      log(`api: GraphiQL at ${api.url}`);
-      for (const page of pages) log(`api: ${page.title} at ${new URL(page.path, api.url).href}`);
+      telemetryUrl = api.url.replace(/\/graphql$/, "");
+      // The URL is followed by a space: tests and scripts read it with /GraphiQL at (\S+)/.
+      log.info({ url: api.url }, `api: GraphiQL at ${api.url} (GraphQL over HTTP and WebSocket)`);
+      for (const page of pages) log.info(`api: ${page.title} at ${new URL(page.path, api.url).href}`);
+    } else if (config.METRICS_PORT !== undefined) {
+      const server = await startTelemetryServer({ role, metrics, checks: telemetry.checks }, config.HOST, config.METRICS_PORT);
+      onStop("telemetry server", () => server.close());
+      telemetryUrl = server.url;
     }
+    if (telemetryUrl) log.info({ url: telemetryUrl }, `telemetry at ${telemetryUrl}/metrics (also /health, /ready)`);
 
-    return { api, store, stop };
+    return { api, telemetryUrl, store, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -5,11 +5,15 @@ import type { RawCommandBus } from "../bus/failoverCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
 import { LogSubscription } from "../eventstore/logSubscription";
+import type { Logger } from "../observability/logger";
 import type { RecordedEvent } from "../eventstore/types";
 import { evolveSaga, initialSagaState } from "./sagaState";
 import { type SagaDefinition, type SagaEvent, type SagaState, sagaStreamId, type StepReply } from "./types";
+import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const SAGA_QUEUE = "sagas";
+/** The log subscription that starts saga instances from trigger events. */
+export const SAGA_STARTER = "saga-starter";
 const ADVANCE = "advance";
 /** Left by earlier versions, which swept from a BullMQ job scheduler (lost when Redis loses its data). */
 const LEGACY_SWEEP_SCHEDULER = "saga-sweep";
@@ -34,7 +38,7 @@ export interface SagaRunnerDeps {
   connection: Redis;
   prefix: string;
   definitions: readonly SagaDefinition<unknown>[];
-  log: (line: string) => void;
+  log: Logger;
 }
 
 type AdvanceJob = { stream: string; saga: string };
@@ -62,8 +66,8 @@ export class SagaRunner {
     this.options = { ...defaultSagaRunnerOptions, ...options };
     this.byName = new Map(deps.definitions.map((d) => [d.name, d]));
     const triggers = new Set(deps.definitions.flatMap((d) => d.triggerTypes));
-    this.starter = new LogSubscription("saga-starter", deps.db, deps.store, triggers, (events) => this.startAll(events), deps.log);
-    this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix) });
+    this.starter = new LogSubscription(SAGA_STARTER, deps.db, deps.store, triggers, (events) => this.startAll(events), deps.log);
+    this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix), ...queueTelemetry() });
   }
 
   async start(): Promise<void> {
@@ -71,12 +75,13 @@ export class SagaRunner {
       connection: this.deps.connection,
       prefix: bullPrefix(this.deps.prefix),
       concurrency: 32,
+      ...queueTelemetry(),
     });
     this.worker.on("failed", (job, error) =>
       // Recording the failure needs PostgreSQL, which may be what failed: the sweep tries again later.
-      void this.onFailed(job, error).catch((e: unknown) => this.deps.log(`saga ${job?.data.stream ?? "?"}: ${errorMessage(e)}`)),
+      void this.onFailed(job, error).catch((e: unknown) => this.deps.log.warn(`saga ${job?.data.stream ?? "?"}: ${errorMessage(e)}`)),
     );
-    this.worker.on("error", (error) => this.deps.log(`saga worker: ${errorMessage(error)}`));
+    this.worker.on("error", (error) => this.deps.log.warn(`saga worker: ${errorMessage(error)}`));
     await this.worker.waitUntilReady();
     await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
     // An in-process timer, not a job in Redis: the sweep is what recovers sagas after Redis lost its queues.
@@ -200,8 +205,11 @@ export class SagaRunner {
     if (state.status !== "RUNNING" && state.status !== "COMPENSATING") return;
     const step = Object.entries(state.steps).find(([, s]) => s.status === "STARTED")?.[0] ?? "?";
     const failed: SagaEvent = { type: "SagaFailed", data: { step, code: error instanceof DomainError ? error.code : "UNAVAILABLE", message: error.message } };
-    await this.record(job.data.stream, version, state, failed).catch((e: unknown) => this.deps.log(`saga ${job.data.stream}: ${errorMessage(e)}`));
-    this.deps.log(`saga ${job.data.stream} FAILED at step ${step}: ${error.message} (redrive it once the cause is fixed)`);
+    await this.record(job.data.stream, version, state, failed).catch((e: unknown) => this.deps.log.error({ saga: job.data.stream }, `saga ${job.data.stream}: ${errorMessage(e)}`));
+    this.deps.log.error(
+      { saga: job.data.stream, step, correlationId: state.correlationId },
+      `saga ${job.data.stream} FAILED at step ${step}: ${error.message} (redrive it once the cause is fixed)`,
+    );
   }
 
   private async sweepOnce(): Promise<void> {
@@ -210,7 +218,7 @@ export class SagaRunner {
     try {
       await this.sweep();
     } catch (error) {
-      this.deps.log(`saga sweep failed (next one in ${this.options.sweepEveryMs} ms): ${errorMessage(error)}`);
+      this.deps.log.warn(`saga sweep failed (next one in ${this.options.sweepEveryMs} ms): ${errorMessage(error)}`);
     } finally {
       this.sweeping = false;
     }

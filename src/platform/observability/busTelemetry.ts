@@ -1,0 +1,27 @@
+import type { CommandBus } from "../bus/commandBus";
+import { DomainError } from "../errors";
+import type { Logger } from "./logger";
+import { commandType } from "./metrics";
+
+/**
+ * The caller's side of a command (a mutation in the api): one log line per
+ * command sent, with the ids that the owning service's lines and the events'
+ * metadata repeat. A mutation's correlationId is its commandId.
+ */
+export function observeBus(bus: CommandBus, log: Logger): CommandBus {
+  return {
+    async send(service, command, context) {
+      const started = Date.now();
+      const ids = { service, commandType: commandType(command), commandId: context.commandId, correlationId: context.correlationId ?? context.commandId, actor: context.actor };
+      try {
+        const outcome = await bus.send(service, command, context);
+        log.info({ ...ids, outcome: outcome.duplicate ? "duplicate" : "ok", ms: Date.now() - started }, `sent ${ids.commandType} to ${service}`);
+        return outcome;
+      } catch (error) {
+        const code = error instanceof DomainError ? error.code : "INTERNAL";
+        log.info({ ...ids, outcome: code, ms: Date.now() - started }, `sent ${ids.commandType} to ${service}: ${code}`);
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type Router } from "express";
+import { errorMessage } from "../errors";
+import type { Metrics } from "./metrics";
+
+/** One dependency or condition readiness depends on; throws (or resolves a problem) when it does not hold. */
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves null when fine, or a sentence saying what is wrong. */
+  check(): Promise<string | null>;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, CheckResult>;
+}
+
+/** A check that hangs (a blocked connection, a dead host) counts as failed after this long. */
+export const CHECK_TIMEOUT_MS = 2000;
+
+export async function readiness(checks: readonly ReadinessCheck[], timeoutMs = CHECK_TIMEOUT_MS): Promise<Readiness> {
+  const results = await Promise.all(
+    checks.map(async ({ name, check }): Promise<[string, CheckResult]> => {
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+      });
+      const problem = await Promise.race([check().catch((e: unknown) => errorMessage(e)), timeout]).finally(() => clearTimeout(timer));
+      return [name, problem === null ? { ok: true, ms: Date.now() - started } : { ok: false, ms: Date.now() - started, error: problem }];
+    }),
+  );
+  return { ready: results.every(([, r]) => r.ok), checks: Object.fromEntries(results) };
+}
+
+export interface HealthDeps {
+  role: string;
+  metrics: Metrics;
+  checks: readonly ReadinessCheck[];
+}
+
+/**
+ * `/health`: the process is alive and serving HTTP (no dependency checked, so
+ * an orchestrator does not restart a healthy process during a Redis outage).
+ * `/ready`: every dependency answers and the lag is within bounds; 503 with
+ * the failing checks named otherwise. `/metrics`: Prometheus text.
+ */
+export function healthRouter(deps: HealthDeps): Router {
+  const router = express.Router();
+  const started = Date.now();
+  router.get("/health", (_req, res) => {
+    res.json({ status: "ok", role: deps.role, uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+  });
+  router.get("/ready", async (_req, res) => {
+    const result = await readiness(deps.checks);
+    const failing = Object.entries(result.checks).filter(([, r]) => !r.ok);
+    res.status(result.ready ? 200 : 503).json({
+      status: result.ready ? "ready" : "not ready",
+      role: deps.role,
+      ...(failing.length ? { problems: failing.map(([name, r]) => `${name}: ${r.error}`) } : {}),
+      checks: result.checks,
+    });
+  });
+  router.get("/metrics", async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.render());
+  });
+  return router;
+}
+
+export interface TelemetryServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The same three routes on a port of their own, for roles without the GraphQL server. */
+export async function startTelemetryServer(deps: HealthDeps, host: string, port: number): Promise<TelemetryServer> {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(healthRouter(deps));
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
