@@ -37,6 +37,7 @@ interface OrderFacts {
   orderId: string;
   status: string | null;
   reason: string | null;
+  /** Units reserved and neither released nor committed. */
   reservedOpen: number;
   paymentHeld: boolean;
   duplicates: string[];
@@ -44,9 +45,9 @@ interface OrderFacts {
 
 /** Per order, folded from the log: its final status, what it still holds, and any effect applied twice. */
 async function orderFacts(pool: Pool): Promise<Map<string, OrderFacts>> {
-  const events = await rows<{ type: string; order_id: string; sku: string | null; reason: string | null }>(
+  const events = await rows<{ type: string; order_id: string; sku: string | null; reason: string | null; quantity: number | null }>(
     pool,
-    `SELECT type, data->>'orderId' AS order_id, data->>'sku' AS sku, data->>'reason' AS reason FROM events
+    `SELECT type, data->>'orderId' AS order_id, data->>'sku' AS sku, data->>'reason' AS reason, (data->>'quantity')::int AS quantity FROM events
      WHERE type IN ('OrderPlaced','OrderConfirmed','OrderCancelled','OrderShipped','StockReserved','StockReservationReleased',
                     'StockReservationCommitted','PaymentAuthorized','PaymentVoided','PaymentCaptured','PaymentRefunded')
      ORDER BY global_position`,
@@ -62,8 +63,9 @@ async function orderFacts(pool: Pool): Promise<Map<string, OrderFacts>> {
     if (e.type === "OrderConfirmed") f.status = "CONFIRMED";
     if (e.type === "OrderShipped") f.status = "SHIPPED";
     if (e.type === "OrderCancelled") [f.status, f.reason] = ["CANCELLED", e.reason];
-    if (e.type === "StockReserved") f.reservedOpen += 1;
-    if (e.type === "StockReservationReleased" || e.type === "StockReservationCommitted") f.reservedOpen -= 1;
+    // Units, not events: a release tombstone (quantity 0) holds and frees nothing.
+    if (e.type === "StockReserved") f.reservedOpen += e.quantity ?? 0;
+    if (e.type === "StockReservationReleased" || e.type === "StockReservationCommitted") f.reservedOpen -= e.quantity ?? 0;
     if (e.type === "PaymentAuthorized") f.paymentHeld = true;
     if (e.type === "PaymentVoided" || e.type === "PaymentCaptured") f.paymentHeld = false;
   }
@@ -80,7 +82,7 @@ export async function settlement(db: TestDatabase): Promise<Violation[]> {
     if (f.status === null) continue; // a reservation or payment for an order never placed would show as a duplicate-free orphan below
     if (f.status !== "CONFIRMED" && f.status !== "CANCELLED" && f.status !== "SHIPPED") violations.push({ check: "orders settled", detail: `${f.orderId} is ${f.status}` });
     if (f.status === "CANCELLED" && (f.reservedOpen !== 0 || f.paymentHeld)) {
-      violations.push({ check: "compensation", detail: `${f.orderId} cancelled but still holds ${f.reservedOpen} reservation(s)${f.paymentHeld ? " and a payment" : ""}` });
+      violations.push({ check: "compensation", detail: `${f.orderId} cancelled but still holds ${f.reservedOpen} unit(s) of stock${f.paymentHeld ? " and a payment" : ""}` });
     }
     if (f.status === "CONFIRMED" && !f.paymentHeld) violations.push({ check: "compensation", detail: `${f.orderId} confirmed without a held payment` });
     for (const d of f.duplicates) violations.push({ check: "no double effect", detail: `${f.orderId}: ${d} twice` });

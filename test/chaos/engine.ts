@@ -101,12 +101,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const healed = Date.now();
     options.log("faults over: waiting for the system to settle");
+    // Quiescent: no order pending, no saga running. Late replies may still be undone after that
+    // (a late authorization voided by its tombstone), so the checks below get a short grace.
     const settled = await until(options.convergeTimeoutMs, async () => {
-      const open = [...(await settlement(system.db)), ...(await sagasSettled(system.db)).filter((v) => v.detail.includes("stuck"))];
+      const open = [...(await settlement(system.db)).filter((v) => v.check === "orders settled"), ...(await sagasSettled(system.db)).filter((v) => v.detail.includes("stuck"))];
       return open.length === 0;
     });
     if (settled) convergedInMs = Date.now() - healed;
     else violations.push({ check: "convergence", detail: `not settled ${options.convergeTimeoutMs} ms after the last fault` });
+    await until(15_000, async () => (await settlement(system.db)).length === 0);
 
     violations.push(...(await exactlyOnce(system.db, checkouts)));
     violations.push(...(await settlement(system.db)));
