@@ -3,7 +3,9 @@ import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../serialize";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
+import { ConcurrencyError, errorMessage, NotFoundError } from "../errors";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
+import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
 import type { ChangeNotification, DocumentProjection, IndexEntry } from "./types";
 
 export interface RunnerOptions {
@@ -13,10 +15,22 @@ export interface RunnerOptions {
    * changes) or a fixed one (rebuilds and checks, silent).
    */
   target: { kind: "active" } | { kind: "fixed"; generation: number };
+  /** Failed attempts at one event before it is parked and passed (default 3). */
+  maxEventAttempts?: number;
 }
 
+interface Plan<Doc> {
+  /** Documents whose content changed. */
+  ids: string[];
+  after: Map<string, Doc | null>;
+  notifications: Array<{ topic: string; message: ChangeNotification<Doc> }>;
+}
+
+export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
+
 export type StepResult =
-  | { kind: "applied"; events: number; checkpoint: LogPosition }
+  /** `parked`: events of the batch the projection kept failing on, parked and passed. */
+  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: number }
   | { kind: "idle"; checkpoint: LogPosition }
   /** Another runner moved the checkpoint (or the active generation) first; nothing was written. */
   | { kind: "superseded" };
@@ -33,6 +47,7 @@ export class ProjectionRunner<Doc> {
   private readonly typeFilter: ReadonlySet<string>;
   /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
   private readonly serial = new KeyedSerializer();
+  private readonly maxEventAttempts: number;
 
   constructor(
     private readonly redis: Redis,
@@ -42,6 +57,7 @@ export class ProjectionRunner<Doc> {
     private readonly options: RunnerOptions,
   ) {
     this.typeFilter = new Set(projection.eventTypes);
+    this.maxEventAttempts = options.maxEventAttempts ?? DEFAULT_MAX_EVENT_ATTEMPTS;
   }
 
   /** Reads the next batch after the stored checkpoint and applies it. */
@@ -106,29 +122,165 @@ export class ProjectionRunner<Doc> {
     return target;
   }
 
+  /**
+   * Folds the batch into its documents and writes them with the checkpoint.
+   * An event the projection's code throws on counts a failed attempt: below
+   * the limit the events before it are committed and the step fails (the next
+   * step retries the event); at the limit the event is parked, left out, and
+   * the batch commits past it, so one bad event never stops a projection.
+   */
   private async commit(
     generation: number,
     gen: GenerationKeys,
     events: RecordedEvent[],
     next: LogPosition,
+    parked: ParkedEvent[] = [],
+    complete = true,
   ): Promise<StepResult> {
     const relevant = events.filter((e) => this.typeFilter.has(e.type));
-    const ids = [...new Set(relevant.flatMap((e) => this.projection.documentIds(e)))];
+    const ids = [...new Set(relevant.flatMap((e) => this.safeDocumentIds(e)))];
     const before = await this.loadDocs(gen, ids);
-    const after = new Map(before);
-    const notifications: Array<{ topic: string; message: ChangeNotification<Doc> }> = [];
-
-    for (const event of relevant) {
-      for (const id of this.projection.documentIds(event)) {
-        const doc = this.projection.evolve(after.get(id) ?? null, event, id);
-        after.set(id, doc);
-        for (const topic of this.projection.topics?.(id, doc, event) ?? []) {
-          notifications.push({ topic, message: this.notification(id, doc, event) });
+    let plan: Plan<Doc>;
+    for (;;) {
+      try {
+        plan = this.plan(relevant, before, new Set(parked.map((p) => p.eventId)));
+        break;
+      } catch (error) {
+        if (!(error instanceof EventFailure)) {
+          await this.redis.unwatch();
+          throw error;
         }
+        const { event, reason: cause } = error;
+        const attempts = await this.redis.hincrby(gen.attempts, event.eventId, 1);
+        if (attempts >= this.maxEventAttempts) {
+          parked.push(parkedEntry(event, cause, attempts));
+          continue;
+        }
+        const preceding = events.slice(0, events.indexOf(event));
+        if (preceding.length > 0) {
+          const earlier = new Set(preceding.map((e) => e.eventId));
+          await this.commit(generation, gen, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), false);
+        } else {
+          await this.redis.unwatch();
+        }
+        throw new ProjectionEventError(this.projection.name, event, cause, attempts, this.maxEventAttempts);
       }
     }
 
     const tx = this.redis.multi();
+    this.writeDocs(tx, gen, plan.ids, before, plan.after);
+    for (const entry of parked) {
+      tx.hset(gen.parked, entry.eventId, JSON.stringify(entry));
+      tx.hdel(gen.attempts, entry.eventId);
+    }
+    // Attempts only ever count events at or after the checkpoint; past a whole batch none is left.
+    if (complete) tx.del(gen.attempts);
+    tx.set(gen.checkpoint, formatLogPosition(next));
+    if (this.options.target.kind === "active") {
+      // Published inside the transaction: subscribers hear of a change exactly
+      // when it becomes visible, and an aborted (duplicate) batch says nothing.
+      for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
+      tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
+    }
+    const result = await tx.exec();
+    if (result === null) return { kind: "superseded" };
+    const failed = result.find(([error]) => error);
+    if (failed) throw failed[0];
+    return { kind: "applied", events: events.length, checkpoint: next, parked: parked.length };
+  }
+
+  /**
+   * Applies one parked event again, to the documents as they are now, and
+   * unparks it if the projection's code accepts it this time. A failure
+   * leaves it parked with the new error and one more attempt counted.
+   */
+  retryParked(eventId: string): Promise<{ resolved: boolean; error: string | null }> {
+    return this.exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const { gen } = await this.watchTarget();
+        await this.redis.watch(gen.parked);
+        const raw = await this.redis.hget(gen.parked, eventId);
+        if (raw === null) {
+          await this.redis.unwatch();
+          throw new NotFoundError(`parked event of projection '${this.projection.name}'`, eventId);
+        }
+        const entry = parseParked(raw);
+        const event = fromWireEvent(entry.event);
+        let plan: Plan<Doc> | null = null;
+        let failure: unknown = null;
+        let before = new Map<string, Doc | null>();
+        try {
+          const ids = this.projection.documentIds(event);
+          if (ids.length) await this.redis.watch(...ids.map((id) => gen.doc(id)));
+          before = await this.loadDocs(gen, ids);
+          plan = this.plan([event], before, new Set());
+        } catch (error) {
+          failure = error instanceof EventFailure ? error.reason : error;
+        }
+        const tx = this.redis.multi();
+        if (plan) {
+          this.writeDocs(tx, gen, plan.ids, before, plan.after);
+          tx.hdel(gen.parked, eventId);
+          for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
+        } else {
+          tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
+        }
+        const result = await tx.exec();
+        if (result === null) {
+          if (attempt >= 10) throw new ConcurrencyError(`${this.projection.name}/${eventId}`, "no concurrent change", attempt);
+          continue; // a batch touched the same documents meanwhile: fold onto the newer state
+        }
+        return { resolved: plan !== null, error: plan ? null : errorMessage(failure) };
+      }
+    });
+  }
+
+  /** Runs the projection's code over the events, skipping `skip`; throws EventFailure naming the event it failed on. */
+  private plan(relevant: RecordedEvent[], before: Map<string, Doc | null>, skip: ReadonlySet<string>): Plan<Doc> {
+    const after = new Map(before);
+    const lastEvent = new Map<string, RecordedEvent>();
+    const notifications: Plan<Doc>["notifications"] = [];
+    for (const event of relevant) {
+      if (skip.has(event.eventId)) continue;
+      const changed = new Map<string, Doc | null>();
+      const heard: Plan<Doc>["notifications"] = [];
+      try {
+        for (const id of this.projection.documentIds(event)) {
+          const doc = this.projection.evolve(changed.has(id) ? changed.get(id)! : (after.get(id) ?? null), event, id);
+          changed.set(id, doc);
+          for (const topic of this.projection.topics?.(id, doc, event) ?? []) {
+            heard.push({ topic, message: this.notification(id, doc, event) });
+          }
+        }
+      } catch (error) {
+        throw new EventFailure(event, error);
+      }
+      for (const [id, doc] of changed) {
+        after.set(id, doc);
+        lastEvent.set(id, event);
+      }
+      notifications.push(...heard);
+    }
+    const ids = [...after.keys()].filter((id) => after.get(id) !== before.get(id));
+    for (const id of ids) {
+      const doc = after.get(id) ?? null;
+      try {
+        if (doc !== null) this.projection.indexes?.(doc);
+        JSON.stringify(doc);
+      } catch (error) {
+        throw new EventFailure(lastEvent.get(id)!, error);
+      }
+    }
+    return { ids, after, notifications };
+  }
+
+  private writeDocs(
+    tx: ReturnType<Redis["multi"]>,
+    gen: GenerationKeys,
+    ids: string[],
+    before: Map<string, Doc | null>,
+    after: Map<string, Doc | null>,
+  ): void {
     for (const id of ids) {
       const old = before.get(id) ?? null;
       const doc = after.get(id) ?? null;
@@ -137,18 +289,15 @@ export class ProjectionRunner<Doc> {
       else tx.set(gen.doc(id), JSON.stringify(doc));
       this.diffIndexes(tx, gen, old, doc);
     }
-    tx.set(gen.checkpoint, formatLogPosition(next));
-    if (this.options.target.kind === "active") {
-      // Published inside the transaction: subscribers hear of a change exactly
-      // when it becomes visible, and an aborted (duplicate) batch says nothing.
-      for (const { topic, message } of notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
-      tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
+  }
+
+  /** documentIds of an event, or none when it throws: `plan` runs it again and attributes the failure. */
+  private safeDocumentIds(event: RecordedEvent): string[] {
+    try {
+      return this.projection.documentIds(event);
+    } catch {
+      return [];
     }
-    const result = await tx.exec();
-    if (result === null) return { kind: "superseded" };
-    const failed = result.find(([error]) => error);
-    if (failed) throw failed[0];
-    return { kind: "applied", events: events.length, checkpoint: next };
   }
 
   private async loadDocs(gen: GenerationKeys, ids: string[]): Promise<Map<string, Doc | null>> {
