@@ -152,7 +152,7 @@ export class Rebuild<Doc> {
 
   async run(): Promise<RebuildProgress> {
     const name = this.projection.name;
-    const renewEvery = Math.max(100, Math.floor(this.options.lockTtlMs / 3));
+    const renewEvery = Math.max(10, Math.floor(this.options.lockTtlMs / 3));
     const heartbeat = setInterval(() => void this.renew(), renewEvery);
     let switched = false;
     try {
