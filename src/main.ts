@@ -4,7 +4,8 @@ import { resolve } from "node:path";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { ConfigError, loadConfig } from "./config";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
-import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { allProjections, allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { REBUILD_USAGE, rebuildCommand } from "./platform/runtime/rebuildCommand";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
 import { createLog } from "./platform/runtime/log";
 import { services } from "./registry";
@@ -16,6 +17,7 @@ const USAGE = `usage: eventline <command>
   saga             runs the orchestrated sagas (checkout)
   ${services.map((s) => s.name.padEnd(16)).join(" ")}
                    one service: takes its commands from its queue, reacts to others' events
+  ${REBUILD_USAGE}
   emit-schema      write the GraphQL SDL to schema/schema.graphql`;
 
 export const SCHEMA_FILE = resolve(__dirname, "../../schema/schema.graphql");
@@ -39,6 +41,10 @@ subscription Stock {
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "all";
   if (command === "emit-schema") return emitSchema();
+  if (command === "rebuild") {
+    process.exitCode = await rebuildCommand(argv.slice(1), loadConfig(), allProjections(services));
+    return;
+  }
   if (!roleNames(services).includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;

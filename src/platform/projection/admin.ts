@@ -2,6 +2,7 @@ import { Queue, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError } from "../errors";
 import { bullPrefix } from "../bus/connections";
+import type { ProjectionStatusView } from "./status";
 
 /**
  * Operator commands for projections travel to a projector process through a
@@ -20,6 +21,13 @@ export type AdminResult =
   | { op: "rebuild"; projection: string; generation: number; fromGeneration: number }
   | { op: "retry"; projection: string; eventId: string; resolved: boolean; error: string | null }
   | { op: "skip"; projection: string; eventId: string; resolved: true; error: null };
+
+/** What the API offers resolvers: status from Redis, commands to a projector. */
+export interface ProjectionControl {
+  readonly names: readonly string[];
+  status(name: string): Promise<ProjectionStatusView>;
+  send(request: AdminRequest): Promise<AdminResult>;
+}
 
 type AdminReply = { ok: true; result: AdminResult } | { ok: false; error: { code: string; message: string; details: Record<string, unknown> } };
 

@@ -9,6 +9,7 @@ import { Projector } from "./projector";
 import { ProjectionRunner } from "./projectionRunner";
 import { Rebuild, type RebuildProgress } from "./rebuild";
 import { indexMember, ReadModelStore } from "./readModelStore";
+import { readProjectionStatus } from "./status";
 import type { DocumentProjection } from "./types";
 
 /** Per stream, the sum of the numbers its events carry; indexed by sum. */
@@ -86,6 +87,7 @@ afterAll(async () => {
 
 it("rebuilds into a new generation while the old one serves, includes events appended meanwhile, switches, and deletes the old keys", async () => {
   const seen: Array<{ active: string | null; t0: Tally | null }> = [];
+  const reported: Array<RebuildProgress | null> = [];
   let appended = false;
   const rebuild = await Rebuild.start(connection(), db.store, keys, slowTallies, { ...options(), lockTtlMs: 1000 });
   expect(rebuild.generation).toBe(2);
@@ -96,6 +98,7 @@ it("rebuilds into a new generation while the old one serves, includes events app
       const progress = await redis.hgetall(keys.rebuildProgress("tallies"));
       if (progress.phase === "projecting" && Number(progress.applied) > 0) {
         seen.push({ active: await redis.get(keys.activeGeneration("tallies")), t0: await readModels.get<Tally>("tallies", "t-0") });
+        reported.push((await readProjectionStatus(redis, keys, "tallies")).rebuild);
         if (!appended) {
           appended = true;
           for (let i = 0; i < 10; i++) await add("t-late", 1000);
@@ -113,6 +116,9 @@ it("rebuilds into a new generation while the old one serves, includes events app
   expect(result).toMatchObject({ phase: "done", generation: 2, fromGeneration: 1 });
   expect(seen.length).toBeGreaterThan(0);
   for (const s of seen) expect(s).toEqual({ active: null, t0: expect.objectContaining({ count: 20 }) }); // generation 1 (the default) served
+  // Status shows the rebuild and its progress while it runs.
+  expect(reported[0]).toMatchObject({ projection: "tallies", generation: 2, fromGeneration: 1, phase: "projecting", total: 100, by: "test" });
+  expect(reported[0]!.applied).toBeGreaterThan(0);
   expect(await redis.get(keys.activeGeneration("tallies"))).toBe("2");
   expect(await keyCount(keys.generation("tallies", 1).pattern)).toBe(0);
   expect(await redis.exists(keys.rebuildLock("tallies"), keys.rebuildProgress("tallies"))).toBe(0);

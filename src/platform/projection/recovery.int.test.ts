@@ -41,7 +41,7 @@ const projectors: Projector[] = [];
 
 const add = (stream: string, n: number) => db.store.append(stream, "any", [{ type: "Added", data: { n }, metadata: meta }]);
 
-async function startProjector(projections: DocumentProjection<never>[]): Promise<Projector> {
+async function startProjector(projections: Array<DocumentProjection<Tally> | DocumentProjection<{ max: number }>>): Promise<Projector> {
   const projector = new Projector(
     { store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: projections as DocumentProjection<unknown>[], log: () => undefined },
     { catchUpEveryMs: 100, batchSize: 9 },
@@ -52,7 +52,7 @@ async function startProjector(projections: DocumentProjection<never>[]): Promise
 }
 
 /** Waits until the active generation equals a from-scratch projection of the whole log. */
-async function untilFromScratch(projection: DocumentProjection<never>): Promise<void> {
+async function untilFromScratch<Doc>(projection: DocumentProjection<Doc>): Promise<void> {
   await waitForLogVisible(db);
   const reference = await fromScratch(redis, db.store, keys.prefix, projection);
   expect(Object.keys(reference.docs).length).toBeGreaterThan(0);

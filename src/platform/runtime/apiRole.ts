@@ -3,13 +3,16 @@ import { createPubSub } from "@graphql-yoga/subscription";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
+import { UnavailableError } from "../errors";
 import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
 import type { RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
+import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
+import { readProjectionStatus } from "../projection/status";
 
 export interface ApiDeps {
   config: Config;
@@ -20,6 +23,8 @@ export interface ApiDeps {
   redis: (options?: object) => Redis;
   log: (line: string) => void;
   graphiqlQuery: string;
+  /** Names of the projections the projector runs, for status and operator commands. */
+  projections: readonly string[];
 }
 
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
@@ -38,14 +43,26 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   } else {
     log("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
   }
+  const projectorAdmin = new ProjectorAdminClient(deps.redis(), deps.redis(), keys.prefix, config.COMMAND_TIMEOUT_MS);
   const shared: Omit<RequestContext, "principal" | "actor"> = {
     commands: deps.bus,
     readModels,
     consistency,
     readWaitMaxMs: config.READ_WAIT_MAX_MS,
+    projections: {
+      names: deps.projections,
+      status: async (name) => {
+        try {
+          return await readProjectionStatus(reader, keys, name);
+        } catch (error) {
+          throw new UnavailableError("Redis", error);
+        }
+      },
+      send: (request) => projectorAdmin.send(request),
+    },
     subscribe: (topic) => pubSub.subscribe(keys.topic(topic)),
   };
-  return startGraphQLServer<RequestContext>({
+  const server = await startGraphQLServer<RequestContext>({
     schema,
     host: config.HOST,
     port: config.PORT,
@@ -64,4 +81,11 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
     log,
   });
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      await projectorAdmin.close();
+    },
+  };
 }

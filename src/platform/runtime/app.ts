@@ -11,6 +11,8 @@ import { createPool } from "../eventstore/pool";
 import type { RunningServer } from "../graphql/server";
 import { ReadModelKeys } from "../projection/keys";
 import { Projector } from "../projection/projector";
+import { ProjectionResolvers } from "../projection/resolvers";
+import type { DocumentProjection } from "../projection/types";
 import { ProjectorWakeups } from "../projection/wakeups";
 import { sagaProjection } from "../saga/sagaProjection";
 import { SagaResolvers } from "../saga/resolvers";
@@ -39,7 +41,13 @@ export interface RunningApp {
 /** Every resolver the API serves: the services' and, when any service has sagas, the saga operations. */
 export function allResolvers(services: readonly ServiceDefinition[]) {
   const hasSagas = services.some((s) => s.sagas?.length);
-  return [...services.flatMap((s) => s.resolvers), ...(hasSagas ? [SagaResolvers] : [])];
+  return [...services.flatMap((s) => s.resolvers), ...(hasSagas ? [SagaResolvers] : []), ProjectionResolvers];
+}
+
+/** Every read model the projector runs: the services' and, when any service has sagas, the saga read model. */
+export function allProjections(services: readonly ServiceDefinition[]): DocumentProjection<unknown>[] {
+  const hasSagas = services.some((s) => s.sagas?.length);
+  return [...services.flatMap((s) => s.projections), ...(hasSagas ? [sagaProjection] : [])];
 }
 
 export function roleNames(services: readonly ServiceDefinition[]): string[] {
@@ -71,7 +79,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const store = new EventStore(pool);
     const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
     const sagas = services.flatMap((s) => s.sagas ?? []);
-    const projections = [...services.flatMap((s) => s.projections), ...(sagas.length ? [sagaProjection] : [])];
+    const projections = allProjections(services);
     const redis = (opts: object = {}): Redis => {
       const connection = createRedis(config.REDIS_URL, opts);
       connection.on("error", () => undefined); // reconnects by itself; callers see UNAVAILABLE meanwhile
@@ -91,6 +99,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log }, {
         batchSize: config.PROJECTOR_BATCH_SIZE,
         catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
+        maxEventAttempts: config.PROJECTOR_MAX_EVENT_ATTEMPTS,
       });
       await projector.start();
       onStop("projector", () => projector.stop());
@@ -124,7 +133,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
     let api: RunningServer | null = null;
     if (wanted.has("api")) {
-      api = await startApi({ config, bus, keys, resolvers: allResolvers(services), redis, log, graphiqlQuery: options.graphiqlQuery ?? "" });
+      api = await startApi({
+        config,
+        bus,
+        keys,
+        resolvers: allResolvers(services),
+        redis,
+        log,
+        graphiqlQuery: options.graphiqlQuery ?? "",
+        projections: projections.map((p) => p.name),
+      });
       onStop("api", () => api!.close());
       log(`api: GraphiQL at ${api.url}`);
     }
