@@ -81,24 +81,25 @@ export class ProjectionEventError extends DomainError<"PROJECTION_EVENT_FAILED">
 /** How many skipped events the audit list keeps per projection. */
 const SKIPPED_KEPT = 1000;
 
+/** Moves a parked event to the skipped list in one step, so two concurrent skips record it once. */
+const SKIP = `local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local entry = cjson.decode(raw)
+entry.event = nil
+entry.skippedBy = ARGV[2]
+entry.skippedAt = ARGV[3]
+redis.call('LPUSH', KEYS[2], cjson.encode(entry))
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+return raw`;
+
 /**
  * Drops a parked event for good, leaving its read model without it, and
  * records who skipped it and when (newest first, bounded).
  */
 export async function skipParked(redis: Redis, keys: ReadModelKeys, projection: string, eventId: string, by: string): Promise<ParkedEvent> {
   const gen = keys.generation(projection, parseGeneration(await redis.get(keys.activeGeneration(projection))));
-  const raw = await redis.hget(gen.parked, eventId);
+  const raw = (await redis.eval(SKIP, 2, gen.parked, keys.skipped(projection), eventId, by, new Date().toISOString(), SKIPPED_KEPT)) as string | null;
   if (raw === null) throw new NotFoundError(`parked event of projection '${projection}'`, eventId);
-  const entry = parseParked(raw);
-  const { event: _event, ...summary } = entry;
-  const [[error, removed] = [null, 0]] =
-    (await redis
-      .multi()
-      .hdel(gen.parked, eventId)
-      .lpush(keys.skipped(projection), JSON.stringify({ ...summary, skippedBy: by, skippedAt: new Date().toISOString() }))
-      .ltrim(keys.skipped(projection), 0, SKIPPED_KEPT - 1)
-      .exec()) ?? [];
-  if (error) throw error;
-  if (removed === 0) throw new NotFoundError(`parked event of projection '${projection}'`, eventId);
-  return entry;
+  return parseParked(raw);
 }

@@ -5,6 +5,7 @@ import { formatLogPosition } from "../eventstore/logPosition";
 import { ProjectorAdminClient } from "./admin";
 import { ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
+import { ProjectionRunner } from "./projectionRunner";
 import { ReadModelStore } from "./readModelStore";
 import { readProjectionStatus, StatusPublisher } from "./status";
 import type { DocumentProjection } from "./types";
@@ -148,4 +149,29 @@ it("skipping a parked event drops it, records who skipped it, and leaves the doc
   await expect(admin.send({ op: "skip", projection: "fragile", eventId, by: "ops" })).rejects.toMatchObject({ code: "NOT_FOUND" });
   await expect(admin.send({ op: "skip", projection: "nope", eventId, by: "ops" })).rejects.toMatchObject({ code: "NOT_FOUND" });
   expect(await readModels.get<Count>("steady", "clock")).toMatchObject({ n: 14 });
+});
+
+it("while an event is retried, the events before it are committed; a failure in `indexes` is pinned on the event that caused it", async () => {
+  const connection = testRedis();
+  try {
+    const badIndex: DocumentProjection<Count> = {
+      ...steady,
+      name: "bad-index",
+      indexes: (doc) => {
+        if (doc.seen.includes(3)) throw new Error("no index for tick 3");
+        return [{ index: "all", member: `${doc.n}` }];
+      },
+    };
+    const runner = new ProjectionRunner(connection, db.store, keys, badIndex, { batchSize: 100, target: { kind: "active" }, maxEventAttempts: 2 });
+    await expect(runner.step()).rejects.toMatchObject({ code: "PROJECTION_EVENT_FAILED", details: expect.objectContaining({ eventId: await eventIdOf(3), attempts: 1 }) });
+    expect(await readModels.get<Count>("bad-index", "clock")).toEqual({ n: 2, seen: [1, 2] });
+    expect(formatLogPosition(await runner.checkpoint())).toBe(formatLogPosition((await db.store.readAll(undefined, 2)).checkpoint));
+
+    const step = await runner.step();
+    expect(step).toMatchObject({ kind: "applied", parked: [{ eventId: await eventIdOf(3), error: "no index for tick 3" }] });
+    // Tick 3 left out, so the index never sees it again and every later tick projects.
+    expect((await readModels.get<Count>("bad-index", "clock"))!.seen).toEqual([1, 2, ...range(4, 14)]);
+  } finally {
+    await connection.quit();
+  }
 });

@@ -6,7 +6,8 @@ import type { RecordedEvent } from "../eventstore/types";
 import { ConcurrencyError, errorMessage, NotFoundError } from "../errors";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
 import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
-import type { ChangeNotification, DocumentProjection, IndexEntry } from "./types";
+import { type Plan, planBatch, writePlan } from "./fold";
+import type { DocumentProjection } from "./types";
 
 export interface RunnerOptions {
   batchSize: number;
@@ -19,18 +20,11 @@ export interface RunnerOptions {
   maxEventAttempts?: number;
 }
 
-interface Plan<Doc> {
-  /** Documents whose content changed. */
-  ids: string[];
-  after: Map<string, Doc | null>;
-  notifications: Array<{ topic: string; message: ChangeNotification<Doc> }>;
-}
-
 export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
 
 export type StepResult =
   /** `parked`: events of the batch the projection kept failing on, parked and passed. */
-  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: number }
+  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: Array<{ eventId: string; error: string }> }
   | { kind: "idle"; checkpoint: LogPosition }
   /** Another runner moved the checkpoint (or the active generation) first; nothing was written. */
   | { kind: "superseded" };
@@ -143,7 +137,7 @@ export class ProjectionRunner<Doc> {
     let plan: Plan<Doc>;
     for (;;) {
       try {
-        plan = this.plan(relevant, before, new Set(parked.map((p) => p.eventId)));
+        plan = planBatch(this.projection, relevant, before, new Set(parked.map((p) => p.eventId)));
         break;
       } catch (error) {
         if (!(error instanceof EventFailure)) {
@@ -168,7 +162,7 @@ export class ProjectionRunner<Doc> {
     }
 
     const tx = this.redis.multi();
-    this.writeDocs(tx, gen, plan.ids, before, plan.after);
+    writePlan(tx, this.projection, gen, before, plan);
     for (const entry of parked) {
       tx.hset(gen.parked, entry.eventId, JSON.stringify(entry));
       tx.hdel(gen.attempts, entry.eventId);
@@ -186,7 +180,7 @@ export class ProjectionRunner<Doc> {
     if (result === null) return { kind: "superseded" };
     const failed = result.find(([error]) => error);
     if (failed) throw failed[0];
-    return { kind: "applied", events: events.length, checkpoint: next, parked: parked.length };
+    return { kind: "applied", events: events.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
   }
 
   /**
@@ -213,13 +207,13 @@ export class ProjectionRunner<Doc> {
           const ids = this.projection.documentIds(event);
           if (ids.length) await this.redis.watch(...ids.map((id) => gen.doc(id)));
           before = await this.loadDocs(gen, ids);
-          plan = this.plan([event], before, new Set());
+          plan = planBatch(this.projection, [event], before, new Set());
         } catch (error) {
           failure = error instanceof EventFailure ? error.reason : error;
         }
         const tx = this.redis.multi();
         if (plan) {
-          this.writeDocs(tx, gen, plan.ids, before, plan.after);
+          writePlan(tx, this.projection, gen, before, plan);
           tx.hdel(gen.parked, eventId);
           for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
         } else {
@@ -233,62 +227,6 @@ export class ProjectionRunner<Doc> {
         return { resolved: plan !== null, error: plan ? null : errorMessage(failure) };
       }
     });
-  }
-
-  /** Runs the projection's code over the events, skipping `skip`; throws EventFailure naming the event it failed on. */
-  private plan(relevant: RecordedEvent[], before: Map<string, Doc | null>, skip: ReadonlySet<string>): Plan<Doc> {
-    const after = new Map(before);
-    const lastEvent = new Map<string, RecordedEvent>();
-    const notifications: Plan<Doc>["notifications"] = [];
-    for (const event of relevant) {
-      if (skip.has(event.eventId)) continue;
-      const changed = new Map<string, Doc | null>();
-      const heard: Plan<Doc>["notifications"] = [];
-      try {
-        for (const id of this.projection.documentIds(event)) {
-          const doc = this.projection.evolve(changed.has(id) ? changed.get(id)! : (after.get(id) ?? null), event, id);
-          changed.set(id, doc);
-          for (const topic of this.projection.topics?.(id, doc, event) ?? []) {
-            heard.push({ topic, message: this.notification(id, doc, event) });
-          }
-        }
-      } catch (error) {
-        throw new EventFailure(event, error);
-      }
-      for (const [id, doc] of changed) {
-        after.set(id, doc);
-        lastEvent.set(id, event);
-      }
-      notifications.push(...heard);
-    }
-    const ids = [...after.keys()].filter((id) => after.get(id) !== before.get(id));
-    for (const id of ids) {
-      const doc = after.get(id) ?? null;
-      try {
-        if (doc !== null) this.projection.indexes?.(doc);
-        JSON.stringify(doc);
-      } catch (error) {
-        throw new EventFailure(lastEvent.get(id)!, error);
-      }
-    }
-    return { ids, after, notifications };
-  }
-
-  private writeDocs(
-    tx: ReturnType<Redis["multi"]>,
-    gen: GenerationKeys,
-    ids: string[],
-    before: Map<string, Doc | null>,
-    after: Map<string, Doc | null>,
-  ): void {
-    for (const id of ids) {
-      const old = before.get(id) ?? null;
-      const doc = after.get(id) ?? null;
-      if (old === doc) continue;
-      if (doc === null) tx.del(gen.doc(id));
-      else tx.set(gen.doc(id), JSON.stringify(doc));
-      this.diffIndexes(tx, gen, old, doc);
-    }
   }
 
   /** documentIds of an event, or none when it throws: `plan` runs it again and attributes the failure. */
@@ -308,28 +246,6 @@ export class ProjectionRunner<Doc> {
     return docs;
   }
 
-  private diffIndexes(tx: ReturnType<Redis["multi"]>, gen: GenerationKeys, old: Doc | null, doc: Doc | null): void {
-    if (!this.projection.indexes) return;
-    const oldEntries = old ? this.projection.indexes(old) : [];
-    const newEntries = doc ? this.projection.indexes(doc) : [];
-    const key = (e: IndexEntry) => `${e.index}\u0000${e.member}`;
-    const keep = new Set(newEntries.map(key));
-    const had = new Set(oldEntries.map(key));
-    for (const e of oldEntries) if (!keep.has(key(e))) tx.zrem(gen.index(e.index), e.member);
-    for (const e of newEntries) if (!had.has(key(e))) tx.zadd(gen.index(e.index), 0, e.member);
-  }
-
-  private notification(id: string, doc: Doc | null, event: RecordedEvent): ChangeNotification<Doc> {
-    return {
-      projection: this.projection.name,
-      id,
-      document: doc,
-      eventType: event.type,
-      eventId: event.eventId,
-      streamVersion: event.streamVersion,
-      position: formatLogPosition(event.position),
-    };
-  }
 }
 
 export function parseCheckpoint(value: string | null): LogPosition {

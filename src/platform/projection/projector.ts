@@ -202,7 +202,11 @@ export class Projector {
         if (step.kind === "applied") {
           applied += step.events;
           this.status?.recordApplied(name, step.events);
-          if (step.parked) this.deps.log(`projection ${name}: parked ${step.parked} event(s) it kept failing on`);
+          for (const { eventId, error } of step.parked) {
+            const message = `parked event ${eventId} after ${this.options.maxEventAttempts} attempts: ${error}`;
+            this.deps.log(`projection ${name}: ${message}`);
+            await this.status?.recordError(name, message).catch(() => undefined);
+          }
         }
         if (Date.now() - started > this.options.drainBudgetMs) break;
       }

@@ -197,8 +197,15 @@ export class Rebuild<Doc> {
     const pointer = this.keys.activeGeneration(name);
     const old = this.keys.generation(name, this.progress.fromGeneration);
     const fresh = this.keys.generation(name, this.progress.generation);
-    await this.redis.watch(pointer, old.checkpoint, fresh.checkpoint);
-    const [active, oldCheckpoint, newCheckpoint] = await this.redis.mget(pointer, old.checkpoint, fresh.checkpoint);
+    const lock = this.keys.rebuildLock(name);
+    // The lock is watched too: a rebuild that lost it (stalled past its expiry) must not switch.
+    await this.redis.watch(pointer, old.checkpoint, fresh.checkpoint, lock);
+    const [active, oldCheckpoint, newCheckpoint, holder] = await this.redis.mget(pointer, old.checkpoint, fresh.checkpoint, lock);
+    if (holder !== this.token) {
+      await this.redis.unwatch();
+      this.lost = true;
+      this.checkStillOurs();
+    }
     if (parseGeneration(active ?? null) !== this.progress.fromGeneration) {
       await this.redis.unwatch();
       throw new Error(`the active generation of '${name}' changed during the rebuild (now ${active ?? "none"})`);
