@@ -61,6 +61,8 @@ export class Projector {
   private status: StatusPublisher | null = null;
   private control: Redis | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** Catch-up drains this process's ticks are running, one per projection at most. */
+  private readonly catchingUp = new Map<string, Promise<unknown>>();
   private stopping = false;
 
   constructor(
@@ -99,8 +101,8 @@ export class Projector {
     this.worker.on("error", (error) => this.deps.log(`projector worker: ${errorMessage(error)}`));
     this.admin = startAdminWorker(this.connect(), keys.prefix, (request) => this.handleAdmin(request), this.deps.log);
     await Promise.all([this.worker.waitUntilReady(), this.admin.waitUntilReady()]);
-    this.ticker = setInterval(() => void this.tick(), this.options.catchUpEveryMs);
-    void this.tick();
+    this.ticker = setInterval(() => this.tick(), this.options.catchUpEveryMs);
+    this.tick();
   }
 
   /** Stops taking jobs, lets running batches finish, abandons running rebuilds (the old generations stay active), then closes connections. */
@@ -109,6 +111,7 @@ export class Projector {
     if (this.ticker) clearInterval(this.ticker);
     for (const { rebuild } of this.rebuilds.values()) rebuild.abort();
     await Promise.all([...this.rebuilds.values()].map((r) => r.done));
+    await Promise.all(this.catchingUp.values());
     await this.admin?.close();
     await this.worker?.close();
     await this.queue?.close();
@@ -180,17 +183,31 @@ export class Projector {
     return projection;
   }
 
-  /** Every tick: a (deduplicated) drain per projection, and fresh status for each. */
-  private async tick(): Promise<void> {
+  /**
+   * Every tick, each projection not already catching up here drains in this
+   * process, and its status is published. The catch-up runs outside BullMQ on
+   * purpose: it must work when Redis lost the queue, and while a drain job of a
+   * killed projector sits stalled (holding the wake-ups' deduplication) until
+   * BullMQ notices. Racing a job's drain is safe: batches are guarded by WATCH.
+   */
+  private tick(): void {
     for (const name of this.runners.keys()) {
-      if (this.stopping) return;
-      await this.requeue(name).catch((e: unknown) => this.deps.log(`catch-up of ${name} not queued: ${errorMessage(e)}`));
-      await this.status?.publish(name, true).catch(() => undefined); // the next tick tries again
+      if (this.stopping || this.catchingUp.has(name)) continue;
+      const run = this.drainProjection(name)
+        .catch((e: unknown) => this.deps.log(`projection ${name} failed: ${errorMessage(e)}`))
+        .then(() => this.status?.publish(name, true))
+        .catch(() => undefined) // the next tick tries again
+        .finally(() => this.catchingUp.delete(name));
+      this.catchingUp.set(name, run);
     }
   }
 
-  private async drain(job: Job<DrainJobData>): Promise<number> {
-    const name = job.data.projection;
+  private drain(job: Job<DrainJobData>): Promise<number> {
+    return this.drainProjection(job.data.projection);
+  }
+
+  /** Applies batches until the log is drained or the time budget is spent (then a job continues). */
+  private async drainProjection(name: string): Promise<number> {
     const runner = this.runners.get(name);
     if (!runner) return 0; // queued for a projection this process does not run
     const started = Date.now();
