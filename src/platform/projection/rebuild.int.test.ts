@@ -4,6 +4,7 @@ import { fromScratch } from "../../../test/support/fromScratch";
 import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
 import { eventually } from "../../../test/support/system";
+import { compareLogPositions, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import { ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import { ProjectionRunner } from "./projectionRunner";
@@ -86,6 +87,14 @@ afterAll(async () => {
 });
 
 it("rebuilds into a new generation while the old one serves, includes events appended meanwhile, switches, and deletes the old keys", async () => {
+  // Every checkpoint published: the live projector's on generation 1, and the switch to generation 2.
+  const published: Array<{ generation: number; position: LogPosition }> = [];
+  const subscriber = connection();
+  subscriber.on("message", (_channel: string, message: string) => {
+    const [name, generation, token] = message.split(" ");
+    if (name === "tallies") published.push({ generation: Number(generation), position: parseLogPosition(token!)! });
+  });
+  await subscriber.subscribe(keys.checkpointChannel);
   const seen: Array<{ active: string | null; t0: Tally | null }> = [];
   const reported: Array<RebuildProgress | null> = [];
   let appended = false;
@@ -120,6 +129,11 @@ it("rebuilds into a new generation while the old one serves, includes events app
   expect(reported[0]).toMatchObject({ projection: "tallies", generation: 2, fromGeneration: 1, phase: "projecting", total: 100, by: "test" });
   expect(reported[0]!.applied).toBeGreaterThan(0);
   expect(await redis.get(keys.activeGeneration("tallies"))).toBe("2");
+  // The late events reached the old generation while the rebuild ran, and the switch did not go back in the log.
+  const switchAt = published.findIndex((p) => p.generation === 2);
+  const lateApplied = (await db.store.readAll(undefined, 1000)).checkpoint;
+  expect(published.slice(0, switchAt).some((p) => p.generation === 1 && compareLogPositions(p.position, lateApplied) >= 0)).toBe(true);
+  for (const before of published.slice(0, switchAt)) expect(compareLogPositions(published[switchAt]!.position, before.position)).toBeGreaterThanOrEqual(0);
   expect(await keyCount(keys.generation("tallies", 1).pattern)).toBe(0);
   expect(await redis.exists(keys.rebuildLock("tallies"), keys.rebuildProgress("tallies"))).toBe(0);
 
