@@ -22,6 +22,12 @@ export interface ParkedEvent {
   event: WireEvent;
 }
 
+/** What the skipped list keeps of a parked event an operator dropped. */
+export interface SkippedEvent extends Omit<ParkedEvent, "event"> {
+  skippedBy: string;
+  skippedAt: string;
+}
+
 /** A RecordedEvent in JSON form (positions as tokens: JSON has no bigint). */
 export interface WireEvent extends Omit<RecordedEvent, "globalPosition" | "position"> {
   position: string;

@@ -16,6 +16,12 @@ class ParkedEvent {
   @Field(() => String) parkedAt!: string;
 }
 
+@ObjectType({ description: "A parked event an operator skipped: dropped for good, recorded here." })
+class SkippedEvent extends ParkedEvent {
+  @Field(() => String) skippedBy!: string;
+  @Field(() => String) skippedAt!: string;
+}
+
 @ObjectType({ description: "A blue/green rebuild in progress." })
 class RebuildProgressView {
   @Field(() => Int, { description: "The generation being built." }) generation!: number;
@@ -40,6 +46,7 @@ class ProjectionStatus {
   @Field(() => String, { nullable: true }) lastErrorAt!: string | null;
   @Field(() => String, { nullable: true, description: "When a projector last published this status." }) statusUpdatedAt!: string | null;
   @Field(() => [ParkedEvent]) parked!: ParkedEvent[];
+  @Field(() => [SkippedEvent], { description: "The last 20 parked events skipped, newest first." }) skipped!: SkippedEvent[];
   @Field(() => RebuildProgressView, { nullable: true }) rebuild!: RebuildProgressView | null;
 }
 

@@ -3,7 +3,7 @@ import { errorMessage } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { formatLogPosition } from "../eventstore/logPosition";
 import { parseGeneration, type ReadModelKeys } from "./keys";
-import { type ParkedEvent, parseParked } from "./parked";
+import { type ParkedEvent, parseParked, type SkippedEvent } from "./parked";
 import { parseCheckpoint } from "./projectionRunner";
 import type { RebuildProgress } from "./rebuild";
 
@@ -80,17 +80,22 @@ export interface ProjectionStatusView {
   lastErrorAt: string | null;
   statusUpdatedAt: string | null;
   parked: ParkedEvent[];
+  /** Parked events an operator skipped, newest first (the last SKIPPED_SHOWN). */
+  skipped: SkippedEvent[];
   rebuild: RebuildProgress | null;
 }
+
+const SKIPPED_SHOWN = 20;
 
 /** The API's side: everything from Redis. */
 export async function readProjectionStatus(redis: Redis, keys: ReadModelKeys, projection: string): Promise<ProjectionStatusView> {
   const generation = parseGeneration(await redis.get(keys.activeGeneration(projection)));
   const gen = keys.generation(projection, generation);
-  const [checkpoint, status, parked, lock, progress] = await Promise.all([
+  const [checkpoint, status, parked, skipped, lock, progress] = await Promise.all([
     redis.get(gen.checkpoint),
     redis.hgetall(keys.status(projection)),
     redis.hvals(gen.parked),
+    redis.lrange(keys.skipped(projection), 0, SKIPPED_SHOWN - 1),
     redis.get(keys.rebuildLock(projection)),
     redis.hgetall(keys.rebuildProgress(projection)),
   ]);
@@ -107,6 +112,7 @@ export async function readProjectionStatus(redis: Redis, keys: ReadModelKeys, pr
     lastErrorAt: status.lastErrorAt ?? null,
     statusUpdatedAt: status.updatedAt ?? null,
     parked: parked.map(parseParked).sort((a, b) => a.position.localeCompare(b.position, "en", { numeric: true })),
+    skipped: skipped.map((raw) => JSON.parse(raw) as SkippedEvent),
     rebuild: lock && progress.generation ? toProgress(progress) : null,
   };
 }
