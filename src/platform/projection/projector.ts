@@ -4,6 +4,7 @@ import { bullPrefix, createRedis } from "../bus/connections";
 import { errorMessage, NotFoundError } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { type AdminRequest, type AdminResult, startAdminWorker } from "./admin";
+import { removeAbandonedGenerations } from "./generations";
 import type { ReadModelKeys } from "./keys";
 import { skipParked } from "./parked";
 import { DEFAULT_MAX_EVENT_ATTEMPTS, ProjectionRunner } from "./projectionRunner";
@@ -61,6 +62,7 @@ export class Projector {
   private status: StatusPublisher | null = null;
   private control: Redis | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  private cleanup: Promise<void> = Promise.resolve();
   /** Catch-up drains this process's ticks are running, one per projection at most. */
   private readonly catchingUp = new Map<string, Promise<unknown>>();
   private stopping = false;
@@ -103,6 +105,19 @@ export class Projector {
     await Promise.all([this.worker.waitUntilReady(), this.admin.waitUntilReady()]);
     this.ticker = setInterval(() => this.tick(), this.options.catchUpEveryMs);
     this.tick();
+    this.cleanup = this.removeAbandoned();
+  }
+
+  /** Generations a crashed rebuild left behind would otherwise stay until the next rebuild of that projection. */
+  private async removeAbandoned(): Promise<void> {
+    for (const name of this.runners.keys()) {
+      if (this.stopping) return;
+      const removed = await removeAbandonedGenerations(this.control!, this.deps.keys, name, this.options.rebuildLockTtlMs).catch((e: unknown) => {
+        this.deps.log(`cleanup of ${name}'s abandoned generations failed: ${errorMessage(e)}`);
+        return null;
+      });
+      if (removed) this.deps.log(`projection ${name}: removed ${removed} keys of generations a stopped rebuild left behind`);
+    }
   }
 
   /** Stops taking jobs, lets running batches finish, abandons running rebuilds (the old generations stay active), then closes connections. */
@@ -112,6 +127,7 @@ export class Projector {
     for (const { rebuild } of this.rebuilds.values()) rebuild.abort();
     await Promise.all([...this.rebuilds.values()].map((r) => r.done));
     await Promise.all(this.catchingUp.values());
+    await this.cleanup;
     await this.admin?.close();
     await this.worker?.close();
     await this.queue?.close();

@@ -109,3 +109,17 @@ it("after Redis loses every key, the running projector projects every read model
   await untilFromScratch(tallies);
   expect((await snapshotGeneration(redis, keys, "tallies", 1)).docs["s-new"]).toEqual({ stream: "s-new", sum: 5 });
 });
+
+it("a starting projector removes the generations a crashed rebuild left behind, never the active one", async () => {
+  const active = await snapshotGeneration(redis, keys, "tallies", 1);
+  await redis.set(keys.generation("tallies", 2).checkpoint, "1.1");
+  await redis.set(keys.generation("tallies", 2).doc("half-built"), JSON.stringify({ stream: "half-built", sum: 1 }));
+  await redis.zadd(keys.generation("maxima", 5).index("all"), 0, "x");
+  await startProjector([tallies, maxima]);
+  await eventually(
+    async () => (await redis.exists(keys.generation("tallies", 2).checkpoint, keys.generation("tallies", 2).doc("half-built"), keys.generation("maxima", 5).index("all"))) === 0,
+    "the abandoned generations to be removed",
+  );
+  expect(await snapshotGeneration(redis, keys, "tallies", 1)).toEqual(active);
+  expect(await redis.exists(keys.rebuildLock("tallies"), keys.rebuildLock("maxima"))).toBe(0);
+});
