@@ -25,6 +25,7 @@ const schema = z.object({
   COMMAND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   PROJECTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   PROJECTOR_CATCH_UP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  PROJECTOR_MAX_EVENT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   READ_WAIT_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   COMMAND_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),

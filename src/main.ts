@@ -11,7 +11,8 @@ import { EventStore } from "./platform/eventstore/eventStore";
 import { migrate } from "./platform/eventstore/migrations";
 import { createPool } from "./platform/eventstore/pool";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
-import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { allProjections, allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { REBUILD_USAGE, rebuildCommand } from "./platform/runtime/rebuildCommand";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
 import { createLogger } from "./platform/observability/logger";
 import { services } from "./registry";
@@ -23,6 +24,7 @@ const USAGE = `usage: eventline <command>
   saga             runs the orchestrated sagas (checkout)
   ${services.map((s) => s.name.padEnd(16)).join(" ")}
                    one service: takes its commands from its queue, reacts to others' events
+  ${REBUILD_USAGE}
   emit-schema      write the GraphQL SDL to schema/schema.graphql and new event schema versions to schema/events/
   clear-snapshots  delete every stored snapshot (they are a cache: loads fold from the log, and new ones are taken)`;
 
@@ -49,6 +51,10 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "all";
   if (command === "emit-schema") return emitSchema();
   if (command === "clear-snapshots") return clearSnapshots();
+  if (command === "rebuild") {
+    process.exitCode = await rebuildCommand(argv.slice(1), loadConfig(), allProjections(services));
+    return;
+  }
   if (!roleNames(services).includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;

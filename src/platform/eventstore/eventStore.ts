@@ -92,6 +92,15 @@ export interface CommandRecord extends AppendResult {
   eventTypes: string[];
 }
 
+export interface LogLag {
+  /** Position of the last event a reader can see (LOG_START for an empty log). */
+  head: LogPosition;
+  /** Events after the checkpoint, counted up to a cap. */
+  events: number;
+  /** `recordedAt` of the first event after the checkpoint, or null when caught up. */
+  oldestRecordedAt: string | null;
+}
+
 /** A pool, or one client inside a transaction the caller controls. */
 export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
@@ -273,6 +282,40 @@ export class EventStore {
     const events = rows.map((row) => this.toRecordedEvent(row));
     const last = events.at(-1);
     return { events, checkpoint: last ? last.position : checkpoint };
+  }
+
+  /** How many events a log reader can see now: the length of the log, for progress bars. */
+  async countVisibleEvents(): Promise<number> {
+    const { rows } = await this.query<{ n: string }>(
+      "SELECT count(*) AS n FROM events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * The head of the readable log and how far `checkpoint` is behind it: the
+   * events after it (counted up to `cap`, so a far-behind reader costs a
+   * bounded scan) and when the oldest of them was recorded.
+   */
+  async lagBehind(checkpoint: LogPosition, cap = 100_000): Promise<LogLag> {
+    const { rows } = await this.query<{ head_tx: string | null; head_pos: string | null; pending: string; oldest: string | null }>(
+      `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+       after AS (
+         SELECT events.transaction_id, events.global_position, events.metadata FROM events, horizon
+         WHERE (events.transaction_id, events.global_position) > ($1::text::xid8, $2::bigint) AND events.transaction_id < horizon.xmin
+         ORDER BY events.transaction_id, events.global_position LIMIT $3)
+       SELECT
+         (SELECT e.transaction_id::text FROM events e, horizon WHERE e.transaction_id < horizon.xmin
+            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1) AS head_tx,
+         (SELECT e.global_position::text FROM events e, horizon WHERE e.transaction_id < horizon.xmin
+            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1) AS head_pos,
+         (SELECT count(*) FROM after) AS pending,
+         (SELECT a.metadata->>'recordedAt' FROM after a ORDER BY a.transaction_id, a.global_position LIMIT 1) AS oldest`,
+      [checkpoint.transactionId.toString(), checkpoint.globalPosition.toString(), cap],
+    );
+    const row = rows[0]!;
+    const head = row.head_tx && row.head_pos ? { transactionId: BigInt(row.head_tx), globalPosition: BigInt(row.head_pos) } : LOG_START;
+    return { head, events: Number(row.pending), oldestRecordedAt: row.oldest };
   }
 
   /** `name` makes it a prepared statement, parsed once per connection and planned by PostgreSQL's plan cache. */

@@ -2,6 +2,7 @@ import { ValidationError } from "../errors";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import type { CommandBus } from "../bus/commandBus";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
+import type { ProjectionControl } from "../projection/admin";
 import type { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelStore } from "../projection/readModelStore";
 import { randomUUID } from "node:crypto";
@@ -18,6 +19,8 @@ export interface RequestContext {
   consistency: CheckpointWaiter;
   /** Upper bound for `waitFor`, so a query never hangs on a stalled projector. */
   readWaitMaxMs: number;
+  /** Status and operator commands of the projections (admin). */
+  projections: ProjectionControl;
   /** Subscribes to a change topic published by the projector. */
   subscribe(topic: string): AsyncIterable<unknown>;
 }

@@ -4,9 +4,15 @@
  * rebuild can fill a new generation while the old one keeps serving.
  *
  *   {prefix}:proj:{name}:active          active generation number
+ *   {prefix}:proj:{name}:status          HASH the projector publishes: head of the log, lag, rate, last error
+ *   {prefix}:proj:{name}:rebuild         the rebuild lock (expires unless its holder renews it)
+ *   {prefix}:proj:{name}:rebuild:progress HASH: progress of the running rebuild
+ *   {prefix}:proj:{name}:skipped         LIST: parked events an operator skipped (newest first, bounded)
  *   {prefix}:rm:{name}:{gen}:checkpoint  log position applied to that generation
  *   {prefix}:rm:{name}:{gen}:doc:{id}    JSON document
  *   {prefix}:rm:{name}:{gen}:idx:{index} sorted index (ZSET, equal scores, lex order)
+ *   {prefix}:rm:{name}:{gen}:parked      HASH eventId -> parked (dead-letter) event with its error
+ *   {prefix}:rm:{name}:{gen}:attempts    HASH eventId -> failed attempts of an event not yet parked
  *   {prefix}:checkpoints                 pub/sub channel: "{name} {gen} {position}"
  *   {prefix}:topic:{topic}               pub/sub channel per change topic
  */
@@ -18,7 +24,28 @@ export class ReadModelKeys {
   }
 
   generation(projection: string, generation: number): GenerationKeys {
-    return new GenerationKeys(`${this.prefix}:rm:${projection}:${generation}`);
+    return new GenerationKeys(`${this.generationsRoot(projection)}${generation}`);
+  }
+
+  /** What every generation key of a projection starts with; the generation number follows. */
+  generationsRoot(projection: string): string {
+    return `${this.prefix}:rm:${projection}:`;
+  }
+
+  status(projection: string): string {
+    return `${this.prefix}:proj:${projection}:status`;
+  }
+
+  rebuildLock(projection: string): string {
+    return `${this.prefix}:proj:${projection}:rebuild`;
+  }
+
+  rebuildProgress(projection: string): string {
+    return `${this.prefix}:proj:${projection}:rebuild:progress`;
+  }
+
+  skipped(projection: string): string {
+    return `${this.prefix}:proj:${projection}:skipped`;
   }
 
   get checkpointChannel(): string {
@@ -43,6 +70,14 @@ export class GenerationKeys {
 
   index(index: string): string {
     return `${this.keyspace}:idx:${index}`;
+  }
+
+  get parked(): string {
+    return `${this.keyspace}:parked`;
+  }
+
+  get attempts(): string {
+    return `${this.keyspace}:attempts`;
   }
 
   /** Glob matching every key of this generation, for cleanup. */

@@ -3,8 +3,11 @@ import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../serialize";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
+import { ConcurrencyError, errorMessage, NotFoundError } from "../errors";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
-import type { ChangeNotification, DocumentProjection, IndexEntry } from "./types";
+import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
+import { type Plan, planBatch, writePlan } from "./fold";
+import type { DocumentProjection } from "./types";
 
 export interface RunnerOptions {
   batchSize: number;
@@ -13,10 +16,15 @@ export interface RunnerOptions {
    * changes) or a fixed one (rebuilds and checks, silent).
    */
   target: { kind: "active" } | { kind: "fixed"; generation: number };
+  /** Failed attempts at one event before it is parked and passed (default 3). */
+  maxEventAttempts?: number;
 }
 
+export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
+
 export type StepResult =
-  | { kind: "applied"; events: number; checkpoint: LogPosition }
+  /** `parked`: events of the batch the projection kept failing on, parked and passed. */
+  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: Array<{ eventId: string; error: string }> }
   | { kind: "idle"; checkpoint: LogPosition }
   /** Another runner moved the checkpoint (or the active generation) first; nothing was written. */
   | { kind: "superseded" };
@@ -33,6 +41,7 @@ export class ProjectionRunner<Doc> {
   private readonly typeFilter: ReadonlySet<string> | null;
   /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
   private readonly serial = new KeyedSerializer();
+  private readonly maxEventAttempts: number;
 
   constructor(
     private readonly redis: Redis,
@@ -42,6 +51,7 @@ export class ProjectionRunner<Doc> {
     private readonly options: RunnerOptions,
   ) {
     this.typeFilter = projection.eventTypes === "all" ? null : new Set(projection.eventTypes);
+    this.maxEventAttempts = options.maxEventAttempts ?? DEFAULT_MAX_EVENT_ATTEMPTS;
   }
 
   /** Reads the next batch after the stored checkpoint and applies it. */
@@ -106,50 +116,127 @@ export class ProjectionRunner<Doc> {
     return target;
   }
 
+  /**
+   * Folds the batch into its documents and writes them with the checkpoint.
+   * An event the projection's code throws on counts a failed attempt: below
+   * the limit the events before it are committed and the step fails (the next
+   * step retries the event); at the limit the event is parked, left out, and
+   * the batch commits past it, so one bad event never stops a projection.
+   */
   private async commit(
     generation: number,
     gen: GenerationKeys,
     events: RecordedEvent[],
     next: LogPosition,
+    parked: ParkedEvent[] = [],
+    complete = true,
   ): Promise<StepResult> {
     const filter = this.typeFilter;
     const relevant = filter ? events.filter((e) => filter.has(e.type)) : events;
-    const ids = [...new Set(relevant.flatMap((e) => this.projection.documentIds(e)))];
+    const ids = [...new Set(relevant.flatMap((e) => this.safeDocumentIds(e)))];
     const before = await this.loadDocs(gen, ids);
-    const after = new Map(before);
-    const notifications: Array<{ topic: string; message: ChangeNotification<Doc> }> = [];
-
-    for (const event of relevant) {
-      for (const id of this.projection.documentIds(event)) {
-        const doc = this.projection.evolve(after.get(id) ?? null, event, id);
-        after.set(id, doc);
-        for (const topic of this.projection.topics?.(id, doc, event) ?? []) {
-          notifications.push({ topic, message: this.notification(id, doc, event) });
+    let plan: Plan<Doc>;
+    for (;;) {
+      try {
+        plan = planBatch(this.projection, relevant, before, new Set(parked.map((p) => p.eventId)));
+        break;
+      } catch (error) {
+        if (!(error instanceof EventFailure)) {
+          await this.redis.unwatch();
+          throw error;
         }
+        const { event, reason: cause } = error;
+        const attempts = await this.redis.hincrby(gen.attempts, event.eventId, 1);
+        if (attempts >= this.maxEventAttempts) {
+          parked.push(parkedEntry(event, cause, attempts));
+          continue;
+        }
+        const preceding = events.slice(0, events.indexOf(event));
+        if (preceding.length > 0) {
+          const earlier = new Set(preceding.map((e) => e.eventId));
+          await this.commit(generation, gen, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), false);
+        } else {
+          await this.redis.unwatch();
+        }
+        throw new ProjectionEventError(this.projection.name, event, cause, attempts, this.maxEventAttempts);
       }
     }
 
     const tx = this.redis.multi();
-    for (const id of ids) {
-      const old = before.get(id) ?? null;
-      const doc = after.get(id) ?? null;
-      if (old === doc) continue;
-      if (doc === null) tx.del(gen.doc(id));
-      else tx.set(gen.doc(id), JSON.stringify(doc));
-      this.diffIndexes(tx, gen, old, doc);
+    writePlan(tx, this.projection, gen, before, plan);
+    for (const entry of parked) {
+      tx.hset(gen.parked, entry.eventId, JSON.stringify(entry));
+      tx.hdel(gen.attempts, entry.eventId);
     }
+    // Attempts only ever count events at or after the checkpoint; past a whole batch none is left.
+    if (complete) tx.del(gen.attempts);
     tx.set(gen.checkpoint, formatLogPosition(next));
     if (this.options.target.kind === "active") {
       // Published inside the transaction: subscribers hear of a change exactly
       // when it becomes visible, and an aborted (duplicate) batch says nothing.
-      for (const { topic, message } of notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
+      for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
       tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
     const result = await tx.exec();
     if (result === null) return { kind: "superseded" };
     const failed = result.find(([error]) => error);
     if (failed) throw failed[0];
-    return { kind: "applied", events: events.length, checkpoint: next };
+    return { kind: "applied", events: events.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
+  }
+
+  /**
+   * Applies one parked event again, to the documents as they are now, and
+   * unparks it if the projection's code accepts it this time. A failure
+   * leaves it parked with the new error and one more attempt counted.
+   */
+  retryParked(eventId: string): Promise<{ resolved: boolean; error: string | null }> {
+    return this.exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const { gen } = await this.watchTarget();
+        await this.redis.watch(gen.parked);
+        const raw = await this.redis.hget(gen.parked, eventId);
+        if (raw === null) {
+          await this.redis.unwatch();
+          throw new NotFoundError(`parked event of projection '${this.projection.name}'`, eventId);
+        }
+        const entry = parseParked(raw);
+        const event = fromWireEvent(entry.event);
+        let plan: Plan<Doc> | null = null;
+        let failure: unknown = null;
+        let before = new Map<string, Doc | null>();
+        try {
+          const ids = this.projection.documentIds(event);
+          if (ids.length) await this.redis.watch(...ids.map((id) => gen.doc(id)));
+          before = await this.loadDocs(gen, ids);
+          plan = planBatch(this.projection, [event], before, new Set());
+        } catch (error) {
+          failure = error instanceof EventFailure ? error.reason : error;
+        }
+        const tx = this.redis.multi();
+        if (plan) {
+          writePlan(tx, this.projection, gen, before, plan);
+          tx.hdel(gen.parked, eventId);
+          for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
+        } else {
+          tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
+        }
+        const result = await tx.exec();
+        if (result === null) {
+          if (attempt >= 10) throw new ConcurrencyError(`${this.projection.name}/${eventId}`, "no concurrent change", attempt);
+          continue; // a batch touched the same documents meanwhile: fold onto the newer state
+        }
+        return { resolved: plan !== null, error: plan ? null : errorMessage(failure) };
+      }
+    });
+  }
+
+  /** documentIds of an event, or none when it throws: `plan` runs it again and attributes the failure. */
+  private safeDocumentIds(event: RecordedEvent): string[] {
+    try {
+      return this.projection.documentIds(event);
+    } catch {
+      return [];
+    }
   }
 
   private async loadDocs(gen: GenerationKeys, ids: string[]): Promise<Map<string, Doc | null>> {
@@ -160,28 +247,6 @@ export class ProjectionRunner<Doc> {
     return docs;
   }
 
-  private diffIndexes(tx: ReturnType<Redis["multi"]>, gen: GenerationKeys, old: Doc | null, doc: Doc | null): void {
-    if (!this.projection.indexes) return;
-    const oldEntries = old ? this.projection.indexes(old) : [];
-    const newEntries = doc ? this.projection.indexes(doc) : [];
-    const key = (e: IndexEntry) => `${e.index}\u0000${e.member}`;
-    const keep = new Set(newEntries.map(key));
-    const had = new Set(oldEntries.map(key));
-    for (const e of oldEntries) if (!keep.has(key(e))) tx.zrem(gen.index(e.index), e.member);
-    for (const e of newEntries) if (!had.has(key(e))) tx.zadd(gen.index(e.index), 0, e.member);
-  }
-
-  private notification(id: string, doc: Doc | null, event: RecordedEvent): ChangeNotification<Doc> {
-    return {
-      projection: this.projection.name,
-      id,
-      document: doc,
-      eventType: event.type,
-      eventId: event.eventId,
-      streamVersion: event.streamVersion,
-      position: formatLogPosition(event.position),
-    };
-  }
 }
 
 export function parseCheckpoint(value: string | null): LogPosition {

@@ -1,11 +1,16 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix, createRedis } from "../bus/connections";
+import { errorMessage, NotFoundError } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
-import { errorMessage } from "../errors";
 import type { Logger } from "../observability/logger";
+import { type AdminRequest, type AdminResult, startAdminWorker } from "./admin";
+import { removeAbandonedGenerations } from "./generations";
 import type { ReadModelKeys } from "./keys";
-import { ProjectionRunner } from "./projectionRunner";
+import { skipParked } from "./parked";
+import { DEFAULT_MAX_EVENT_ATTEMPTS, ProjectionRunner } from "./projectionRunner";
+import { defaultRebuildLockTtlMs, Rebuild } from "./rebuild";
+import { StatusPublisher } from "./status";
 import type { DocumentProjection } from "./types";
 import { DRAIN_JOB, type DrainJobData, PROJECTOR_QUEUE } from "./wakeups";
 import { queueTelemetry } from "../observability/queueTelemetry";
@@ -13,13 +18,23 @@ import { queueTelemetry } from "../observability/queueTelemetry";
 export interface ProjectorOptions {
   /** Events read from the log per batch (and per Redis transaction). */
   batchSize: number;
-  /** Period of the catch-up drain that covers lost wake-ups. */
+  /** Period of the catch-up drain that covers lost wake-ups, and of status publication. */
   catchUpEveryMs: number;
   /** A drain job yields after this long and re-queues itself, keeping jobs short. */
   drainBudgetMs: number;
+  /** Failed attempts at one event before it is parked and passed. */
+  maxEventAttempts: number;
+  /** A rebuild's lock expires this long after its last renewal (a crashed rebuild frees it). */
+  rebuildLockTtlMs: number;
 }
 
-export const defaultProjectorOptions: ProjectorOptions = { batchSize: 500, catchUpEveryMs: 1000, drainBudgetMs: 2000 };
+export const defaultProjectorOptions: ProjectorOptions = {
+  batchSize: 500,
+  catchUpEveryMs: 1000,
+  drainBudgetMs: 2000,
+  maxEventAttempts: DEFAULT_MAX_EVENT_ATTEMPTS,
+  rebuildLockTtlMs: defaultRebuildLockTtlMs,
+};
 
 export interface ProjectorDeps {
   store: EventStore;
@@ -33,13 +48,25 @@ export interface ProjectorDeps {
  * The projector role: BullMQ workers that drain the log into every projection.
  * Jobs say only "drain projection X"; where to start comes from the checkpoint
  * in Redis, so duplicated, retried or reordered jobs are harmless.
+ *
+ * The catch-up tick is a timer in this process, not a job scheduler stored in
+ * Redis: if Redis loses its data, the tick still runs, finds no checkpoints
+ * and projects every read model again from the start of the log.
  */
 export class Projector {
   private readonly options: ProjectorOptions;
   private readonly runners = new Map<string, ProjectionRunner<unknown>>();
   private readonly connections: Redis[] = [];
+  private readonly rebuilds = new Map<string, { rebuild: Rebuild<unknown>; done: Promise<void> }>();
   private worker: Worker<DrainJobData> | null = null;
+  private admin: Worker<AdminRequest> | null = null;
   private queue: Queue<DrainJobData> | null = null;
+  private status: StatusPublisher | null = null;
+  private control: Redis | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private cleanup: Promise<void> = Promise.resolve();
+  /** Catch-up drains this process's ticks are running, one per projection at most. */
+  private readonly catchingUp = new Map<string, Promise<unknown>>();
   private stopping = false;
 
   constructor(
@@ -52,18 +79,21 @@ export class Projector {
   async start(): Promise<void> {
     const { keys, store, projections } = this.deps;
     for (const projection of projections) {
-      const connection = this.connect();
       this.runners.set(
         projection.name,
-        new ProjectionRunner(connection, store, keys, projection, {
+        new ProjectionRunner(this.connect(), store, keys, projection, {
           batchSize: this.options.batchSize,
           target: { kind: "active" },
+          maxEventAttempts: this.options.maxEventAttempts,
         }),
       );
     }
     const prefix = bullPrefix(keys.prefix);
+    // Status and skips on a connection of their own: the runners' connections hold WATCHes.
+    this.control = this.connect();
+    this.status = new StatusPublisher(this.control, store, keys);
     this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: this.connect(), prefix, ...queueTelemetry() });
-    await this.scheduleCatchUps(this.queue);
+    await this.removeSchedulers(this.queue);
     this.worker = new Worker<DrainJobData>(PROJECTOR_QUEUE, (job) => this.drain(job), {
       connection: this.connect(),
       prefix,
@@ -76,31 +106,156 @@ export class Projector {
     // Redis going away: the worker reconnects by itself and the checkpoints say where to resume.
     this.worker.on("error", (error) => this.deps.log.warn(`projector worker: ${errorMessage(error)}`));
     this.queue.on("error", () => undefined);
-    await this.worker.waitUntilReady();
-    for (const name of this.runners.keys()) void this.requeue(name);
+    this.admin = startAdminWorker(this.connect(), keys.prefix, (request) => this.handleAdmin(request), this.deps.log);
+    await Promise.all([this.worker.waitUntilReady(), this.admin.waitUntilReady()]);
+    this.ticker = setInterval(() => this.tick(), this.options.catchUpEveryMs);
+    this.tick();
+    this.cleanup = this.removeAbandoned();
   }
 
-  /** Stops taking jobs, lets running batches finish, then closes connections. */
+  /** Generations a crashed rebuild left behind would otherwise stay until the next rebuild of that projection. */
+  private async removeAbandoned(): Promise<void> {
+    for (const name of this.runners.keys()) {
+      if (this.stopping) return;
+      const removed = await removeAbandonedGenerations(this.control!, this.deps.keys, name, this.options.rebuildLockTtlMs).catch((e: unknown) => {
+        this.deps.log.warn(`cleanup of ${name}'s abandoned generations failed: ${errorMessage(e)}`);
+        return null;
+      });
+      if (removed) this.deps.log.info(`projection ${name}: removed ${removed} keys of generations a stopped rebuild left behind`);
+    }
+  }
+
+  /** Stops taking jobs, lets running batches finish, abandons running rebuilds (the old generations stay active), then closes connections. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.ticker) clearInterval(this.ticker);
+    for (const { rebuild } of this.rebuilds.values()) rebuild.abort();
+    await Promise.all([...this.rebuilds.values()].map((r) => r.done));
+    await Promise.all(this.catchingUp.values());
+    await this.cleanup;
+    await this.admin?.close();
     await this.worker?.close();
     await this.queue?.close();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  private async drain(job: Job<DrainJobData>): Promise<number> {
-    const runner = this.runners.get(job.data.projection);
-    if (!runner) return 0; // a schedule left by a projection that no longer exists
+  /** Starts a blue/green rebuild in this process and answers once it holds the lock. */
+  async startRebuild(name: string, by: string): Promise<Rebuild<unknown>> {
+    const projection = this.projection(name);
+    const connection = createRedis(this.deps.redisUrl);
+    let rebuild: Rebuild<unknown>;
+    try {
+      rebuild = await Rebuild.start(connection, this.deps.store, this.deps.keys, projection, {
+        batchSize: this.options.batchSize,
+        maxEventAttempts: this.options.maxEventAttempts,
+        lockTtlMs: this.options.rebuildLockTtlMs,
+        by,
+      });
+    } catch (error) {
+      await connection.quit().catch(() => connection.disconnect());
+      throw error;
+    }
+    this.deps.log.info(`rebuild of ${name} into generation ${rebuild.generation} started by ${by}`);
+    const done = rebuild
+      .run()
+      .then(
+        (result) => this.deps.log.info(`rebuild of ${name}: generation ${result.generation} active after ${result.applied} events`),
+        (error: unknown) => this.deps.log.warn(`rebuild of ${name} stopped, generation ${rebuild.state.fromGeneration} stays active: ${errorMessage(error)}`),
+      )
+      .finally(async () => {
+        this.rebuilds.delete(name);
+        await connection.quit().catch(() => connection.disconnect());
+        if (!this.stopping) await this.requeue(name).catch(() => undefined);
+      });
+    this.rebuilds.set(name, { rebuild, done });
+    return rebuild;
+  }
+
+  private async handleAdmin(request: AdminRequest): Promise<AdminResult> {
+    const { projection } = request;
+    switch (request.op) {
+      case "rebuild": {
+        const rebuild = await this.startRebuild(projection, request.by);
+        return { op: "rebuild", projection, generation: rebuild.generation, fromGeneration: rebuild.state.fromGeneration };
+      }
+      case "retry": {
+        const runner = this.runners.get(projection);
+        if (!runner) throw new NotFoundError("projection", projection);
+        const outcome = await runner.retryParked(request.eventId);
+        this.deps.log.info(`parked event ${request.eventId} of ${projection} retried by ${request.by}: ${outcome.resolved ? "applied" : outcome.error}`);
+        return { op: "retry", projection, eventId: request.eventId, ...outcome };
+      }
+      case "skip": {
+        this.projection(projection);
+        await skipParked(this.control!, this.deps.keys, projection, request.eventId, request.by);
+        this.deps.log.info(`parked event ${request.eventId} of ${projection} skipped by ${request.by}`);
+        return { op: "skip", projection, eventId: request.eventId, resolved: true, error: null };
+      }
+      default: {
+        const never: never = request;
+        throw new Error(`unknown admin request ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private projection(name: string): DocumentProjection<unknown> {
+    const projection = this.deps.projections.find((p) => p.name === name);
+    if (!projection) throw new NotFoundError("projection", name);
+    return projection;
+  }
+
+  /**
+   * Every tick, each projection not already catching up here drains in this
+   * process, and its status is published. The catch-up runs outside BullMQ on
+   * purpose: it must work when Redis lost the queue, and while a drain job of a
+   * killed projector sits stalled (holding the wake-ups' deduplication) until
+   * BullMQ notices. Racing a job's drain is safe: batches are guarded by WATCH.
+   */
+  private tick(): void {
+    for (const name of this.runners.keys()) {
+      if (this.stopping || this.catchingUp.has(name)) continue;
+      const run = this.drainProjection(name)
+        .catch((e: unknown) => this.deps.log.warn(`projection ${name} failed: ${errorMessage(e)}`))
+        .then(() => this.status?.publish(name, true))
+        .catch(() => undefined) // the next tick tries again
+        .finally(() => this.catchingUp.delete(name));
+      this.catchingUp.set(name, run);
+    }
+  }
+
+  private drain(job: Job<DrainJobData>): Promise<number> {
+    return this.drainProjection(job.data.projection);
+  }
+
+  /** Applies batches until the log is drained or the time budget is spent (then a job continues). */
+  private async drainProjection(name: string): Promise<number> {
+    const runner = this.runners.get(name);
+    if (!runner) return 0; // queued for a projection this process does not run
     const started = Date.now();
     let applied = 0;
-    while (!this.stopping) {
-      const step = await runner.step();
-      if (step.kind === "idle") return applied;
-      if (step.kind === "applied") applied += step.events;
-      if (Date.now() - started > this.options.drainBudgetMs) break;
+    try {
+      while (!this.stopping) {
+        const step = await runner.step();
+        if (step.kind === "idle") return applied;
+        if (step.kind === "applied") {
+          applied += step.events;
+          this.status?.recordApplied(name, step.events);
+          for (const { eventId, error } of step.parked) {
+            const message = `parked event ${eventId} after ${this.options.maxEventAttempts} attempts: ${error}`;
+            this.deps.log.warn(`projection ${name}: ${message}`);
+            await this.status?.recordError(name, message).catch(() => undefined);
+          }
+        }
+        if (Date.now() - started > this.options.drainBudgetMs) break;
+      }
+      if (!this.stopping) await this.requeue(name);
+      return applied;
+    } catch (error) {
+      await this.status?.recordError(name, error).catch(() => undefined);
+      throw error;
+    } finally {
+      await this.status?.publish(name).catch(() => undefined);
     }
-    if (!this.stopping) await this.requeue(job.data.projection);
-    return applied;
   }
 
   private async requeue(projection: string): Promise<void> {
@@ -111,19 +266,9 @@ export class Projector {
     );
   }
 
-  private async scheduleCatchUps(queue: Queue<DrainJobData>): Promise<void> {
-    const wanted = new Set(this.runners.keys());
-    for (const projection of wanted) {
-      await queue.upsertJobScheduler(
-        `catch-up:${projection}`,
-        { every: this.options.catchUpEveryMs },
-        { name: DRAIN_JOB, data: { projection }, opts: { removeOnComplete: true, removeOnFail: 1000 } },
-      );
-    }
-    for (const scheduler of await queue.getJobSchedulers()) {
-      const name = scheduler.key.replace(/^catch-up:/, "");
-      if (!wanted.has(name)) await queue.removeJobScheduler(scheduler.key);
-    }
+  /** Earlier versions scheduled catch-ups in Redis; a schedule left behind (or for a removed projection) only costs jobs. */
+  private async removeSchedulers(queue: Queue<DrainJobData>): Promise<void> {
+    for (const scheduler of await queue.getJobSchedulers()) await queue.removeJobScheduler(scheduler.key);
   }
 
   private connect(): Redis {

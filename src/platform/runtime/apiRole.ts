@@ -4,6 +4,7 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
+import { UnavailableError } from "../errors";
 import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
 import type { RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
@@ -12,6 +13,7 @@ import { inCommitOrder } from "../graphql/inCommitOrder";
 import { mountStaticPages } from "../graphql/staticPages";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
+import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
 import type { StaticPage } from "../service";
 import { observeBus } from "../observability/busTelemetry";
@@ -19,6 +21,7 @@ import { countSubscription, graphqlMetricsPlugin } from "../observability/graphq
 import { healthRouter, type ReadinessCheck } from "../observability/health";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
+import { readProjectionStatus } from "../projection/status";
 
 export interface ApiDeps {
   config: Config;
@@ -33,6 +36,8 @@ export interface ApiDeps {
   pages: readonly StaticPage[];
   /** Served beside GraphQL: /health, /ready, /metrics, and Bull Board for these queues under /admin/queues. */
   telemetry: { role: string; metrics: Metrics; checks: readonly ReadinessCheck[]; queues: readonly Queue[] };
+  /** Names of the projections the projector runs, for status and operator commands. */
+  projections: readonly string[];
 }
 
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
@@ -55,11 +60,23 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   } else {
     log.info("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
   }
+  const projectorAdmin = new ProjectorAdminClient(deps.redis(), deps.redis(), keys.prefix, config.COMMAND_TIMEOUT_MS);
   const shared: Omit<RequestContext, "principal" | "actor"> = {
     commands: observeBus(deps.bus, log),
     readModels,
     consistency,
     readWaitMaxMs: config.READ_WAIT_MAX_MS,
+    projections: {
+      names: deps.projections,
+      status: async (name) => {
+        try {
+          return await readProjectionStatus(reader, keys, name);
+        } catch (error) {
+          throw new UnavailableError("Redis", error);
+        }
+      },
+      send: (request) => projectorAdmin.send(request),
+    },
     subscribe: (topic) => inCommitOrder(pubSub.subscribe(keys.topic(topic))),
   };
   const { metrics } = deps.telemetry;
@@ -67,7 +84,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } = require("../observability/adminBoard") as typeof import("../observability/adminBoard");
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
-  return startGraphQLServer<RequestContext>({
+  const server = await startGraphQLServer<RequestContext>({
     schema,
     host: config.HOST,
     port: config.PORT,
@@ -93,6 +110,13 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
       mountStaticPages(app, deps.pages);
     },
   });
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      await projectorAdmin.close();
+    },
+  };
 }
 
 const READER_CONNECT_WAIT_MS = 10_000;

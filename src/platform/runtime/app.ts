@@ -28,6 +28,7 @@ import { ReadModelKeys } from "../projection/keys";
 import type { DocumentProjection } from "../projection/types";
 import { Projector } from "../projection/projector";
 import { PROJECTOR_QUEUE, ProjectorWakeups } from "../projection/wakeups";
+import { ProjectionResolvers } from "../projection/resolvers";
 import { sagaProjection } from "../saga/sagaProjection";
 import { SagaResolvers } from "../saga/resolvers";
 import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
@@ -59,7 +60,7 @@ export interface RunningApp {
 /** Every resolver the API serves: the services', the history's and, when any service has sagas, the saga operations. */
 export function allResolvers(services: readonly ServiceDefinition[]) {
   const hasSagas = services.some((s) => s.sagas?.length);
-  return [...services.flatMap((s) => s.resolvers), HistoryQueries, ...(hasSagas ? [SagaResolvers] : [])];
+  return [...services.flatMap((s) => s.resolvers), HistoryQueries, ...(hasSagas ? [SagaResolvers] : []), ProjectionResolvers];
 }
 
 /** Every read model the projector maintains: the services', the sagas' when there are any, and the history of all of them. */
@@ -157,6 +158,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       const projector = new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }) }, {
         batchSize: config.PROJECTOR_BATCH_SIZE,
         catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
+        maxEventAttempts: config.PROJECTOR_MAX_EVENT_ATTEMPTS,
       });
       await projector.start();
       onStop("projector", () => projector.stop());
@@ -212,6 +214,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         graphiqlQuery: options.graphiqlQuery ?? "",
         telemetry: { role, metrics, checks: telemetry.checks, queues: telemetry.queues },
         pages,
+        projections: projections.map((p) => p.name),
       });
       onStop("api", () => api!.close());
       telemetryUrl = api.url.replace(/\/graphql$/, "");
