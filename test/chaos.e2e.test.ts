@@ -13,7 +13,7 @@ it(`loses nothing and breaks no invariant under injected faults (seed ${seed})`,
     checkouts: 200,
     faults: 11,
     concurrency: 6,
-    deadlineMs: 4000,
+    deadlineMs: 6000,
     convergeTimeoutMs: 120_000,
     log: () => undefined,
   });
@@ -26,4 +26,5 @@ it(`loses nothing and breaks no invariant under injected faults (seed ${seed})`,
   expect(outcomes).toMatch(/confirmed/);
   expect(outcomes).toMatch(/out of stock/);
   expect(outcomes).toMatch(/payment declined/);
+  expect(outcomes).toMatch(/checkout timed out/); // the slow faults froze services past the deadline
 }, 600_000);

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     checkouts: flag("checkouts", 2000),
     faults: flag("faults", 50),
     concurrency: flag("concurrency", 8),
-    deadlineMs: flag("deadline-ms", 4000),
+    deadlineMs: flag("deadline-ms", 6000),
     convergeTimeoutMs: flag("converge-timeout-ms", 180_000),
     kinds,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

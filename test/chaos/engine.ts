@@ -78,6 +78,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const trigger = schedule.map((_, j) => Math.floor(((j + 1) * options.checkouts) / (schedule.length + 1)));
     let startedCheckouts = 0;
     let faultsStarted = 0;
+    let broken: unknown = null;
     const faultRandom = new Random(options.seed ^ 0x5eed);
     const faultLoop = (async () => {
       for (const [j, kind] of schedule.entries()) {
@@ -87,10 +88,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await inject(kind, { system, redis, admin, database, slowForMs: options.deadlineMs + 2000 }, faultRandom);
         faultsDone[kind] = (faultsDone[kind] ?? 0) + 1;
       }
-    })();
+    })().catch((error: unknown) => {
+      broken = error; // the harness failed, not the system: stop the load and say so
+    });
     let next = 0;
     const client = async () => {
-      for (let i = next++; i < plans.length; i = next++) {
+      for (let i = next++; i < plans.length && !broken; i = next++) {
         while (faultsStarted < trigger.filter((t) => t < i).length) await sleep(20);
         startedCheckouts += 1;
         checkouts.push(await placeCheckout(system.url, plans[i]!));
@@ -98,6 +101,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     };
     await Promise.all([faultLoop, ...Array.from({ length: options.concurrency }, client)]);
+    if (broken) throw new Error(`fault injection failed: ${String(broken)}`);
 
     const healed = Date.now();
     options.log("faults over: waiting for the system to settle");

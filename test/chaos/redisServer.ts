@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +35,7 @@ export class RedisServer {
   async wipe(): Promise<void> {
     await this.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir);
     await this.launch();
   }
 
