@@ -125,14 +125,21 @@ it("order(asOf: {at}) is the state at that moment", async () => {
 
 it("correlation(id): everything the placeOrder request caused, across services, in commit order", async () => {
   await trailPages(100);
-  const nodes: NonNullable<CorrelationQuery["correlation"]>["edges"][number]["node"][] = [];
-  let after: string | null = null;
-  for (;;) {
-    const result: CorrelationQuery = await request(system.url, CorrelationDocument, { id: PLACE_COMMAND, first: 4, after, waitFor: placedPosition });
-    nodes.push(...result.correlation.edges.map((e) => e.node));
-    if (!result.correlation.pageInfo.hasNextPage) break;
-    after = result.correlation.pageInfo.endCursor;
-  }
+  const allPages = async () => {
+    const nodes: NonNullable<CorrelationQuery["correlation"]>["edges"][number]["node"][] = [];
+    let after: string | null = null;
+    for (;;) {
+      const result: CorrelationQuery = await request(system.url, CorrelationDocument, { id: PLACE_COMMAND, first: 4, after, waitFor: placedPosition });
+      nodes.push(...result.correlation.edges.map((e) => e.node));
+      if (!result.correlation.pageInfo.hasNextPage) return nodes;
+      after = result.correlation.pageInfo.endCursor;
+    }
+  };
+  // The saga records its end after the order is confirmed; the history has it once the projector does.
+  const nodes = await eventually(async () => {
+    const found = await allPages();
+    return found.some((n) => n.type === "SagaFinished") && found;
+  }, "the saga's end in the correlation");
   expect(nodes.every((n) => n.metadata.correlationId === PLACE_COMMAND)).toBe(true);
   const types = nodes.map((n) => n.type);
   for (const type of ["OrderPlaced", "SagaStarted", "StockReserved", "PaymentAuthorized", "OrderConfirmed", "SagaFinished"]) expect(types).toContain(type);

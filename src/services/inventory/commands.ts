@@ -10,8 +10,13 @@ export type DefineProduct = {
 export type ChangePrice = { type: "ChangePrice"; sku: string; priceMinor: number };
 export type Restock = { type: "Restock"; sku: string; quantity: number };
 export type ReserveStock = { type: "ReserveStock"; sku: string; orderId: string; quantity: number };
-/** Gives an order's held units back to available stock. */
-export type ReleaseStock = { type: "ReleaseStock"; sku: string; orderId: string };
+/**
+ * Gives an order's held units back to available stock. `tombstone`: the order
+ * is being cancelled, so if its reservation has not arrived yet (Inventory was
+ * slow or down), record the release anyway and refuse that reservation when
+ * it comes. Without it, releasing what was never reserved is RESERVATION_NOT_FOUND.
+ */
+export type ReleaseStock = { type: "ReleaseStock"; sku: string; orderId: string; tombstone?: boolean };
 /** The order's held units leave the warehouse for good. */
 export type CommitStock = { type: "CommitStock"; sku: string; orderId: string };
 

@@ -90,7 +90,9 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
       const product = defined(state, sku);
       // Released before it was reserved (the reserve is late or still queued): a tombstone of
       // quantity 0 settles the order, so the late reserve is refused instead of holding stock forever.
-      if (!reservationOf(product, orderId)) return [{ type: "StockReservationReleased", data: { sku, orderId, quantity: 0 } }];
+      if (command.tombstone === true && !reservationOf(product, orderId)) {
+        return [{ type: "StockReservationReleased", data: { sku, orderId, quantity: 0 } }];
+      }
       const { quantity } = heldReservation(product, orderId);
       return [{ type: "StockReservationReleased", data: { sku, orderId, quantity } }];
     }

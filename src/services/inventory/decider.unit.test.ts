@@ -319,26 +319,39 @@ describe("ReleaseStock", () => {
       .then([released(4, "order-b")]);
   });
 
-  it("leaves a tombstone (quantity 0) for an order without a reservation, and other orders untouched", () => {
+  it("refuses an order without a reservation with RESERVATION_NOT_FOUND", () => {
     spec
       .given([defined(10), reserved(3, "order-a")])
       .when(release("order-b"))
-      .then([released(0, "order-b")]);
-  });
-
-  it("refuses a reserve that arrives after its release tombstone with RESERVATION_EXISTS", () => {
-    spec
-      .given([defined(10), released(0, "order-b")])
-      .when(reserve(2, "order-b"))
-      .thenThrows("RESERVATION_EXISTS", { sku: SKU, orderId: "order-b" });
-  });
-
-  it("a tombstone moves no stock: all ten units can still be reserved", () => {
-    spec.given([defined(10), released(0, "order-b")]).when(reserve(10, "order-c")).then([reserved(10, "order-c")]);
+      .thenThrows("RESERVATION_NOT_FOUND", { sku: SKU, orderId: "order-b" });
   });
 
   it("does not find a reservation for order id constructor through the prototype", () => {
-    spec.given([defined(10)]).when(release("constructor")).then([released(0, "constructor")]);
+    spec.given([defined(10)]).when(release("constructor")).thenThrows("RESERVATION_NOT_FOUND");
+  });
+
+  describe("as a tombstone (the order is being cancelled)", () => {
+    const tombstone = (orderId: string): InventoryCommand => ({ type: "ReleaseStock", sku: SKU, orderId, tombstone: true });
+
+    it("records a release of 0 units for an order whose reservation has not arrived, and leaves others alone", () => {
+      spec.given([defined(10), reserved(3, "order-a")]).when(tombstone("order-b")).then([released(0, "order-b")]);
+    });
+
+    it("releases a held reservation like any release", () => {
+      spec.given([defined(10), reserved(3)]).when(tombstone(ORDER)).then([released(3)]);
+    });
+
+    it("makes the late reservation fail with RESERVATION_EXISTS", () => {
+      spec.given([defined(10), released(0, "order-b")]).when(reserve(2, "order-b")).thenThrows("RESERVATION_EXISTS", { sku: SKU, orderId: "order-b" });
+    });
+
+    it("moves no stock: all ten units can still be reserved", () => {
+      spec.given([defined(10), released(0, "order-b")]).when(reserve(10, "order-c")).then([reserved(10, "order-c")]);
+    });
+
+    it("is refused a second time with RESERVATION_SETTLED", () => {
+      spec.given([defined(10), released(0, "order-b")]).when(tombstone("order-b")).thenThrows("RESERVATION_SETTLED");
+    });
   });
 
   it("refuses a second release with RESERVATION_SETTLED", () => {

@@ -66,7 +66,7 @@ function nextCompensation(state: SagaState<CheckoutData>): SagaStep | { finished
   const { orderId, customerId, lines } = state.data;
   for (const { sku } of [...lines].reverse()) {
     if (mayHaveApplied(state, reserveStep(sku)) && !done(state, releaseStep(sku))) {
-      return { id: releaseStep(sku), service: "inventory", command: { type: "ReleaseStock", sku, orderId }, compensation: true };
+      return { id: releaseStep(sku), service: "inventory", command: { type: "ReleaseStock", sku, orderId, tombstone: true }, compensation: true };
     }
   }
   if (!done(state, "cancel")) {

@@ -59,7 +59,7 @@ describe("checkout saga: failures and compensation", () => {
   it("out of stock: releases only the lines reserved, cancels, and needs no void", () => {
     const given = saga.given([started, ...reserved.slice(0, 3), h.failed("reserve:MUG", "OUT_OF_STOCK")]);
     expect(given.state.status).toBe("COMPENSATING");
-    expect(step(given.next())).toEqual({ id: "release:TEA", service: "inventory", command: { type: "ReleaseStock", sku: "TEA", orderId: "o-1" } });
+    expect(step(given.next())).toEqual({ id: "release:TEA", service: "inventory", command: { type: "ReleaseStock", sku: "TEA", orderId: "o-1", tombstone: true } });
     const afterRelease = [started, ...reserved.slice(0, 3), h.failed("reserve:MUG", "OUT_OF_STOCK"), h.succeeded("release:TEA")];
     expect(step(saga.given(afterRelease).next())).toEqual({
       id: "cancel", service: "ordering", command: { type: "CancelOrder", orderId: "o-1", reason: "out of stock: MUG" },
