@@ -94,7 +94,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let next = 0;
     const client = async () => {
       for (let i = next++; i < plans.length && !broken; i = next++) {
-        while (faultsStarted < trigger.filter((t) => t < i).length) await sleep(20);
+        while (faultsStarted < trigger.filter((t) => t < i).length && !broken) await sleep(20);
         startedCheckouts += 1;
         checkouts.push(await placeCheckout(system.url, plans[i]!));
         if (checkouts.length % 100 === 0) options.log(`${checkouts.length}/${plans.length} checkouts placed`);

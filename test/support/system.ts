@@ -16,6 +16,9 @@ export interface RunningSystem {
   shutdown(): Promise<Array<number | null>>;
 }
 
+/** Generous: on a loaded 2-core machine a role with its libraries can take well over 20 s to load. */
+const READY_TIMEOUT_MS = 90_000;
+
 /**
  * Every role as its own child process, against a database and key prefix of its own.
  * `extraEnv` may be a function of the base environment, e.g. to route DATABASE_URL through a fault proxy.
@@ -48,7 +51,7 @@ export async function startSystem(
     async start(name) {
       const child = spawnRole(name, env);
       processes.set(name, child);
-      await child.waitFor(new RegExp(`ready \\(${name}\\)`));
+      await child.waitFor(new RegExp(`ready \\(${name}\\)`), READY_TIMEOUT_MS);
       if (name === "api" || name === "all") url = (await child.waitFor(/GraphiQL at (http:\/\/\S+)/))[1]!;
       return child;
     },

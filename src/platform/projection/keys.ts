@@ -15,6 +15,7 @@
  *   {prefix}:rm:{name}:{gen}:attempts    HASH eventId -> failed attempts of an event not yet parked
  *   {prefix}:checkpoints                 pub/sub channel: "{name} {gen} {position}"
  *   {prefix}:topic:{topic}               pub/sub channel per change topic
+ *   {prefix}:changes                     capped stream of the same changes, for replay after a disconnect
  */
 export class ReadModelKeys {
   constructor(readonly prefix: string) {}
@@ -54,6 +55,11 @@ export class ReadModelKeys {
 
   topic(topic: string): string {
     return `${this.prefix}:topic:${topic}`;
+  }
+
+  /** Stream of every published change batch: what an API missed while disconnected, replayed on return. */
+  get changeLog(): string {
+    return `${this.prefix}:changes`;
   }
 }
 

@@ -174,7 +174,7 @@ export class ProjectionRunner<Doc> {
     if (this.options.target.kind === "active") {
       // Published inside the transaction: subscribers hear of a change exactly
       // when it becomes visible, and an aborted (duplicate) batch says nothing.
-      for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
+      publishChanges(tx, this.keys, plan.notifications);
       tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
     const result = await tx.exec();
@@ -216,7 +216,7 @@ export class ProjectionRunner<Doc> {
         if (plan) {
           writePlan(tx, this.projection, gen, before, plan);
           tx.hdel(gen.parked, eventId);
-          for (const { topic, message } of plan.notifications) tx.publish(this.keys.topic(topic), JSON.stringify(message));
+          publishChanges(tx, this.keys, plan.notifications);
         } else {
           tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
         }
@@ -247,6 +247,20 @@ export class ProjectionRunner<Doc> {
     return docs;
   }
 
+}
+
+/** Batches kept in the change log: minutes of changes at the rates this system is built for. */
+export const CHANGE_LOG_LENGTH = 10_000;
+
+/**
+ * Publishes a batch's changes, and appends them to the change log in the same
+ * transaction, so an API that missed the publication can replay it.
+ */
+export function publishChanges(tx: ReturnType<Redis["multi"]>, keys: ReadModelKeys, notifications: ReadonlyArray<{ topic: string; message: unknown }>): void {
+  if (notifications.length === 0) return;
+  const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
+  for (const { channel, message } of published) tx.publish(channel, message);
+  tx.xadd(keys.changeLog, "MAXLEN", "~", CHANGE_LOG_LENGTH, "*", "batch", JSON.stringify(published));
 }
 
 export function parseCheckpoint(value: string | null): LogPosition {

@@ -1,4 +1,3 @@
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub } from "@graphql-yoga/subscription";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -15,6 +14,7 @@ import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
+import { replayingEventTarget } from "../projection/replayingEventTarget";
 import type { StaticPage } from "../service";
 import { observeBus } from "../observability/busTelemetry";
 import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
@@ -52,7 +52,8 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   }
   const readModels = new ReadModelStore(reader, keys);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
-  const pubSub = createPubSub({ eventTarget: createRedisEventTarget({ publishClient: reader, subscribeClient: subscriber }) });
+  const eventTarget = replayingEventTarget({ subscriber, reader, changeLog: keys.changeLog, log });
+  const pubSub = createPubSub({ eventTarget: eventTarget as unknown as NonNullable<Parameters<typeof createPubSub>[0]>["eventTarget"] });
   const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
   const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
   if (authenticator.mode === "dev") {
