@@ -54,26 +54,38 @@ export async function moneyConservation(db: TestDatabase): Promise<{ putIn: numb
   };
 }
 
-/** Every live read model equals a projection of the whole log computed from scratch. */
+/** Every live read model equals a projection of the whole log computed from scratch; names the ones that differ, and where. */
 export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix: string): Promise<string[]> {
   const keys = new ReadModelKeys(prefix);
   const mismatches: string[] = [];
-  const projections = allProjections(services);
-  for (const projection of projections) {
+  for (const projection of allProjections(services)) {
     const scratch = FIRST_GENERATION + 1000;
-    await projectGeneration(redis, db.store, keys, projection, scratch);
-    const target = await redis.get(keys.generation(projection.name, scratch).checkpoint);
-    // The live projector runs on its own schedule: compare once it has reached the same place in the log.
-    const deadline = Date.now() + 15_000;
     const active = async () => parseGeneration(await redis.get(keys.activeGeneration(projection.name)));
-    while ((await redis.get(keys.generation(projection.name, await active()).checkpoint)) !== target && Date.now() < deadline) {
+    const checkpointOf = async (generation: number) => redis.get(keys.generation(projection.name, generation).checkpoint);
+    // The live projector runs on its own schedule, and the log may still grow: compare once both stand at the same place.
+    const deadline = Date.now() + 15_000;
+    let target: string | null = null;
+    for (;;) {
+      await projectGeneration(redis, db.store, keys, projection, scratch);
+      target = await checkpointOf(scratch);
+      if ((await checkpointOf(await active())) === target || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const [live, fromScratch] = await Promise.all([
       snapshotGeneration(redis, keys, projection.name, await active()),
       snapshotGeneration(redis, keys, projection.name, scratch),
     ]);
-    if (JSON.stringify(sorted(live)) !== JSON.stringify(sorted(fromScratch))) mismatches.push(projection.name);
+    const differing = Object.keys({ ...live.docs, ...fromScratch.docs }).filter(
+      (id) => JSON.stringify(sorted(live.docs[id])) !== JSON.stringify(sorted(fromScratch.docs[id])),
+    );
+    const indexes = JSON.stringify(sorted(live.indexes)) === JSON.stringify(sorted(fromScratch.indexes));
+    if (differing.length || !indexes) {
+      const first = differing[0];
+      const where = first
+        ? `${differing.length} document(s), e.g. ${first}: live ${JSON.stringify(live.docs[first]).slice(0, 400)} vs log ${JSON.stringify(fromScratch.docs[first]).slice(0, 400)}`
+        : "its indexes";
+      mismatches.push(`${projection.name} (${where}; live at ${await checkpointOf(await active())}, log at ${target})`);
+    }
   }
   return mismatches;
 }

@@ -11,3 +11,27 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 export function bullPrefix(prefix: string): string {
   return `${prefix}:bull`;
 }
+
+/**
+ * For WATCH/MULTI/EXEC: a WATCH lives on one TCP connection, so nothing may be
+ * queued while disconnected or resent after a reconnect. Otherwise a batch
+ * computed before Redis restarted (or lost its data) would be written blindly
+ * into the new one, checkpoint included. Such commands fail instead, and the
+ * caller starts over from what Redis now holds. Resolves once connected.
+ */
+export async function createTransactionalRedis(url: string, readyWithinMs = 10_000): Promise<Redis> {
+  const connection = createRedis(url, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false });
+  connection.on("error", () => undefined); // reconnects by itself; commands meanwhile fail and are retried by their callers
+  if (connection.status === "ready") return connection;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      connection.disconnect();
+      reject(new Error(`Redis not ready within ${readyWithinMs} ms`));
+    }, readyWithinMs);
+    connection.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return connection;
+}

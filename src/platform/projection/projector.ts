@@ -1,6 +1,6 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { bullPrefix, createRedis } from "../bus/connections";
+import { bullPrefix, createRedis, createTransactionalRedis } from "../bus/connections";
 import { errorMessage, NotFoundError } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
@@ -81,7 +81,7 @@ export class Projector {
     for (const projection of projections) {
       this.runners.set(
         projection.name,
-        new ProjectionRunner(this.connect(), store, keys, projection, {
+        new ProjectionRunner(this.track(await createTransactionalRedis(this.deps.redisUrl)), store, keys, projection, {
           batchSize: this.options.batchSize,
           target: { kind: "active" },
           maxEventAttempts: this.options.maxEventAttempts,
@@ -142,7 +142,7 @@ export class Projector {
   /** Starts a blue/green rebuild in this process and answers once it holds the lock. */
   async startRebuild(name: string, by: string): Promise<Rebuild<unknown>> {
     const projection = this.projection(name);
-    const connection = createRedis(this.deps.redisUrl);
+    const connection = await createTransactionalRedis(this.deps.redisUrl);
     let rebuild: Rebuild<unknown>;
     try {
       rebuild = await Rebuild.start(connection, this.deps.store, this.deps.keys, projection, {
@@ -274,6 +274,10 @@ export class Projector {
   private connect(): Redis {
     const connection = createRedis(this.deps.redisUrl);
     connection.on("error", () => undefined); // reconnects by itself; the worker reports the outage
+    return this.track(connection);
+  }
+
+  private track(connection: Redis): Redis {
     this.connections.push(connection);
     return connection;
   }

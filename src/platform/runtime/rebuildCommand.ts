@@ -1,7 +1,7 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Config } from "../../config";
 import { ConfigError } from "../../config";
-import { createRedis } from "../bus/connections";
+import { createTransactionalRedis } from "../bus/connections";
 import { DomainError } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
 import { createPool } from "../eventstore/pool";
@@ -33,7 +33,7 @@ export async function rebuildCommand(
     throw new ConfigError("'rebuild' needs DATABASE_URL and REDIS_URL: the database and Redis of the running system");
   }
   const pool = createPool(config.DATABASE_URL, { max: 2 });
-  const redis = createRedis(config.REDIS_URL);
+  const redis = await createTransactionalRedis(config.REDIS_URL); // the rebuild switches generations with WATCH/MULTI
   const bar = new SingleBar(
     { format: `${projection.name} [{bar}] {percentage}% | {value}/{total} events | {phase}`, noTTYOutput: true, notTTYSchedule: 1000 },
     Presets.shades_classic,
