@@ -20,7 +20,9 @@ export function bullPrefix(prefix: string): string {
  * caller starts over from what Redis now holds. Resolves once connected.
  */
 export async function createTransactionalRedis(url: string, readyWithinMs = 10_000): Promise<Redis> {
-  const connection = createRedis(url, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false });
+  // maxRetriesPerRequest 0: commands in flight when the connection drops are rejected at once
+  // (without it, ioredis neither resends them nor ever settles their promises).
+  const connection = createRedis(url, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
   connection.on("error", () => undefined); // reconnects by itself; commands meanwhile fail and are retried by their callers
   if (connection.status === "ready") return connection;
   await new Promise<void>((resolve, reject) => {
