@@ -13,6 +13,7 @@ beforeAll(async () => {
   system = await startSystem(["api", "projector", "saga", "inventory", "ordering", "payments"], {
     SAGA_STEP_TIMEOUT_MS: "800",
     SAGA_ATTEMPTS: "2",
+    SAGA_GIVE_UP_MS: "3000", // ordering stays down longer than this: the compensation is given up on
   });
   await request(system.url, OpenAccountDocument, { customerId: "c-1", currency: "EUR", initialBalanceMinor: 10_000 });
   const { defineProduct } = await request(system.url, DefineProductDocument, {

@@ -183,7 +183,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     if (wanted.has("saga") && sagas.length) {
       const runner = new SagaRunner(
         { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log: log.child({ component: "saga" }) },
-        { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, attempts: config.SAGA_ATTEMPTS },
+        { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, attempts: config.SAGA_ATTEMPTS, giveUpMs: config.SAGA_GIVE_UP_MS },
       );
       await runner.start();
       onStop("saga runner", () => runner.stop());

@@ -21,15 +21,21 @@ const LEGACY_SWEEP_SCHEDULER = "saga-sweep";
 export interface SagaRunnerOptions {
   /** Longest wait for one step's reply before the attempt counts as failed. */
   stepTimeoutMs: number;
-  /** Attempts of an advance job before the saga is marked FAILED. */
+  /** Attempts of an advance job (on errors of the runner itself, e.g. PostgreSQL) before the saga is marked FAILED. */
   attempts: number;
+  /**
+   * How long a step whose service does not answer (COMMAND_TIMEOUT, UNAVAILABLE) is
+   * resent before the saga is marked FAILED. Services come back; a compensation
+   * must not be abandoned because one was slow for a minute.
+   */
+  giveUpMs: number;
   /** Period of the sweep that resumes sagas whose wake-up was lost. */
   sweepEveryMs: number;
   /** Overrides the definitions' deadlines (tests, demos). */
   deadlineMs?: number;
 }
 
-export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_000, attempts: 8, sweepEveryMs: 5000 };
+export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_000, attempts: 8, giveUpMs: 600_000, sweepEveryMs: 5000 };
 
 export interface SagaRunnerDeps {
   db: Queryable;
@@ -43,6 +49,13 @@ export interface SagaRunnerDeps {
 
 type AdvanceJob = { stream: string; saga: string };
 const ACTOR = "saga-runner";
+/** Pause before resending a step whose service did not answer (an UNAVAILABLE reply comes at once). */
+const NO_ANSWER_PAUSE_MS = 500;
+
+/** The service did not answer, or said it cannot now: worth resending, never a verdict on the step. */
+function isNoAnswer(error: unknown): error is DomainError {
+  return error instanceof DomainError && (error.code === ErrorCode.COMMAND_TIMEOUT || error.code === ErrorCode.UNAVAILABLE);
+}
 
 /**
  * Runs orchestrated sagas. Starts an instance when a trigger event appears in
@@ -58,6 +71,7 @@ export class SagaRunner {
   private worker: Worker<AdvanceJob> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
+  private stopping = false;
 
   constructor(
     private readonly deps: SagaRunnerDeps,
@@ -90,6 +104,7 @@ export class SagaRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.starter.stop();
     await this.worker?.close();
@@ -153,7 +168,7 @@ export class SagaRunner {
 
   /** Drives one instance until it ends or must wait; safe to run again at any point. */
   async advance(stream: string, definition: SagaDefinition<unknown>): Promise<void> {
-    for (;;) {
+    while (!this.stopping) {
       const { state, version } = await this.load(stream);
       if (state.status !== "RUNNING" && state.status !== "COMPENSATING") return;
       const now = Date.now();
@@ -184,10 +199,16 @@ export class SagaRunner {
         }, Math.max(1, waitMs));
         reply = raw.ok ? { ok: true, events: raw.outcome.eventTypes } : { ok: false, ...raw.error };
       } catch (error) {
-        if (error instanceof DomainError && error.code === ErrorCode.COMMAND_TIMEOUT && !next.compensation && Date.now() >= deadline) {
-          continue; // the deadline decides; a late reply will change nothing
+        if (!isNoAnswer(error)) throw error; // the job retries with backoff
+        if (!next.compensation && Date.now() >= deadline) continue; // the deadline decides; a late reply will change nothing
+        if (Date.now() - Date.parse(state.steps[next.id]?.at ?? new Date().toISOString()) >= this.options.giveUpMs) {
+          await this.record(stream, at, state, { type: "SagaFailed", data: { step: next.id, code: error.code, message: error.message } });
+          this.deps.log.warn(`saga ${stream} FAILED at step ${next.id} after ${this.options.giveUpMs} ms without an answer: ${error.message} (redrive it once the cause is fixed)`);
+          return;
         }
-        throw error; // transient: the job retries with backoff
+        // Resent with the same command id: it joins the command still queued, or gets its result.
+        await new Promise((resolve) => setTimeout(resolve, NO_ANSWER_PAUSE_MS));
+        continue;
       }
       const verdict = definition.judge(next, reply);
       const outcome: SagaEvent = verdict.ok
