@@ -4,23 +4,8 @@ import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { formatLogPosition, LOG_START } from "../eventstore/logPosition";
 import { ReadModelKeys } from "./keys";
 import { ProjectionRunner } from "./projectionRunner";
-import { indexMember } from "./readModelStore";
-import type { DocumentProjection } from "./types";
+import { type Tally, tallies } from "./testing";
 
-/** A toy read model: per stream, the sum of the numbers its events carry. */
-interface Tally {
-  stream: string;
-  sum: number;
-  count: number;
-}
-const tallies: DocumentProjection<Tally> = {
-  name: "tallies",
-  eventTypes: ["Added"],
-  documentIds: (e) => [e.streamId],
-  evolve: (doc, e, id) => ({ stream: id, sum: (doc?.sum ?? 0) + (e.data as { n: number }).n, count: (doc?.count ?? 0) + 1 }),
-  indexes: (doc) => [{ index: "bySum", member: indexMember(String(doc.sum).padStart(8, "0"), doc.stream) }],
-  topics: (id) => [`tally:${id}`],
-};
 const meta = { correlationId: "c", causationId: "c", actor: "test" };
 
 let db: TestDatabase;

@@ -9,24 +9,12 @@ import { ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import { ProjectionRunner } from "./projectionRunner";
 import { Rebuild, type RebuildProgress } from "./rebuild";
-import { indexMember, ReadModelStore } from "./readModelStore";
+import { ReadModelStore } from "./readModelStore";
 import { readProjectionStatus } from "./status";
+import { type Tally, tallies } from "./testing";
 import type { DocumentProjection } from "./types";
 import { silentLogger } from "../observability/logger";
 
-/** Per stream, the sum of the numbers its events carry; indexed by sum. */
-interface Tally {
-  stream: string;
-  sum: number;
-  count: number;
-}
-const tallies: DocumentProjection<Tally> = {
-  name: "tallies",
-  eventTypes: ["Added"],
-  documentIds: (e) => [e.streamId],
-  evolve: (doc, e, id) => ({ stream: id, sum: (doc?.sum ?? 0) + (e.data as { n: number }).n, count: (doc?.count ?? 0) + 1 }),
-  indexes: (doc) => [{ index: "bySum", member: indexMember(String(doc.sum).padStart(8, "0"), doc.stream) }],
-};
 /** The same read model, made slow (a few ms per event) so that a rebuild outlasts its lock's expiry. */
 const slowTallies: DocumentProjection<Tally> = {
   ...tallies,
