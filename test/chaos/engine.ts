@@ -1,6 +1,6 @@
 import { createPool } from "../../src/platform/eventstore/pool";
 import { readModelsMatchLog } from "../support/invariants";
-import { startSystem } from "../support/system";
+import { eventually, startSystem } from "../support/system";
 import { ADMIN_DATABASE_URL } from "../support/testEnv";
 import { conservation, exactlyOnce, expectedOutcomes, outcomes, sagasSettled, settlement, type Violation } from "./checks";
 import { type FaultKind, inject, planFaults } from "./faults";
@@ -107,13 +107,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     options.log("faults over: waiting for the system to settle");
     // Quiescent: no order pending, no saga running. Late replies may still be undone after that
     // (a late authorization voided by its tombstone), so the checks below get a short grace.
-    const settled = await until(options.convergeTimeoutMs, async () => {
+    const settled = await until("quiescence", options.convergeTimeoutMs, async () => {
       const open = [...(await settlement(system.db)).filter((v) => v.check === "orders settled"), ...(await sagasSettled(system.db)).filter((v) => v.detail.includes("stuck"))];
       return open.length === 0;
     });
     if (settled) convergedInMs = Date.now() - healed;
     else violations.push({ check: "convergence", detail: `not settled ${options.convergeTimeoutMs} ms after the last fault` });
-    await until(15_000, async () => (await settlement(system.db)).length === 0);
+    await until("late compensations", 15_000, async () => (await settlement(system.db)).length === 0);
 
     violations.push(...(await exactlyOnce(system.db, checkouts)));
     violations.push(...(await settlement(system.db)));
@@ -152,16 +152,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function until(timeoutMs: number, probe: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(250);
-  }
-  return false;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `eventually` that reports instead of throwing: not converging is a finding, not a crash of the run.
+ * A probe that fails (a cut connection) counts as not yet; probes scan the log, so not too often.
+ */
+const until = (what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<boolean> =>
+  eventually(() => probe().catch(() => false), what, timeoutMs, 250).then(
+    () => true,
+    () => false,
+  );
 
 /** The report as people read it; the JSON form goes to machines. */
 export function formatReport(report: ChaosReport): string {

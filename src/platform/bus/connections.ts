@@ -24,16 +24,24 @@ export async function createTransactionalRedis(url: string, readyWithinMs = 10_0
   // (without it, ioredis neither resends them nor ever settles their promises).
   const connection = createRedis(url, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
   connection.on("error", () => undefined); // reconnects by itself; commands meanwhile fail and are retried by their callers
-  if (connection.status === "ready") return connection;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      connection.disconnect();
-      reject(new Error(`Redis not ready within ${readyWithinMs} ms`));
-    }, readyWithinMs);
-    connection.once("ready", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  if (!(await untilReady(connection, readyWithinMs))) {
+    connection.disconnect();
+    throw new Error(`Redis not ready within ${readyWithinMs} ms`);
+  }
   return connection;
+}
+
+/** Resolves true once `connection` is ready, false after `ms` (it keeps reconnecting on its own). */
+export function untilReady(connection: Redis, ms: number): Promise<boolean> {
+  if (connection.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      connection.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    connection.once("ready", onReady);
+  });
 }

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { silentLogger } from "../observability/logger";
+import { eventually } from "../../../test/support/system";
 import { deleteKeys, testPrefix, TEST_REDIS_URL } from "../../../test/support/testEnv";
 import { ReadModelKeys } from "./keys";
 import { publishChanges } from "./projectionRunner";
@@ -29,10 +30,10 @@ it("replays what was published while the subscriber was disconnected, before any
   const target = replayingEventTarget({ subscriber, reader, changeLog: keys.changeLog, log: silentLogger() });
   const received: number[] = [];
   target.addEventListener(keys.topic("order:o-1"), (event) => received.push((event.detail as { n: number }).n));
-  await until(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("order:o-1"))) as [string, number])[1]) === 1);
+  await eventually(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("order:o-1"))) as [string, number])[1]) === 1, "the subscriber");
 
   await publish(publisher, 1);
-  await until(async () => received.length === 1);
+  await eventually(async () => received.length === 1, "the subscriber");
 
   // The subscriber's connection drops; changes keep coming and reach nobody over pub/sub.
   const back = new Promise((resolve) => subscriber.once("ready", resolve));
@@ -42,7 +43,7 @@ it("replays what was published while the subscriber was disconnected, before any
   await back;
   await publish(publisher, 4);
 
-  await until(async () => received.includes(4) && received.includes(2));
+  await eventually(async () => received.includes(4) && received.includes(2), "the subscriber");
   // The replay overlaps what was delivered before the drop (its margin, and a change published while the
   // connection was still closing); subscribers drop repeats (inCommitOrder). What matters: nothing
   // missing, and every missed change before the newer one.
@@ -55,18 +56,10 @@ it("stops delivering to a listener once it is removed", async () => {
   const received: unknown[] = [];
   const listener = (event: CustomEvent) => received.push(event.detail);
   target.addEventListener(keys.topic("order:o-2"), listener);
-  await until(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("order:o-2"))) as [string, number])[1]) >= 1);
+  await eventually(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("order:o-2"))) as [string, number])[1]) >= 1, "the subscriber");
   target.removeEventListener(keys.topic("order:o-2"), listener);
-  await until(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("order:o-2"))) as [string, number])[1]) === 0);
+  await eventually(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("order:o-2"))) as [string, number])[1]) === 0, "the subscriber");
   await publish(publisher, 5, "order:o-2");
   await publisher.ping();
   expect(received).toEqual([]);
 });
-
-async function until(probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error("condition not reached");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

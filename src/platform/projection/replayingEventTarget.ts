@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { untilReady } from "../bus/connections";
 import { errorMessage } from "../errors";
 import type { Logger } from "../observability/logger";
 
@@ -46,7 +47,7 @@ export function replayingEventTarget(options: ReplayingEventTargetOptions) {
   const replay = async () => {
     const since = (disconnectedAt ?? Date.now()) - marginMs;
     try {
-      await untilReady(reader, 10_000);
+      if (!(await untilReady(reader, 10_000))) throw new Error("Redis not ready after 10000 ms");
       const entries = await reader.xrange(changeLog, String(Math.max(0, since)), "+");
       let changes = 0;
       for (const [, fields] of entries) {
@@ -98,19 +99,4 @@ export function replayingEventTarget(options: ReplayingEventTargetOptions) {
       return false;
     },
   };
-}
-
-function untilReady(connection: Redis, ms: number): Promise<void> {
-  if (connection.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      connection.off("ready", onReady);
-      reject(new Error(`Redis not ready after ${ms} ms`));
-    }, ms);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    connection.once("ready", onReady);
-  });
 }

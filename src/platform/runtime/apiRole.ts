@@ -10,6 +10,7 @@ import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { inCommitOrder } from "../graphql/inCommitOrder";
 import { mountStaticPages } from "../graphql/staticPages";
+import { untilReady } from "../bus/connections";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
@@ -47,7 +48,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: config.REDIS_READ_TIMEOUT_MS });
   const subscriber = deps.redis();
   // Without an offline queue, a query sent before the handshake ends fails: say "ready" only once it has.
-  if (!(await connected(reader, READER_CONNECT_WAIT_MS))) {
+  if (!(await untilReady(reader, READER_CONNECT_WAIT_MS))) {
     log.warn(`api: Redis not reachable after ${READER_CONNECT_WAIT_MS} ms; queries answer UNAVAILABLE until it is`);
   }
   const readModels = new ReadModelStore(reader, keys);
@@ -122,17 +123,3 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
 
 const READER_CONNECT_WAIT_MS = 10_000;
 
-/** Resolves true once `connection` is ready, false after `ms` (it keeps reconnecting on its own). */
-function connected(connection: Redis, ms: number): Promise<boolean> {
-  if (connection.status === "ready") return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ready: boolean) => {
-      clearTimeout(timer);
-      connection.off("ready", onReady);
-      resolve(ready);
-    };
-    const onReady = () => done(true);
-    const timer = setTimeout(() => done(false), ms);
-    connection.once("ready", onReady);
-  });
-}
