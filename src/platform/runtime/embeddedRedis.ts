@@ -1,13 +1,13 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { accessSync, constants, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod, chown, mkdir } from "node:fs/promises";
 import path from "node:path";
 import Redis from "ioredis";
+import type { OsUser } from "./embeddedPlan";
 import type { StartedService } from "./embeddedPostgres";
+import { logTail, ownerAlive, spawnServer, stopByPid, writeOwner } from "./serverProcess";
 
-const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 30_000; // an AOF replay of a busy day takes a few seconds
+const STOP = { stopSignal: "SIGTERM", hardSignal: "SIGKILL", stopTimeoutMs: 10_000 } as const;
 
 export function findOnPath(command: string): string | undefined {
   for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
@@ -23,60 +23,65 @@ export function findOnPath(command: string): string | undefined {
   return undefined;
 }
 
-/**
- * Runs redis-server as a child of this process. A redis already answering on
- * the port (another role, or a leftover from a killed run) is reused and left
- * running on stop().
- */
-export async function startEmbeddedRedis(binary: string, dataDir: string, port: number): Promise<StartedService> {
-  const url = `redis://127.0.0.1:${port}`;
-  const shownDir = path.join(dataDir, "redis");
-  if (await answersPing(port)) {
-    return { url, note: `Redis: already running on 127.0.0.1:${port} (reused)`, stop: async () => {} };
-  }
-
-  const dir = path.resolve(shownDir);
-  await mkdir(dir, { recursive: true });
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir, "--daemonize", "no"];
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-  // Kept only to explain a failed start; the pipes must be drained regardless.
-  const output: string[] = [];
-  const remember = (chunk: Buffer | string): void => {
-    output.push(...String(chunk).split("\n").filter(Boolean));
-    output.splice(0, Math.max(0, output.length - 10));
-  };
-  child.stdout.on("data", remember);
-  child.stderr.on("data", remember);
-  child.on("error", (error) => remember(error.message));
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  // A synchronous kill is all an 'exit' listener can do; it keeps a crashed
-  // or process.exit()-ed app from leaving redis holding the port.
-  const killOnExit = (): void => void child.kill("SIGTERM");
-  process.once("exit", killOnExit);
-
-  const stop = async (): Promise<void> => {
-    process.removeListener("exit", killOnExit);
-    if (exited() || child.pid === undefined) return;
-    const gone = once(child, "exit");
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    await gone;
-    clearTimeout(timer);
-  };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await answersPing(port))) {
-    if (exited() || child.pid === undefined || Date.now() > deadline) {
-      await stop();
-      const why = exited() || child.pid === undefined ? "redis-server exited" : `no PING reply within ${READY_TIMEOUT_MS / 1000}s`;
-      throw new Error(`${why}${output.length ? `; it said: ${output.join(" | ")}` : ""}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { url, note: `Redis: started ${binary} (pid ${child.pid}), data in ${shownDir}, ${url}`, stop };
+export function embeddedRedisUrl(port: number): string {
+  return `redis://127.0.0.1:${port}`;
 }
 
-async function answersPing(port: number): Promise<boolean> {
+export interface EmbeddedRedisOptions {
+  binary: string;
+  dataRoot: string;
+  port: number;
+  /**
+   * As root, redis-server runs as this user too: an unauthenticated Redis
+   * running as root lets any local user write files as root (CONFIG SET dir).
+   */
+  runAs: OsUser | null;
+  log: (line: string) => void;
+}
+
+/**
+ * Runs redis-server with its append-only file in `<dataRoot>/redis`, logging
+ * to `<dataRoot>/redis.log`. As with PostgreSQL, a server of this directory
+ * whose owner runs is reused, and one a killed run left is stopped by PID
+ * (INFO tells it) and started again.
+ */
+export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<StartedService> {
+  const { binary, dataRoot, port, runAs, log } = options;
+  const url = embeddedRedisUrl(port);
+  const dir = path.join(dataRoot, "redis");
+  const ownerFile = path.join(dataRoot, "redis.owner");
+  const logFile = path.join(dataRoot, "redis.log");
+
+  const found = await inspect(port);
+  if (found !== null) {
+    if (found.dir !== dir) throw new Error(`port ${port} is in use by another Redis (data in ${found.dir}); set EVENTLINE_REDIS_PORT to a free port`);
+    if (await ownerAlive(ownerFile)) {
+      return { url, note: `Redis: already running on port ${port} for another start (reused), data in ${dir}, ${url}`, stop: async () => {} };
+    }
+    log(`Redis: stopping the server (pid ${found.pid}) a killed run left in ${dir}`);
+    await stopByPid(found.pid, STOP);
+  }
+
+  await mkdir(dir, { recursive: true });
+  if (runAs) await chown(dir, runAs.uid, runAs.gid);
+  await chmod(dir, 0o700);
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir, "--daemonize", "no"];
+  const server = await spawnServer({ command: binary, args, logFile, runAs: runAs ? { uid: runAs.uid, gid: runAs.gid } : undefined, ...STOP });
+  try {
+    await writeOwner(ownerFile);
+    for (const deadline = Date.now() + READY_TIMEOUT_MS; (await inspect(port))?.dir !== dir; await new Promise((r) => setTimeout(r, 100))) {
+      if (server.exited()) throw new Error(`redis-server exited during startup: ${await logTail(logFile)}`);
+      if (Date.now() > deadline) throw new Error(`redis-server did not answer within ${READY_TIMEOUT_MS / 1000}s (see ${logFile})`);
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { url, note: `Redis: started ${binary} (pid ${server.pid}), data in ${dir}, log in ${logFile}, ${url}`, stop: server.stop };
+}
+
+/** The Redis answering on `port`, if any: its PID and data directory; null while none (or it is still loading). */
+async function inspect(port: number): Promise<{ pid: number; dir: string } | null> {
   const client = new Redis({
     host: "127.0.0.1",
     port,
@@ -86,13 +91,16 @@ async function answersPing(port: number): Promise<boolean> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on("error", () => {});
+  client.on("error", () => undefined);
   try {
     await client.connect();
     // LOADING (AOF replay) rejects here, which just means "not yet".
-    return (await client.ping()) === "PONG";
+    if ((await client.ping()) !== "PONG") return null;
+    const info = await client.info("server");
+    const dir = ((await client.config("GET", "dir")) as string[])[1] ?? "";
+    return { pid: Number.parseInt(/process_id:(\d+)/.exec(info)?.[1] ?? "", 10), dir };
   } catch {
-    return false;
+    return null;
   } finally {
     client.disconnect();
   }
