@@ -83,7 +83,9 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
   const ctrlC = async (started: NpmStart): Promise<{ code: number | null; ms: number }> => {
     const since = Date.now();
     process.kill(-started.child.pid!, "SIGINT");
-    const code = await Promise.race([started.exited, new Promise<"hung">((r) => setTimeout(() => r("hung"), 30_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([started.exited, new Promise<"hung">((r) => (timer = setTimeout(() => r("hung"), 30_000)))]);
+    clearTimeout(timer);
     if (code === "hung") throw new Error(`npm start did not exit within 30 s of Ctrl-C:\n${started.output().slice(-3000)}`);
     return { code, ms: Date.now() - since };
   };
@@ -116,6 +118,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
     const { code, ms } = await ctrlC(started);
     expect(code).toBe(0);
     expect(ms).toBeLessThan(15_000);
+    process.stdout.write(`Ctrl-C to exit 0: ${ms} ms\n`);
     expect(started.output()).not.toMatch(/ECONNREFUSED/);
     expect(started.output()).toContain('"msg":"stopped"');
     await until(() => pids(started.output()).every((pid) => !isAlive(pid)), 10_000);

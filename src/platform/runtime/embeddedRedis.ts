@@ -1,9 +1,9 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { chmod, chown, mkdir } from "node:fs/promises";
 import path from "node:path";
-import Redis from "ioredis";
 import type { OsUser } from "./embeddedPlan";
 import type { StartedService } from "./embeddedPostgres";
+import { redisCommands } from "./redisProbe";
 import { logTail, ownerAlive, spawnServer, stopByPid, writeOwner } from "./serverProcess";
 
 const READY_TIMEOUT_MS = 30_000; // an AOF replay of a busy day takes a few seconds
@@ -82,26 +82,12 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
 
 /** The Redis answering on `port`, if any: its PID and data directory; null while none (or it is still loading). */
 async function inspect(port: number): Promise<{ pid: number; dir: string } | null> {
-  const client = new Redis({
-    host: "127.0.0.1",
-    port,
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  client.on("error", () => undefined);
   try {
-    await client.connect();
-    // LOADING (AOF replay) rejects here, which just means "not yet".
-    if ((await client.ping()) !== "PONG") return null;
-    const info = await client.info("server");
-    const dir = ((await client.config("GET", "dir")) as string[])[1] ?? "";
-    return { pid: Number.parseInt(/process_id:(\d+)/.exec(info)?.[1] ?? "", 10), dir };
+    const [pong, info, dir] = await redisCommands(port, [["PING"], ["INFO", "server"], ["CONFIG", "GET", "dir"]]);
+    // LOADING (AOF replay) answers with an error, which just means "not yet".
+    if (pong !== "PONG" || typeof info !== "string" || !Array.isArray(dir)) return null;
+    return { pid: Number.parseInt(/process_id:(\d+)/.exec(info)?.[1] ?? "", 10), dir: String(dir[1] ?? "") };
   } catch {
     return null;
-  } finally {
-    client.disconnect();
   }
 }
