@@ -146,10 +146,12 @@ async function connectRedis(options: DevInfraOptions, local: () => Promise<Local
   try {
     return await startEmbeddedRedis({ binary, dataRoot, port: options.redisPort, runAs, log: options.log });
   } catch (error) {
-    const denied = runAs && /EACCES/.test(oneLine(error)) ? `make ${binary} executable by '${runAs.name}', ` : "";
+    const said = oneLine(error);
+    const denied = runAs && /EACCES/.test(said) ? `make ${binary} executable by '${runAs.name}', or ` : "";
+    const taken = /in use|Address already in use/i.test(said) ? "set EVENTLINE_REDIS_PORT to a free port, or " : "";
     throw new InfraError(
-      `Could not start ${binary} with data in ${path.join(dataRoot, "redis")}: ${oneLine(error)}. ` +
-        `Fix: ${denied}set REDIS_URL=redis://host:port to use an existing Redis instead.`,
+      `Could not start ${binary} with data in ${path.join(dataRoot, "redis")}: ${said}. ` +
+        `Fix: ${denied}${taken}set REDIS_URL=redis://host:port to use an existing Redis instead.`,
       { cause: error },
     );
   }
@@ -161,6 +163,7 @@ function oneLine(error: unknown): string {
 
 /** The fix for the failures a user can act on; ends with ", " when there is one. */
 function postgresHint(said: string, dir: string): string {
+  if (/in use/.test(said)) return "set EVENTLINE_PG_PORT to a free port, ";
   if (/lock file .* already exists/.test(said)) return `if no postgres runs on ${dir}, remove ${dir}/postmaster.pid; `;
   if (/exists but is not empty/.test(said)) return `an interrupted first start left ${dir} half made: remove it; `;
   if (/not installed/.test(said)) return "run npm install, ";

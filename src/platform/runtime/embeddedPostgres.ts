@@ -43,7 +43,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const url = embeddedPostgresUrl(port);
 
   const state = await probe(port, dir);
-  if (state instanceof Error) throw new Error(`port ${port} is in use by another server (${state.message}); set EVENTLINE_PG_PORT to a free port`);
+  if (state instanceof Error) throw new Error(`port ${port} is in use by another server (${state.message})`);
   if (state === "running") {
     if (await ownerAlive(ownerFile)) {
       await ensureDatabase(port);

@@ -86,6 +86,25 @@ describe("embedded Redis", () => {
     }
   });
 
+  it("a port taken by something else is one line naming it and the fix, for PostgreSQL too", async () => {
+    const open = await mkdtemp(path.join(tmpdir(), "eventline-open-"));
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => squatter.listen(0, "127.0.0.1", r));
+    try {
+      await chmod(open, 0o755);
+      const taken = (squatter.address() as { port: number }).port;
+      const error = await ensureDevInfra({ dataDir: open, cwd: open, osUser: "nobody", pgPort: taken, redisPort: port, log: () => undefined }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(InfraError);
+      expect((error as Error).message).not.toContain("\n");
+      expect((error as Error).message).toMatch(
+        new RegExp(`^Could not start embedded PostgreSQL: port ${taken} is in use by another server \\(.+\\)\\. Fix: set EVENTLINE_PG_PORT to a free port, or set DATABASE_URL=`),
+      );
+    } finally {
+      await new Promise((r) => squatter.close(r));
+      await rm(open, { recursive: true, force: true });
+    }
+  });
+
   (asRoot ? it : it.skip)("as root, a data directory the OS user cannot reach is one line with the fix", async () => {
     const error = await ensureDevInfra({
       dataDir: path.join(dataRoot, "private"), // under a mkdtemp directory: mode 700, root's

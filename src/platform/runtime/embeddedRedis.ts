@@ -54,7 +54,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
 
   const found = await inspect(port);
   if (found !== null) {
-    if (found.dir !== dir) throw new Error(`port ${port} is in use by another Redis (data in ${found.dir}); set EVENTLINE_REDIS_PORT to a free port`);
+    if (found.dir !== dir) throw new Error(`port ${port} is in use by another Redis (data in ${found.dir})`);
     if (await ownerAlive(ownerFile)) {
       return { url, note: `Redis: already running on port ${port} for another start (reused), data in ${dir}, ${url}`, stop: async () => {} };
     }
