@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { ROOT_DATA_BASE, projectKey } from "../src/platform/runtime/embeddedPlan";
 import { isAlive } from "../src/platform/runtime/serverProcess";
-import { DefineProductDocument, ProductDocument } from "./graphql/generated";
+import { DefineProductDocument, OpenAccountDocument, OrderDocument, PlaceOrderDocument, ProductDocument } from "./graphql/generated";
 import { request } from "./support/graphqlClient";
 import { npmStart, privateClone, type NpmStart } from "./support/privateClone";
 
@@ -113,8 +113,11 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
     await client.connect();
     await client.end();
 
-    // The command is answered, then Ctrl-C comes at once: its event must survive the stop.
+    // Commands are answered, then Ctrl-C comes at once: their events must survive the stop, and
+    // the checkout the order started must finish after the restart (not time out).
+    await request(url, OpenAccountDocument, { customerId: "ann", currency: "EUR", initialBalanceMinor: 100_000 });
     await define(url, "TEA-B");
+    await request(url, PlaceOrderDocument, { input: { orderId: "order-ctrl-c", customerId: "ann", lines: [{ sku: "TEA-A", quantity: 2 }] } });
     const { code, ms } = await ctrlC(started);
     expect(code).toBe(0);
     expect(ms).toBeLessThan(15_000);
@@ -128,6 +131,12 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
     expect(again.started.output()).not.toMatch(/initialising a new cluster|created system user/);
     const second = await request(again.url, ProductDocument, { id: "TEA-B" });
     expect(second.product).toMatchObject({ sku: "TEA-B", available: 5 });
+    let status = "PENDING";
+    await until(async () => {
+      status = (await request(again.url, OrderDocument, { id: "order-ctrl-c" })).order?.status ?? "PENDING";
+      return status !== "PENDING";
+    }, 30_000);
+    expect(status).toBe("CONFIRMED");
 
     // SIGKILL of the app: the watchdogs stop both servers, which would otherwise run on forever.
     const [node] = pids(again.started.output());
