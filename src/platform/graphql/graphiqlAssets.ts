@@ -38,7 +38,7 @@ export interface GraphiQL {
 }
 
 function asset(base: string, ext: string, type: string, body: Buffer): Asset {
-  const hash = createHash("sha256").update(body).digest("base64url").slice(0, 20);
+  const hash = createHash("sha256").update(body).digest("hex").slice(0, 20);
   return { name: `${base}.${hash}.${ext}`, type, body, hash, encoded: new Map() };
 }
 
