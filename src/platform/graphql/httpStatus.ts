@@ -48,7 +48,7 @@ export const authRefusalStatus: ApolloServerPlugin = {
   },
 };
 
-function persistedQueryOf(req: Parameters<RequestHandler>[0]): { query: unknown; hash: unknown } | null {
+function persistedQueryOf(req: Parameters<RequestHandler>[0]): { query: unknown; hash: unknown; version: unknown } | null {
   let extensions: unknown;
   let query: unknown;
   if (req.method === "GET") {
@@ -65,19 +65,24 @@ function persistedQueryOf(req: Parameters<RequestHandler>[0]): { query: unknown;
     extensions = body?.extensions;
     query = body?.query;
   }
-  const persisted = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null)?.persistedQuery;
-  return persisted ? { query, hash: persisted.sha256Hash } : null;
+  const persisted = (extensions as { persistedQuery?: { sha256Hash?: unknown; version?: unknown } } | null)?.persistedQuery;
+  return persisted ? { query, hash: persisted.sha256Hash, version: persisted.version } : null;
 }
 
 /**
  * Automatic persisted queries: a query sent with a hash that is not its
  * SHA-256 is the caller's mistake (or a poisoning attempt), answered 400
- * PERSISTED_QUERY_HASH_MISMATCH. Apollo Server's own answer is an error
- * without a code, which the error mapping can only treat as an internal fault.
+ * PERSISTED_QUERY_HASH_MISMATCH; a version other than 1, 400 BAD_REQUEST.
+ * Apollo Server's own answers to both are errors without a code, which the
+ * error mapping can only treat as internal faults (logged with a stack).
  */
 export const checkPersistedQueryHash: RequestHandler = (req, res, next) => {
   const persisted = persistedQueryOf(req);
-  if (!persisted || typeof persisted.query !== "string") return next();
+  if (!persisted) return next();
+  if (persisted.version !== 1) {
+    return sendHttpError(req, res, 400, "BAD_REQUEST", `extensions.persistedQuery.version must be 1, got ${JSON.stringify(persisted.version)?.slice(0, 40) ?? "none"}`);
+  }
+  if (typeof persisted.query !== "string") return next();
   // Compared as Apollo Server does: lowercase hex, exactly.
   if (createHash("sha256").update(persisted.query).digest("hex") === persisted.hash) return next();
   sendHttpError(

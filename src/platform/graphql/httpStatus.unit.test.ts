@@ -54,6 +54,14 @@ describe("checkPersistedQueryHash", () => {
       expect(JSON.parse(outcome.body!).errors[0].extensions.code).toBe(PERSISTED_QUERY_HASH_MISMATCH);
     }
   });
+
+  it("refuses a version other than 1 with a typed 400", () => {
+    for (const version of [2, "1", undefined]) {
+      const outcome = run({ method: "POST", body: { extensions: { persistedQuery: { version, sha256Hash: sha } } } });
+      expect(outcome).toMatchObject({ next: false, status: 400 });
+      expect(JSON.parse(outcome.body!).errors[0]).toMatchObject({ extensions: { code: "BAD_REQUEST" }, message: expect.stringContaining("version must be 1") });
+    }
+  });
 });
 
 it("drops graphql-js's suggestions, which would name what introspection hides", () => {
