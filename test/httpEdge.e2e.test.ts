@@ -192,6 +192,7 @@ describe("GET and persisted queries (H)", () => {
     const get = (search: string, accept?: string) => fetch(`${system.url}?${search}`, { headers: accept ? { accept } : {} });
     const plain = await get(`query=${encodeURIComponent("{ __typename }")}`);
     expect([plain.status, await plain.json()]).toEqual([200, { data: { __typename: "Query" } }]);
+    expect(plain.headers.get("cache-control")).toBe("no-store"); // no field declares a cache hint yet
     const withVariables = `query=${encodeURIComponent("query ($v: Boolean!) { __typename @include(if: $v) }")}&variables=${encodeURIComponent(JSON.stringify({ v: true }))}`;
     for (const accept of [GRAPHQL_RESPONSE, "application/json"]) {
       const response = await get(withVariables, accept);
