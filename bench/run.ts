@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { appendScenario } from "./append";
 import { checkoutScenario } from "./checkout";
 import { commandScenario } from "./command";
+import { graphiqlScenario } from "./graphiql";
 import { graphqlMutationScenario } from "./graphqlMutation";
 import { Args, UsageError } from "./lib/args";
 import { cleanupAll, profileRolesInto } from "./lib/env";
@@ -26,6 +27,7 @@ export const scenarios: readonly Scenario[] = [
   queryScenario,
   checkoutScenario,
   snapshotScenario,
+  graphiqlScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {

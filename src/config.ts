@@ -60,9 +60,15 @@ const schema = z.object({
   MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(2000),
   MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   GRAPHQL_INTROSPECTION: z.preprocess(emptyAsUnset, z.enum(["true", "false"]).optional()),
+  // GraphiQL: on by default except with NODE_ENV=production, where it must be asked for.
+  GRAPHIQL_ENABLED: z.preprocess(emptyAsUnset, z.enum(["true", "false"]).optional()),
   // Operability: logs, health and metrics, tracing (see README's Health and telemetry).
   LOG_LEVEL: z.preprocess(emptyAsUnset, z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info")),
   METRICS_PORT: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).optional()),
+  /** Address the METRICS_PORT listener binds to (e.g. an internal interface), HOST when unset. */
+  METRICS_HOST: z.preprocess(emptyAsUnset, z.string().min(1).optional()),
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.preprocess(emptyAsUnset, z.string().min(16, "must be at least 16 characters").regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").optional()),
   READY_MAX_LAG_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
   ...tracingShape,
 });
@@ -78,10 +84,12 @@ export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): Tracing
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 export type AuthMode = "dev" | "jwt";
-export type Config = Omit<z.infer<typeof schema>, "AUTH_MODE" | "GRAPHQL_INTROSPECTION"> & {
+export type Config = Omit<z.infer<typeof schema>, "AUTH_MODE" | "GRAPHQL_INTROSPECTION" | "GRAPHIQL_ENABLED"> & {
   AUTH_MODE: AuthMode;
   /** `__schema`/`__type` queries; on by default except with NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: boolean;
+  /** GraphiQL at GET /graphql; on by default except with NODE_ENV=production. */
+  GRAPHIQL_ENABLED: boolean;
 };
 
 export class ConfigError extends Error {
@@ -95,12 +103,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...parsed.data,
       AUTH_MODE: resolveAuthMode(parsed.data, env.NODE_ENV),
       GRAPHQL_INTROSPECTION: (parsed.data.GRAPHQL_INTROSPECTION ?? (env.NODE_ENV === "production" ? "false" : "true")) === "true",
+      GRAPHIQL_ENABLED: (parsed.data.GRAPHIQL_ENABLED ?? (env.NODE_ENV === "production" ? "false" : "true")) === "true",
     };
   }
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join(".");
     // A secret's value never goes to a log, even a wrong one.
-    const value = /SECRET/.test(name) ? `<${(env[name] ?? "").length} characters>` : JSON.stringify(env[name] ?? "");
+    const value = /SECRET|TOKEN/.test(name) ? `<${(env[name] ?? "").length} characters>` : JSON.stringify(env[name] ?? "");
     return `  ${name}=${value}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid environment:\n${problems.join("\n")}`);

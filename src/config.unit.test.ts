@@ -80,3 +80,20 @@ describe("operability", () => {
     expect(loadTracingConfig({ OTEL_ENABLED: "true", OTEL_TRACES_EXPORTER: "none" })).toMatchObject({ OTEL_ENABLED: "true", OTEL_TRACES_EXPORTER: "none" });
   });
 });
+
+describe("the HTTP edge", () => {
+  it("serves GraphiQL by default, except in production where it must be asked for", () => {
+    expect(loadConfig({}).GRAPHIQL_ENABLED).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production", AUTH_MODE: "dev" }).GRAPHIQL_ENABLED).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", AUTH_MODE: "dev", GRAPHIQL_ENABLED: "true" }).GRAPHIQL_ENABLED).toBe(true);
+    expect(loadConfig({ GRAPHIQL_ENABLED: "false" }).GRAPHIQL_ENABLED).toBe(false);
+    expect(() => loadConfig({ GRAPHIQL_ENABLED: "yes" })).toThrow(/GRAPHIQL_ENABLED="yes"/);
+  });
+
+  it("takes a metrics token of 16 characters or more and never prints it", () => {
+    expect(loadConfig({ METRICS_TOKEN: "a-metrics-token-0123" }).METRICS_TOKEN).toBe("a-metrics-token-0123");
+    expect(() => loadConfig({ METRICS_TOKEN: "short-secretish" })).toThrow(/METRICS_TOKEN=<15 characters>: must be at least 16/);
+    expect(() => loadConfig({ METRICS_TOKEN: "with a space in the token" })).toThrow(/METRICS_TOKEN=<25 characters>/);
+    expect(loadConfig({ METRICS_HOST: "10.0.0.5" }).METRICS_HOST).toBe("10.0.0.5");
+  });
+});

@@ -38,6 +38,8 @@ afterAll(async () => {
 afterEach(() => {
   expect(browser.requested.length).toBeGreaterThan(0);
   expect(browser.requested.filter((url) => !isLocalUrl(url))).toEqual([]);
+  // Every page works under the api's CSP: nothing it needs was refused.
+  expect(browser.cspViolations).toEqual([]);
 });
 
 const origin = () => new URL(system.url).origin;
@@ -63,6 +65,9 @@ const response = (page: Page) => page.locator(".graphiql-response .view-lines");
 
 it("GraphiQL runs a mutation, a query that reads it, and a live subscription", async () => {
   const page = await browser.context.newPage();
+  // GraphiQL comes as a shell and hashed assets, not one inlined 9 MB page; Monaco's workers are same-origin files.
+  const assets: string[] = [];
+  page.on("response", (r) => r.url().includes("/graphiql/") && r.status() === 200 && assets.push(r.url()));
   // Interacting before the schema arrives can lose the first run.
   const introspected = page.waitForResponse((r) => r.request().postData()?.includes("IntrospectionQuery") ?? false);
   await page.goto(`${origin()}/graphql`);
@@ -84,6 +89,8 @@ it("GraphiQL runs a mutation, a query that reads it, and a live subscription", a
   expect(live).toEqual({ data: { stockLevels: { sku: "GQL-TEA", available: 9, reserved: 3, eventType: "StockReserved" } } });
   await screenshot(page, "graphiql-subscription");
   expect(browser.requested).toContain(system.url.replace(/^http/, "ws")); // WebSockets are recorded (and checked) too
+  expect(assets.some((url) => /\/graphiql\/graphiql\.[0-9a-f]{20}\.js$/.test(url))).toBe(true);
+  expect(assets.some((url) => /\/graphiql\/graphql\.worker\.[0-9a-f]{20}\.js$/.test(url))).toBe(true);
   await page.close();
 });
 
@@ -125,6 +132,14 @@ it("the dashboard follows an order live: feed, counts, revenue and lag", async (
     expect(await page.locator(`#count-${status}`).innerText()).toBe(String(salesDashboard.ordersByStatus[status]));
   }
   expect(await page.locator("#revenue").innerText()).toBe((salesDashboard.capturedRevenueMinor / 100).toFixed(2));
+  await page.close();
+});
+
+it("Bull Board renders its queues under the api's CSP", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${origin()}/admin/queues`); // AUTH_MODE=dev: open
+  await textUntil(page.locator("body"), (t) => t.includes("commands.inventory"), "the board's queue list");
+  await screenshot(page, "bull-board");
   await page.close();
 });
 

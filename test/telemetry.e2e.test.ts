@@ -6,8 +6,8 @@ import { eventually, startSystem, type RunningSystem } from "./support/system";
 
 /**
  * Health and telemetry across the six processes of a deployment: every role
- * answers /health, /ready and /metrics (the api on its own port, the others
- * on METRICS_PORT), the metrics count what a checkout did, and one
+ * answers /health, /ready and /metrics on METRICS_PORT (the api keeps /health
+ * and /ready on its own port too, but /metrics leaves it), the metrics count what a checkout did, and one
  * correlationId runs through the logs from the mutation to the last event.
  */
 const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
@@ -34,9 +34,12 @@ afterAll(async () => {
   expect((await system.shutdown()).every((c) => c === 0)).toBe(true);
 });
 
-it("serves /health, /ready and /metrics for every role, the api on its GraphQL port", async () => {
-  expect(urls.api).toBe(system.url.replace(/\/graphql$/, ""));
+it("serves /health, /ready and /metrics for every role on METRICS_PORT; the api's public port keeps only /health and /ready", async () => {
+  const apiOrigin = system.url.replace(/\/graphql$/, "");
+  expect(urls.api).not.toBe(apiOrigin);
   expect(new Set(Object.values(urls)).size).toBe(ROLES.length);
+  expect((await fetch(`${apiOrigin}/metrics`)).status).toBe(404);
+  expect((await fetch(`${apiOrigin}/health`)).status).toBe(200);
   for (const role of ROLES) {
     const health = await fetch(`${urls[role]}/health`);
     expect({ role, status: health.status, body: await health.json() }).toMatchObject({ role, status: 200, body: { status: "ok", role } });
@@ -50,8 +53,8 @@ it("serves /health, /ready and /metrics for every role, the api on its GraphQL p
     const metrics = await fetch(`${urls[role]}/metrics`);
     expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   }
-  // AUTH_MODE=dev: the board is open like everything else; only the api serves it.
-  expect((await fetch(`${urls.api}/admin/queues`)).status).toBe(200);
+  // AUTH_MODE=dev: the board is open like everything else; only the api serves it, on its public port.
+  expect((await fetch(`${apiOrigin}/admin/queues`)).status).toBe(200);
   expect((await fetch(`${urls.ordering}/admin/queues`)).status).toBe(404);
 });
 

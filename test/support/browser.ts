@@ -21,6 +21,8 @@ export interface RecordingBrowser {
   context: BrowserContext;
   /** Every URL the pages asked for (HTTP, workers and WebSocket), in order. */
   requested: string[];
+  /** Console messages in which the browser reports something its Content-Security-Policy refused. */
+  cspViolations: string[];
   close(): Promise<void>;
 }
 
@@ -38,9 +40,15 @@ export async function launchRecordingBrowser(executablePath = CHROMIUM_PATH): Pr
   const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const requested: string[] = [];
+  const cspViolations: string[] = [];
   context.on("request", (request) => requested.push(request.url()));
-  context.on("page", (page) => page.on("websocket", (socket) => requested.push(socket.url())));
-  return { browser, context, requested, close: () => browser.close() };
+  context.on("page", (page) => {
+    page.on("websocket", (socket) => requested.push(socket.url()));
+    page.on("console", (message) => {
+      if (/Content[ -]Security[ -]Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+    });
+  });
+  return { browser, context, requested, cspViolations, close: () => browser.close() };
 }
 
 /** Polls a locator's text until `accept` holds (bounded); returns the text. */

@@ -84,6 +84,10 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["two operations, no operationName", { query: "query A { __typename } query B { __typename }" }],
     ["extensions is a string", { query: "{ __typename }", extensions: "x" }],
     ["unknown persisted query", { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }],
+    ["persisted query with the wrong hash", { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }],
+    ["persisted query with a hash that is a number", { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: 42 } } }],
+    ["persisted query of version 2", { extensions: { persistedQuery: { version: 2, sha256Hash: "0".repeat(64) } } }],
+    ["persisted query without a version", { query: "{ __typename }", extensions: { persistedQuery: { sha256Hash: "0".repeat(64) } } }],
     ["subscription over HTTP", { query: "subscription { stockLevels { sku } }" }],
     ["no query at all", { variables: {} }],
     ["batch of two", [{ query: "{ __typename }" }, { query: "{ __typename }" }]],
@@ -97,6 +101,10 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["GET with a 20 kB URL", `query=${"a".repeat(20_000)}`],
   ];
   for (const [name, search] of gets) http("request shape", name, { method: "GET", search, headers: { "apollo-require-preflight": "1" } });
+  // GET needs no CSRF header (docs/decisions/0009); a GET with the wrong persisted hash is refused like a POST.
+  const wrongHash = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: "f".repeat(64) } }));
+  http("request shape", "GET persisted query with the wrong hash", { method: "GET", search: `query=${encodeURIComponent("{ __typename }")}&extensions=${wrongHash}`, expect: /sha256Hash/ });
+  http("request shape", "GET mutation without any custom header", { method: "GET", search: `query=${encodeURIComponent('mutation { restockProduct(sku: "TEA-1", quantity: 1) { position } }')}` });
 
   // --- Syntax ----------------------------------------------------------------------------------------
   const syntax = [
@@ -128,6 +136,12 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     `{ nope }`,
     `mutation { nope }`,
   ];
+  // With introspection off (production), no error may suggest a name: "Did you mean …?" would list the schema.
+  const noSuggestion = /^(?![\s\S]*Did you mean)/;
+  op("wrong types", "a mistyped query field", `{ prodcts(first: 1) { totalCount } }`, undefined, noSuggestion);
+  op("wrong types", "a mistyped admin mutation", `mutation { rebuildProjectio(name: "products") { name } }`, undefined, noSuggestion);
+  op("wrong types", "a mistyped enum value in a variable", `query($v: ProductSort!) { products(sort: $v) { totalCount } }`, { v: "PRICE" }, noSuggestion);
+  op("wrong types", "a mistyped argument", `{ products(frist: 1) { totalCount } }`, undefined, noSuggestion);
   literalTypes.forEach((query, i) => op("wrong types", `literal #${i} ${query.slice(0, 50)}`, query));
 
   const variableCases: Array<[string, string, unknown[]]> = [
@@ -341,6 +355,7 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["a mutation with a bad quantity", [subscribe(`mutation { restockProduct(sku: "TEA-1", quantity: -4) { position } }`)]],
     ["a page too large", [subscribe(`{ products(first: 1000) { totalCount } }`)]],
     ["introspection (off in production)", [subscribe(`{ __schema { types { name } } }`)]],
+    ["a mistyped field", [subscribe("subscription { stockLevel { sku } }")]],
   ];
   const wsExpect: Record<string, RegExp> = {
     "too deep": /MAX_QUERY_DEPTH/,
@@ -349,6 +364,7 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     "a fragment bomb": /MAX_QUERY_DEPTH|MAX_QUERY_COST/,
     "introspection (off in production)": /introspection/i,
     "a page too large": /expected an integer from 1 to 100/,
+    "a mistyped field": /^(?![\s\S]*Did you mean)[\s\S]*Cannot query field/,
   };
   for (const [name, frames] of wsFrames) ws("websocket", name, { frames, ...(wsExpect[name] ? { expect: wsExpect[name] } : {}) });
   ws("websocket", "subscribe before connection_init", { init: false, frames: [subscribe("subscription { stockLevels { sku } }")] });

@@ -21,7 +21,8 @@ export function spawnRole(role: string, env: Record<string, string>): RoleProces
     // Production refuses to start without AUTH_JWT_SECRET unless AUTH_MODE=dev is explicit: tests
     // of access control pass AUTH_MODE=jwt and a secret, the others run without it.
     // The harness waits for info lines ("ready (role)", "GraphiQL at"): a LOG_LEVEL in the caller's shell must not hide them.
-    env: { ...process.env, NODE_ENV: "production", AUTH_MODE: "dev", LOG_LEVEL: "info", ...env },
+    // GraphiQL is off in production unless asked for; the harness asks, as it reads "GraphiQL at <url>" (tests of the rule pass GRAPHIQL_ENABLED: "").
+    env: { ...process.env, NODE_ENV: "production", AUTH_MODE: "dev", GRAPHIQL_ENABLED: "true", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

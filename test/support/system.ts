@@ -52,7 +52,7 @@ export async function startSystem(
       const child = spawnRole(name, env);
       processes.set(name, child);
       await child.waitFor(new RegExp(`ready \\(${name}\\)`), READY_TIMEOUT_MS);
-      if (name === "api" || name === "all") url = (await child.waitFor(/GraphiQL at (http:\/\/\S+)/))[1]!;
+      if (name === "api" || name === "all") url = (await child.waitFor(/Graph(?:iQL|QL) at (http:\/\/\S+)/))[1]!;
       return child;
     },
     stop: (name, signal) => processes.get(name)?.stop(signal) ?? Promise.resolve(null),

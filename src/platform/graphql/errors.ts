@@ -1,7 +1,7 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { type GraphQLFormattedError } from "graphql";
 import { DomainError } from "../errors";
-import { explainLimit } from "./limits";
+import { explainLimit, withoutSuggestions } from "./limits";
 
 /** Codes produced by GraphQL itself or Apollo; safe to show as they are. */
 const PUBLIC_CODES = new Set([
@@ -23,7 +23,13 @@ export function formatError(
   formatted: GraphQLFormattedError,
   error: unknown,
   log: (line: string) => void = console.error,
+  options: { hideSuggestions?: boolean } = {},
 ): GraphQLFormattedError {
+  const result = format(formatted, error, log);
+  return options.hideSuggestions ? { ...result, message: withoutSuggestions(result.message) } : result;
+}
+
+function format(formatted: GraphQLFormattedError, error: unknown, log: (line: string) => void): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof DomainError) {
     return {

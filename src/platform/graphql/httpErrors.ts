@@ -1,18 +1,23 @@
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, Request, Response, RequestHandler } from "express";
 import { errorMessage } from "../errors";
+import { APPLICATION_JSON, responseMediaType } from "./mediaType";
 
 /**
  * HTTP-level refusals, before GraphQL sees the request, as GraphQL-shaped
- * JSON with a code and a 4xx status (Express's default would be an HTML page).
+ * JSON with a code and a 4xx status (Express's default would be an HTML page),
+ * in the media type Apollo would have answered with (application/json when
+ * `Accept` allows neither: an error is more use to the caller than a 406).
  */
-function send(res: Parameters<RequestHandler>[1], status: number, code: string, message: string): void {
-  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+export function sendHttpError(req: Request, res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  res.set(headers);
+  res.status(status).type(`${responseMediaType(req.headers.accept) ?? APPLICATION_JSON}; charset=utf-8`);
+  res.send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
 /** A POST whose body was not JSON (wrong or missing Content-Type) never reaches Apollo. */
 export const requireJsonBody: RequestHandler = (req, res, next) => {
   if (req.method === "POST" && req.body === undefined) {
-    return send(res, 415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json, got ${JSON.stringify(req.headers["content-type"] ?? "none")}`);
+    return sendHttpError(req, res, 415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json, got ${JSON.stringify(req.headers["content-type"] ?? "none")}`);
   }
   // GET requests carry the operation in the query string; the Apollo integration wants a body all the same.
   if (req.body === undefined) req.body = {};
@@ -28,18 +33,18 @@ interface HttpError {
 
 /** Errors of the JSON body parser (too large, malformed, bad charset) and anything else thrown before Apollo. */
 export function jsonBodyErrors(maxBodyBytes: number, log: (line: string) => void): ErrorRequestHandler {
-  return (error: unknown, _req, res, next) => {
+  return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
     const e = (typeof error === "object" && error !== null ? error : {}) as HttpError;
     const status = e.status ?? e.statusCode ?? 500;
     if (status === 413 || e.type === "entity.too.large") {
-      return send(res, 413, "PAYLOAD_TOO_LARGE", `Request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`);
+      return sendHttpError(req, res, 413, "PAYLOAD_TOO_LARGE", `Request body is larger than ${maxBodyBytes} bytes (MAX_BODY_BYTES)`);
     }
-    if (e.type === "entity.parse.failed") return send(res, 400, "BAD_REQUEST", `Malformed JSON body: ${errorMessage(error)}`);
+    if (e.type === "entity.parse.failed") return sendHttpError(req, res, 400, "BAD_REQUEST", `Malformed JSON body: ${errorMessage(error)}`);
     if (status >= 400 && status < 500) {
-      return send(res, status, "BAD_REQUEST", e.expose ? errorMessage(error) : "Bad request");
+      return sendHttpError(req, res, status, "BAD_REQUEST", e.expose ? errorMessage(error) : "Bad request");
     }
     log(`internal error before GraphQL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    send(res, 500, "INTERNAL", "Internal server error");
+    sendHttpError(req, res, 500, "INTERNAL", "Internal server error");
   };
 }

@@ -69,6 +69,7 @@ export function parseAndValidate(
   query: string,
   limits: QueryLimits,
   rules: readonly ValidationRule[] = limitRules(limits),
+  hideSuggestions = false,
 ): { document: DocumentNode } | { errors: GraphQLError[] } {
   let document: DocumentNode;
   try {
@@ -78,7 +79,19 @@ export function parseAndValidate(
     return { errors: [withCode(error instanceof GraphQLError ? error : new GraphQLError(message), PARSE_ERROR_CODE)] };
   }
   const errors = validate(schema, document, [...specifiedRules, ...rules]);
-  return errors.length ? { errors: errors.map((e) => withCode(e, LIMIT_ERROR_CODE)) } : { document };
+  if (!errors.length) return { document };
+  const coded = errors.map((e) => withCode(e, LIMIT_ERROR_CODE));
+  return { errors: hideSuggestions ? coded.map((e) => new GraphQLError(withoutSuggestions(e.message), e)) : coded };
+}
+
+/**
+ * graphql-js ends many messages with `Did you mean "rebuildProjection"?`: with
+ * introspection off, that would name what introspection hides. The same
+ * expression as Apollo's `hideSchemaDetailsFromClientErrors`, but applied to
+ * every message (variable coercion too, and WebSocket), not only validation's.
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean[^?]*\?/g, "");
 }
 
 /** graphql's own messages for its parse and validation budgets do not say what was exceeded; these do. */

@@ -2,16 +2,20 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
+import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../observability/logger";
 import { AuthError, type Principal, requireScope } from "./auth";
 import { formatError } from "./errors";
-import { graphiqlPage, wantsHtml } from "./graphiql";
+import { graphiql } from "./graphiql";
+import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
+import { hardenHttp } from "./httpHardening";
+import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
 
 export interface GraphQLServerOptions<Context extends object> {
@@ -26,11 +30,12 @@ export interface GraphQLServerOptions<Context extends object> {
   connectionScopes: readonly string[];
   /** Depth, aliases, cost, tokens and directives one document may have, over HTTP and WebSocket alike. */
   limits: QueryLimits;
-  /** Whether `__schema` and `__type` may be queried (GraphiQL's docs need them). */
+  /** Whether `__schema` and `__type` may be queried (GraphiQL's docs need them); without it, errors suggest no names either. */
   introspection: boolean;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
-  graphiql: { title: string; defaultQuery: string };
+  /** GraphiQL at GET /graphql for browsers; `enabled: false` answers them 404. */
+  graphiql: { title: string; defaultQuery: string; enabled: boolean };
   log: Logger;
   /** Extra routes (health, admin) mounted before GraphQL. */
   routes?: (app: express.Express) => void;
@@ -58,6 +63,9 @@ export async function startGraphQLServer<Context extends object>(
 ): Promise<RunningServer> {
   const { schema, limits } = options;
   const log = (line: string) => options.log.error(line);
+  // "Did you mean …?" would name fields that introspection hides.
+  const hideSuggestions = !options.introspection;
+  const format = (formatted: GraphQLFormattedError, error: unknown) => formatError(formatted, error, log, { hideSuggestions });
   // One rule set for both transports; introspection is refused by a rule too, so WebSocket refuses it alike.
   const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
@@ -84,7 +92,7 @@ export async function startGraphQLServer<Context extends object>(
       // Parsed and validated here, with the same limits and error codes as over HTTP (graphql-ws's
       // default would close the whole connection on a syntax error).
       onSubscribe(_ctx, _id, payload) {
-        const checked = parseAndValidate(schema, payload.query, limits, rules);
+        const checked = parseAndValidate(schema, payload.query, limits, rules, hideSuggestions);
         if ("errors" in checked) {
           options.onWebSocketOperation?.(undefined, checked.errors.map((e) => String(e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED")));
           return checked.errors;
@@ -94,7 +102,7 @@ export async function startGraphQLServer<Context extends object>(
       },
       context: (ctx) => options.context(principals.get(ctx)!),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log)) } : result,
+        result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : result,
     },
     wsServer,
   );
@@ -104,29 +112,38 @@ export async function startGraphQLServer<Context extends object>(
     validationRules: rules,
     introspection: true, // decided by `rules` above
     parseOptions: parseOptions(limits),
-    formatError: (formatted, error) => formatError(formatted, error, log),
+    formatError: format,
+    hideSchemaDetailsFromClientErrors: hideSuggestions,
     includeStacktraceInErrorResponses: false,
+    // Off, and replaced by rules that hold without it (docs/decisions/0009): no ambient credentials
+    // (bearer tokens only), POST bodies must be application/json (415 otherwise, a preflighted type),
+    // and mutations never run over GET (405). It would otherwise refuse every GET query without a
+    // custom header, which caches, CDNs and plain links cannot send.
+    csrfPrevention: false,
     // The process owns shutdown order (HTTP, then workers, then connections); Apollo must not race it.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       subscriptionsOverWebSocketOnly,
+      authRefusalStatus,
+      // Its default landing pages load from Apollo's CDN; GraphiQL is served by the route below instead.
+      ApolloServerPluginLandingPageDisabled(),
       ...(options.plugins ?? []),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
   await apollo.start();
 
-  const page = graphiqlPage({ endpoint: GRAPHQL_PATH, ...options.graphiql });
+  hardenHttp(app);
+  const ide = graphiql({ endpoint: GRAPHQL_PATH, ...options.graphiql });
   options.routes?.(app);
-  app.get(GRAPHQL_PATH, (req, res, next) => {
-    if (!wantsHtml(req.headers.accept)) return next();
-    res.type("html").send(page);
-  });
+  if (ide.assets) app.use(GRAPHIQL_ASSETS_PATH, ide.assets);
+  app.get(GRAPHQL_PATH, ide.page);
   app.use(
     GRAPHQL_PATH,
     express.json({ limit: options.maxBodyBytes }),
     requireJsonBody,
+    checkPersistedQueryHash,
     expressMiddleware(apollo, {
       context: async ({ req }) => options.context(await options.authenticate(req.headers.authorization)),
     }),

@@ -1,5 +1,6 @@
 import express from "express";
 import type { StaticPage } from "../service";
+import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { GRAPHQL_PATH } from "./server";
 
 /**
@@ -12,9 +13,9 @@ export const STATIC_PAGE_CSP =
 
 const PAGE_PATH = /^\/[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*$/;
 
-/** Mounts each page's folder under its path; refuses paths that are malformed, taken twice or GraphQL's own. */
+/** Mounts each page's folder under its path; refuses paths that are malformed, taken twice or GraphQL's and GraphiQL's own. */
 export function mountStaticPages(app: express.Express, pages: readonly StaticPage[]): void {
-  const seen = new Set<string>([GRAPHQL_PATH]);
+  const seen = new Set<string>([GRAPHQL_PATH, GRAPHIQL_ASSETS_PATH]);
   for (const page of pages) {
     if (!PAGE_PATH.test(page.path)) {
       throw new Error(`Static page '${page.title}': path ${JSON.stringify(page.path)} must look like /name or /name/sub (lowercase letters, digits, -)`);

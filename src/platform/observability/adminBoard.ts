@@ -14,6 +14,12 @@ export const ADMIN_QUEUES_PATH = "/admin/queues";
  * the board works offline and tells no third party who opened it.
  */
 class OfflineExpressAdapter extends ExpressAdapter {
+  constructor() {
+    super();
+    // The board is an Express app of its own, mounted in the api's: it would announce `X-Powered-By: Express` again.
+    this.app.disable("x-powered-by");
+  }
+
   override setEntryRoute(routeDef: AppViewRoute): ExpressAdapter {
     const routes = Array.isArray(routeDef.route) ? routeDef.route : [routeDef.route];
     this.app.get(routes, (_req, res, next) => {

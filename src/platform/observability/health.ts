@@ -1,6 +1,7 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type Router } from "express";
+import express, { type RequestHandler, type Router } from "express";
 import { errorMessage } from "../errors";
 import type { Metrics } from "./metrics";
 
@@ -46,13 +47,38 @@ export interface HealthDeps {
   checks: readonly ReadinessCheck[];
 }
 
+export interface MetricsAccess {
+  /** Whether this listener serves /metrics at all (the api's public port does not when METRICS_PORT is set). */
+  metrics: boolean;
+  /** METRICS_TOKEN: when set, /metrics answers only `Authorization: Bearer <token>`. */
+  metricsToken?: string | undefined;
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * 401 unless the request carries the metrics token. Both sides are hashed
+ * first, so the comparison takes the same time whatever the length or the
+ * first wrong character.
+ */
+export function requireMetricsToken(token: string): RequestHandler {
+  const expected = digest(`Bearer ${token}`);
+  return (req, res, next) => {
+    if (timingSafeEqual(digest(req.headers.authorization ?? ""), expected)) return next();
+    res
+      .status(401)
+      .set("WWW-Authenticate", 'Bearer realm="eventline-metrics"')
+      .json({ errors: [{ message: "/metrics needs Authorization: Bearer <METRICS_TOKEN>", extensions: { code: "UNAUTHENTICATED" } }] });
+  };
+}
+
 /**
  * `/health`: the process is alive and serving HTTP (no dependency checked, so
  * an orchestrator does not restart a healthy process during a Redis outage).
  * `/ready`: every dependency answers and the lag is within bounds; 503 with
  * the failing checks named otherwise. `/metrics`: Prometheus text.
  */
-export function healthRouter(deps: HealthDeps): Router {
+export function healthRouter(deps: HealthDeps, access: MetricsAccess = { metrics: true }): Router {
   const router = express.Router();
   const started = Date.now();
   router.get("/health", (_req, res) => {
@@ -68,7 +94,9 @@ export function healthRouter(deps: HealthDeps): Router {
       checks: result.checks,
     });
   });
-  router.get("/metrics", async (_req, res) => {
+  if (!access.metrics) return router;
+  const guard: RequestHandler[] = access.metricsToken ? [requireMetricsToken(access.metricsToken)] : [];
+  router.get("/metrics", ...guard, async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.render());
   });
   return router;
@@ -79,11 +107,11 @@ export interface TelemetryServer {
   close(): Promise<void>;
 }
 
-/** The same three routes on a port of their own, for roles without the GraphQL server. */
-export async function startTelemetryServer(deps: HealthDeps, host: string, port: number): Promise<TelemetryServer> {
+/** The same three routes on a port (and address) of their own: for roles without the GraphQL server, and for the api's metrics. */
+export async function startTelemetryServer(deps: HealthDeps, host: string, port: number, metricsToken?: string): Promise<TelemetryServer> {
   const app = express();
   app.disable("x-powered-by");
-  app.use(healthRouter(deps));
+  app.use(healthRouter(deps, { metrics: true, metricsToken }));
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

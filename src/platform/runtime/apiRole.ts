@@ -102,12 +102,13 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     },
     maxBodyBytes: config.MAX_BODY_BYTES,
     introspection: config.GRAPHQL_INTROSPECTION,
-    graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery },
+    graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery, enabled: config.GRAPHIQL_ENABLED },
     log,
     plugins: [graphqlMetricsPlugin(metrics)],
     onWebSocketOperation: (operation, codes) => countSubscription(metrics, operation, codes),
     routes: (app) => {
-      app.use(healthRouter(deps.telemetry));
+      // With a listener of its own (METRICS_PORT), /metrics leaves the public port; /health and /ready stay for probes.
+      app.use(healthRouter(deps.telemetry, { metrics: config.METRICS_PORT === undefined, metricsToken: config.METRICS_TOKEN }));
       app.use(ADMIN_QUEUES_PATH, requireAdmin(authenticate), adminBoard(deps.telemetry.queues));
       mountStaticPages(app, deps.pages);
     },

@@ -51,7 +51,7 @@ export interface AppOptions {
 
 export interface RunningApp {
   api: RunningServer | null;
-  /** Where /health, /ready and /metrics are served: the api's port, METRICS_PORT, or nowhere. */
+  /** Where /health, /ready and /metrics are served: METRICS_PORT, else the api's port, or nowhere. */
   telemetryUrl: string | null;
   store: EventStore;
   stop(): Promise<void>;
@@ -218,11 +218,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       });
       onStop("api", () => api!.close());
       telemetryUrl = api.url.replace(/\/graphql$/, "");
-      // The URL is followed by a space: tests and scripts read it with /GraphiQL at (\S+)/.
-      log.info({ url: api.url }, `api: GraphiQL at ${api.url} (GraphQL over HTTP and WebSocket)`);
+      // The URL is followed by a space: tests and scripts read it with /GraphiQL at (\S+)/ (or /GraphQL at/ when GraphiQL is off).
+      if (config.GRAPHIQL_ENABLED) log.info({ url: api.url }, `api: GraphiQL at ${api.url} (GraphQL over HTTP and WebSocket)`);
+      else log.info({ url: api.url }, `api: GraphQL at ${api.url} (HTTP and WebSocket; GraphiQL is off, GRAPHIQL_ENABLED=true serves it)`);
       for (const page of pages) log.info(`api: ${page.title} at ${new URL(page.path, api.url).href}`);
-    } else if (config.METRICS_PORT !== undefined) {
-      const server = await startTelemetryServer({ role, metrics, checks: telemetry.checks }, config.HOST, config.METRICS_PORT);
+      // With access control on, metrics anyone can read would be the one open door.
+      if (config.METRICS_PORT === undefined && !config.METRICS_TOKEN && config.AUTH_MODE === "jwt") {
+        log.warn("api: /metrics is open to anyone who can reach the api's port: set METRICS_PORT (and METRICS_HOST) to serve it apart, or METRICS_TOKEN");
+      }
+    }
+    if (config.METRICS_PORT !== undefined) {
+      const server = await startTelemetryServer({ role, metrics, checks: telemetry.checks }, config.METRICS_HOST ?? config.HOST, config.METRICS_PORT, config.METRICS_TOKEN);
       onStop("telemetry server", () => server.close());
       telemetryUrl = server.url;
     }
