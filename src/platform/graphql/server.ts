@@ -115,7 +115,7 @@ export async function startGraphQLServer<Context extends object>(
     formatError: format,
     hideSchemaDetailsFromClientErrors: hideSuggestions,
     includeStacktraceInErrorResponses: false,
-    // Off, and replaced by rules that hold without it (docs/decisions/0009): no ambient credentials
+    // Off, and replaced by rules that hold without it (docs/decisions/0010): no ambient credentials
     // (bearer tokens only), POST bodies must be application/json (415 otherwise, a preflighted type),
     // and mutations never run over GET (405). It would otherwise refuse every GET query without a
     // custom header, which caches, CDNs and plain links cannot send.
