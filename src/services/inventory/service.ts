@@ -5,7 +5,7 @@ import { inventoryEventSchemas } from "./events";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
 import { orderStockReactor } from "./reactions";
-import { InventoryMutations, InventoryQueries, ProductFields, InventorySubscriptions } from "./resolvers";
+import { InventoryMutations, InventoryQueries, ProductFields, InventorySubscriptions, productNode } from "./resolvers";
 
 /** Inventory owns the product streams: catalog, prices and stock. */
 export const inventoryService: ServiceDefinition = {
@@ -13,6 +13,7 @@ export const inventoryService: ServiceDefinition = {
   events: inventoryEventSchemas,
   projections: [productsProjection],
   resolvers: [InventoryQueries, ProductFields, InventoryMutations, InventorySubscriptions],
+  nodes: [productNode],
   reactors: [orderStockReactor],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, productDecider, handlerOptions);

@@ -7,7 +7,7 @@ import { orderingEventSchemas } from "./events";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
-import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
+import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, orderNode, SalesDashboardFields, salesDashboardNode } from "./resolvers";
 
 /**
  * Ordering owns the order streams. The sales dashboard lives here although it
@@ -18,6 +18,7 @@ export const orderingService: ServiceDefinition = {
   events: orderingEventSchemas,
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
+  nodes: [orderNode, salesDashboardNode],
   sagas: [checkoutSaga],
   // Plain files, copied into dist by the build: the page runs in the browser, not in this process.
   pages: [{ path: "/dashboard", directory: join(__dirname, "dashboard"), title: "Sales dashboard" }],
