@@ -1,5 +1,5 @@
 import { SafeIntResolver } from "graphql-scalars";
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Node } from "../../platform/graphql/node";
 import { PageInfo } from "../../platform/graphql/types";
 
