@@ -1,4 +1,5 @@
 import type { CommandHandlerOptions } from "./aggregate/commandHandler";
+import type { ErrorCatalogue } from "./errors";
 import type { CommandExecutor } from "./bus/commandBus";
 import type { EventSchemas } from "./eventstore/eventSchemas";
 import type { EventStore } from "./eventstore/eventStore";
@@ -45,6 +46,8 @@ export interface ServiceDefinition {
   readonly events: EventSchemas;
   readonly projections: readonly DocumentProjection<unknown>[];
   readonly resolvers: readonly ResolverClass[];
+  /** The error codes of its own it may answer with (beside the platform's); docs/errors.md lists them. */
+  readonly errors?: ErrorCatalogue;
   /** Its entities that `node(id:)` can fetch; each object type implements Node (see graphql/node.ts). */
   readonly nodes?: readonly NodeDefinition[];
   readonly reactors?: readonly Reactor[];

@@ -1,6 +1,7 @@
 import { productsProjection } from "../../../projections/products";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { inventoryErrorCatalogue } from "./errors";
 import { inventoryEventSchemas } from "./events";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
@@ -13,6 +14,7 @@ export const inventoryService: ServiceDefinition = {
   events: inventoryEventSchemas,
   projections: [productsProjection],
   resolvers: [InventoryQueries, ProductFields, InventoryMutations, InventorySubscriptions],
+  errors: inventoryErrorCatalogue,
   nodes: [productNode],
   reactors: [orderStockReactor],
   createExecutor({ store, handlerOptions }) {

@@ -3,6 +3,7 @@ import { ordersProjection } from "../../../projections/orders";
 import { salesDashboardProjection } from "../../../projections/salesDashboard";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { orderingErrorCatalogue } from "./errors";
 import { orderingEventSchemas } from "./events";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
@@ -18,6 +19,7 @@ export const orderingService: ServiceDefinition = {
   events: orderingEventSchemas,
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
+  errors: orderingErrorCatalogue,
   nodes: [orderNode, salesDashboardNode],
   sagas: [checkoutSaga],
   // Plain files, copied into dist by the build: the page runs in the browser, not in this process.

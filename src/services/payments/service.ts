@@ -1,6 +1,7 @@
 import { accountsProjection } from "../../../projections/accounts";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { paymentsErrorCatalogue } from "./errors";
 import { paymentsEventSchemas } from "./events";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId } from "./decider";
@@ -13,6 +14,7 @@ export const paymentsService: ServiceDefinition = {
   events: paymentsEventSchemas,
   projections: [accountsProjection],
   resolvers: [PaymentsQueries, AccountFields, PaymentsMutations, PaymentsSubscriptions],
+  errors: paymentsErrorCatalogue,
   nodes: [accountNode],
   reactors: [orderPaymentReactor],
   createExecutor({ store, handlerOptions }) {
