@@ -46,7 +46,7 @@ export function nodeResolvers(definitions: readonly NodeDefinition[]): ResolverC
   }
   const types = [...byType.keys()];
 
-  async function fetch(ctx: RequestContext, id: string, field: string): Promise<object | null> {
+  async function fetchNode(ctx: RequestContext, id: string, field: string): Promise<object | null> {
     const { typename, key } = parseGlobalId(id, types, field);
     const definition = byType.get(typename)!;
     requireScope(ctx.principal, definition.scopes);
@@ -60,7 +60,7 @@ export function nodeResolvers(definitions: readonly NodeDefinition[]): ResolverC
   class NodeQueries {
     @Query(() => Node, { nullable: true, description: "Any entity by its global id; null if it does not exist. Needs the scope of that entity's own query." })
     node(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<object | null> {
-      return fetch(ctx, id, "id");
+      return fetchNode(ctx, id, "id");
     }
 
     @Query(() => [Node], {
@@ -70,7 +70,7 @@ export function nodeResolvers(definitions: readonly NodeDefinition[]): ResolverC
     nodes(@Arg("ids", () => [ID]) ids: string[], @Ctx() ctx: RequestContext): Array<Promise<object | null>> {
       if (ids.length > MAX_NODE_IDS) throw new ValidationError("ids", ids, `at most ${MAX_NODE_IDS} ids`);
       // One promise per item: graphql-js turns a failed one into null plus an error at its index.
-      return ids.map((id, i) => fetch(ctx, id, `ids[${i}]`));
+      return ids.map((id, i) => fetchNode(ctx, id, `ids[${i}]`));
     }
   }
 
