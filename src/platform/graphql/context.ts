@@ -63,11 +63,14 @@ export function requestedPositions(request: OperationRequest): RequestedPosition
   return found;
 }
 
+/** What readAfter uses of a RequestContext. */
+export type ReadingContext = Pick<RequestContext, "readWaitMaxMs" | "requestedPositions"> & { consistency: Pick<CheckpointWaiter, "waitFor"> };
+
 /**
  * Waits, if the query asked to, until `projection` has applied the event at
  * `waitFor` and at every position of the request: the latest of them.
  */
-export async function readAfter(ctx: RequestContext, projection: string, waitFor?: string | null): Promise<void> {
+export async function readAfter(ctx: ReadingContext, projection: string, waitFor?: string | null): Promise<void> {
   const asked = waitFor ? [{ source: "waitFor", value: waitFor }, ...ctx.requestedPositions] : ctx.requestedPositions;
   if (asked.length === 0) return;
   const latest = asked.map(positionOf).reduce((a, b) => (compareLogPositions(a, b) >= 0 ? a : b));
