@@ -22,6 +22,9 @@ beforeAll(async () => {
   system = await startSystem(["all"], { READ_WAIT_MAX_MS: String(READ_WAIT_MAX_MS) });
   const defined = await gql(system.url, `mutation { defineProduct(input: { sku: "${SKU}", name: "Tea", priceMinor: 100, currency: "EUR" }) { position } }`);
   expect(defined.errors).toBeUndefined();
+  // Every test reads the product's stock first, without waiting: it must be projected by then.
+  const position = (defined.data as { defineProduct: { position: string } }).defineProduct.position;
+  expect((await gql(system.url, `{ product(id: "${SKU}", waitFor: "${position}") { sku } }`)).data).toEqual({ product: { sku: SKU } });
 }, 120_000);
 
 afterAll(async () => {
