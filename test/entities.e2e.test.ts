@@ -56,10 +56,16 @@ beforeAll(async () => {
   await run(`mutation { openAccount(customerId: "ada", currency: "EUR", initialBalanceMinor: 5000) { position } }`);
   await eventually(async () => (await gql(system.url, `{ product(id: "TEA-001") { sku } }`, {}, bearer(all))).data?.["product"], "the product");
   await run(`mutation { placeOrder(input: { orderId: "order-1", customerId: "ada", lines: [{ sku: "TEA-001", quantity: 2 }] }, commandId: "checkout-1") { orderId } }`);
+  // Each read model follows the log on its own: wait until every one the tests read shows the checkout.
   await eventually(async () => {
-    const { data } = await gql(system.url, `{ saga(id: "saga.checkout-order-1") { status } order(id: "order-1") { auditTrail { totalCount } } }`, {}, bearer(all));
-    const done = data as { saga: { status: string } | null; order: { auditTrail: { totalCount: number } } | null } | undefined;
-    return done?.saga?.status === "COMPLETED" && (done.order?.auditTrail.totalCount ?? 0) >= 2;
+    const { data } = await gql(
+      system.url,
+      `{ saga(id: "saga.checkout-order-1") { status } order(id: "order-1") { status auditTrail { totalCount } } account(customerId: "ada") { heldMinor } }`,
+      {},
+      bearer(all),
+    );
+    const done = data as { saga: { status: string } | null; order: { status: string; auditTrail: { totalCount: number } } | null; account: { heldMinor: number } | null } | undefined;
+    return done?.saga?.status === "COMPLETED" && done.order?.status === "CONFIRMED" && done.order.auditTrail.totalCount >= 2 && done.account?.heldMinor === 2500;
   }, "the checkout to complete", 60_000);
   ({ client, cache } = apolloClient(system.url, { headers: bearer(all) }));
 }, 180_000);
