@@ -16,7 +16,7 @@ import { medianOf, repeat, summarize } from "./lib/stats";
  * places its next order once its last one is confirmed, so latency is not
  * queueing behind a burst. No baseline: nothing simpler does the same work.
  */
-type OrderChange = { orderChanges: { eventType: string; order: { id: string; status: string } | null } };
+type OrderChange = { orderChanges: { eventType: string; order: { orderId: string; status: string } | null } };
 
 export const checkoutScenario: Scenario = {
   name: "checkout",
@@ -57,7 +57,7 @@ export const checkoutScenario: Scenario = {
         {
           next: ({ data }) => {
             const order = data?.orderChanges.order;
-            if (order?.status === "CONFIRMED") confirmed.get(order.id)?.();
+            if (order?.status === "CONFIRMED") confirmed.get(order.orderId)?.();
           },
           error: (e) => ctx.progress(`subscription failed: ${String(e)}`),
           complete: () => undefined,

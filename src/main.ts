@@ -5,6 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { ConfigError, loadConfig } from "./config";
+import { ERROR_DOCS_PATH, errorCatalogues, renderErrorDocs } from "./platform/errorDocs";
 import { eventRegistryOf } from "./platform/eventCatalog";
 import { emitEventSchemas } from "./platform/eventstore/eventSchemaFiles";
 import { EventStore } from "./platform/eventstore/eventStore";
@@ -27,11 +28,13 @@ const USAGE = `usage: eventline <command>
                    one service: takes its commands from its queue, reacts to others' events
   ${REBUILD_USAGE}
   ${ENV_USAGE}
-  emit-schema      write the GraphQL SDL to schema/schema.graphql and new event schema versions to schema/events/
+  emit-schema      write the GraphQL SDL to schema/schema.graphql, new event schema versions to schema/events/ and docs/errors.md
+  emit-error-docs  write docs/errors.md, the error code reference, from the error catalogues
   clear-snapshots  delete every stored snapshot (they are a cache: loads fold from the log, and new ones are taken)`;
 
 export const SCHEMA_FILE = resolve(__dirname, "../../schema/schema.graphql");
 export const EVENT_SCHEMA_DIR = resolve(__dirname, "../../schema/events");
+export const ERROR_DOCS_FILE = resolve(__dirname, "../..", ERROR_DOCS_PATH);
 
 const TOUR_QUERY = `# Try: define a product, then read it back once the projector has it.
 mutation Define {
@@ -52,6 +55,7 @@ subscription Stock {
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "all";
   if (command === "emit-schema") return emitSchema();
+  if (command === "emit-error-docs") return emitErrorDocs();
   if (command === "clear-snapshots") return clearSnapshots();
   if (command === "env") return void console.log(envLines(loadConfig()).join("\n"));
   if (command === "rebuild") {
@@ -127,6 +131,7 @@ async function emitSchema(): Promise<void> {
   const schema = await buildGraphQLSchema(allResolvers(services), createPubSub());
   await writeFile(SCHEMA_FILE, printSortedSchema(schema));
   console.log(`wrote ${SCHEMA_FILE}`);
+  await emitErrorDocs();
   const { written, conflicts } = emitEventSchemas(eventRegistryOf(services), EVENT_SCHEMA_DIR);
   for (const file of written) console.log(`wrote ${file}`);
   if (written.length === 0) console.log(`event schemas in ${EVENT_SCHEMA_DIR} are up to date`);
@@ -134,6 +139,11 @@ async function emitSchema(): Promise<void> {
     console.error(conflicts.join("\n"));
     process.exitCode = 1;
   }
+}
+
+async function emitErrorDocs(): Promise<void> {
+  await writeFile(ERROR_DOCS_FILE, renderErrorDocs(errorCatalogues(services)));
+  console.log(`wrote ${ERROR_DOCS_FILE}`);
 }
 
 async function clearSnapshots(): Promise<void> {

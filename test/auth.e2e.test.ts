@@ -107,6 +107,9 @@ const QUERIES: Operation[] = [
   `{ saga(id: "saga.checkout-nope") { id } }`,
   `{ sagas(first: 5) { edges { cursor } } }`,
   `{ correlation(id: "nope", first: 5) { totalCount } }`,
+  // node/nodes ask for the scope of the entity's own query, per id.
+  `{ node(id: "Product:TEA-1") { id } }`,
+  `{ nodes(ids: ["Account:ada", "Order:nope"]) { id } }`,
 ].map((query) => ({ name: query, scope: "query", query: () => query, accepted: succeeds }));
 
 describe.each(MUTATIONS)("mutation $name needs $scope", (op) => {

@@ -219,11 +219,11 @@ it("after everything: orders settled, stock and money conserved, read models equ
   expect(rows[0].n).toBe(orderSeq + 2); // with dup-1 and queued-1
   for (let i = 1; i <= orderSeq; i++) expect(["CONFIRMED", "CANCELLED", "SHIPPED"]).toContain((await settled(`order-${i}`)).status);
   const poor = await request(system.url, CustomerOrdersDocument, { customerId: "poor", first: 10 });
-  expect(poor.customerOrders.edges.map((e) => e.node.id)).toEqual(["order-3"]);
+  expect(poor.customerOrders.edges.map((e) => e.node.orderId)).toEqual(["order-3"]);
   const ids: string[] = [];
   for (let after: string | null = null, more = true; more; ) {
     const { customerOrders: page }: CustomerOrdersQuery = await request(system.url, CustomerOrdersDocument, { customerId: "rich", first: 3, after });
-    ids.push(...page.edges.map((e) => e.node.id));
+    ids.push(...page.edges.map((e) => e.node.orderId));
     [after, more] = [page.pageInfo.endCursor ?? null, page.pageInfo.hasNextPage];
   }
   const { rows: richOrders } = await system.db.pool.query(

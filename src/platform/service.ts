@@ -1,8 +1,10 @@
 import type { CommandHandlerOptions } from "./aggregate/commandHandler";
+import type { ErrorCatalogue } from "./errors";
 import type { CommandExecutor } from "./bus/commandBus";
 import type { EventSchemas } from "./eventstore/eventSchemas";
 import type { EventStore } from "./eventstore/eventStore";
 import type { RecordedEvent } from "./eventstore/types";
+import type { NodeDefinition } from "./graphql/node";
 import type { ResolverClass } from "./graphql/schema";
 import type { DocumentProjection } from "./projection/types";
 import type { SagaDefinition } from "./saga/types";
@@ -44,6 +46,10 @@ export interface ServiceDefinition {
   readonly events: EventSchemas;
   readonly projections: readonly DocumentProjection<unknown>[];
   readonly resolvers: readonly ResolverClass[];
+  /** The error codes of its own it may answer with (beside the platform's); docs/errors.md lists them. */
+  readonly errors?: ErrorCatalogue;
+  /** Its entities that `node(id:)` can fetch; each object type implements Node (see graphql/node.ts). */
+  readonly nodes?: readonly NodeDefinition[];
   readonly reactors?: readonly Reactor[];
   readonly sagas?: readonly SagaDefinition<unknown>[];
   /** Static browser pages the api serves, e.g. a dashboard that talks GraphQL back to it. */

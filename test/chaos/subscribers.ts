@@ -14,8 +14,8 @@ export function watchOrders(apiUrl: string, orderIds: readonly string[]) {
   const client = wsClient(apiUrl.replace(/^http/, "ws"));
   const perOrder = orderIds.map((id) => ({ id, feed: collect(client, OrderStatusChangedDocument, { id }) }));
   const all = collect(client, OrderChangesDocument, {});
-  const changesOf = (received: Array<{ eventType: string; position: string; order?: { id?: string; status?: string } | null }>, orderId?: string): Change[] =>
-    received.map((c) => ({ orderId: orderId ?? c.order?.id ?? "?", eventType: c.eventType, position: c.position }));
+  const changesOf = (received: Array<{ eventType: string; position: string; order?: { orderId?: string; status?: string } | null }>, orderId?: string): Change[] =>
+    received.map((c) => ({ orderId: orderId ?? c.order?.orderId ?? "?", eventType: c.eventType, position: c.position }));
 
   return {
     async check(pool: Pool, accepted: ReadonlySet<string>): Promise<{ violations: Violation[]; changes: number }> {

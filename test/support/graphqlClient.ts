@@ -5,7 +5,7 @@ import WebSocket from "ws";
 
 export interface GraphQLResponse<T> {
   data?: T | null;
-  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  errors?: Array<{ message: string; path?: ReadonlyArray<string | number>; extensions?: Record<string, unknown> }>;
 }
 
 /** POSTs a typed operation and returns the whole response (data and errors). */

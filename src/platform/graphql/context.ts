@@ -1,12 +1,13 @@
 import { ValidationError } from "../errors";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import type { CommandBus } from "../bus/commandBus";
-import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
+import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { ProjectionControl } from "../projection/admin";
 import type { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelStore } from "../projection/readModelStore";
 import { randomUUID } from "node:crypto";
 import type { Principal } from "./auth";
+import type { OperationRequest } from "./server";
 
 /** What every resolver gets: thin access to the command bus and the read side. */
 export interface RequestContext {
@@ -19,6 +20,8 @@ export interface RequestContext {
   consistency: CheckpointWaiter;
   /** Upper bound for `waitFor`, so a query never hangs on a stalled projector. */
   readWaitMaxMs: number;
+  /** Positions the request asked for outside the fields' arguments (header, extension); every read waits for them. */
+  requestedPositions: readonly RequestedPosition[];
   /** Status and operator commands of the projections (admin). */
   projections: ProjectionControl;
   /** Subscribes to a change topic published by the projector. */
@@ -35,12 +38,49 @@ export function commandContext(ctx: RequestContext, commandId?: string | null): 
   return { commandId: id, correlationId: id, actor: ctx.actor };
 }
 
-/** Waits, if the query asked to, until `projection` has applied the event at `waitFor`. */
-export async function readAfter(ctx: RequestContext, projection: string, waitFor?: string | null): Promise<void> {
-  if (!waitFor) return;
-  const position = parseLogPosition(waitFor);
-  if (!position) throw new ValidationError("waitFor", waitFor, "a position returned by a mutation, like '1234.56'");
-  await ctx.consistency.waitFor(projection, position, ctx.readWaitMaxMs);
+/**
+ * Read-your-writes without fragmenting client caches: a `waitFor` argument is
+ * part of a field's cache identity (every position makes a new root entry in
+ * Apollo's or urql's cache), so a client may send the position beside the
+ * operation instead, as this HTTP header or request extension.
+ */
+export const WAIT_FOR_HEADER = "X-Eventline-Wait-For";
+export const WAIT_FOR_EXTENSION = "waitFor";
+
+export interface RequestedPosition {
+  /** Where it came from, named in a VALIDATION error. */
+  source: string;
+  value: unknown;
+}
+
+/** The positions a request carries in the header and the extension; empty values count as absent, like `waitFor: ""`. */
+export function requestedPositions(request: OperationRequest): RequestedPosition[] {
+  const found: RequestedPosition[] = [];
+  const header = request.headers[WAIT_FOR_HEADER.toLowerCase()];
+  if (header !== undefined && header !== "") found.push({ source: `${WAIT_FOR_HEADER} header`, value: header });
+  const extension = request.extensions[WAIT_FOR_EXTENSION];
+  if (extension !== undefined && extension !== null && extension !== "") found.push({ source: `extensions.${WAIT_FOR_EXTENSION}`, value: extension });
+  return found;
+}
+
+/** What readAfter uses of a RequestContext. */
+export type ReadingContext = Pick<RequestContext, "readWaitMaxMs" | "requestedPositions"> & { consistency: Pick<CheckpointWaiter, "waitFor"> };
+
+/**
+ * Waits, if the query asked to, until `projection` has applied the event at
+ * `waitFor` and at every position of the request: the latest of them.
+ */
+export async function readAfter(ctx: ReadingContext, projection: string, waitFor?: string | null): Promise<void> {
+  const asked = waitFor ? [{ source: "waitFor", value: waitFor }, ...ctx.requestedPositions] : ctx.requestedPositions;
+  if (asked.length === 0) return;
+  const latest = asked.map(positionOf).reduce((a, b) => (compareLogPositions(a, b) >= 0 ? a : b));
+  await ctx.consistency.waitFor(projection, latest, ctx.readWaitMaxMs);
+}
+
+function positionOf({ source, value }: RequestedPosition): LogPosition {
+  const position = typeof value === "string" ? parseLogPosition(value) : null;
+  if (!position) throw new ValidationError(source, value, "a position returned by a mutation, like '1234.56'");
+  return position;
 }
 
 export function positionToken(outcome: CommandOutcome): string | null {

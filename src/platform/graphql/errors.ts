@@ -4,7 +4,7 @@ import { DomainError } from "../errors";
 import { explainLimit, withoutSuggestions } from "./limits";
 
 /** Codes produced by GraphQL itself or Apollo; safe to show as they are. */
-const PUBLIC_CODES = new Set([
+export const PUBLIC_CODES: ReadonlySet<string> = new Set([
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "BAD_USER_INPUT",

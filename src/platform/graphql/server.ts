@@ -24,8 +24,8 @@ export interface GraphQLServerOptions<Context extends object> {
   port: number;
   /** Who is calling, from an `Authorization` value: the HTTP header, or `connectionParams.authorization` over WebSocket. */
   authenticate(authorization: unknown): Promise<Principal>;
-  /** Builds the per-operation context for that caller. */
-  context(principal: Principal): Context;
+  /** Builds the per-operation context for that caller and what its request carries beside the operation. */
+  context(principal: Principal, request: OperationRequest): Context;
   /** Scopes (any one) a WebSocket connection needs, checked at connection_init; refusals close it with 4401 or 4403. */
   connectionScopes: readonly string[];
   /** Depth, aliases, cost, tokens and directives one document may have, over HTTP and WebSocket alike. */
@@ -43,6 +43,12 @@ export interface GraphQLServerOptions<Context extends object> {
   plugins?: ApolloServerPlugin[];
   /** Told of each operation started over WebSocket, with the error codes it was refused with (if any). */
   onWebSocketOperation?(operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void;
+}
+
+/** What an operation's request carries outside the document: HTTP headers (none over WebSocket) and the `extensions` map. */
+export interface OperationRequest {
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  extensions: Readonly<Record<string, unknown>>;
 }
 
 export interface RunningServer {
@@ -100,7 +106,7 @@ export async function startGraphQLServer<Context extends object>(
         options.onWebSocketOperation?.(operationOf(checked.document, payload.operationName), []);
         return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
-      context: (ctx) => options.context(principals.get(ctx)!),
+      context: (ctx, _id, payload) => options.context(principals.get(ctx)!, { headers: {}, extensions: payload.extensions ?? {} }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : result,
     },
@@ -145,7 +151,8 @@ export async function startGraphQLServer<Context extends object>(
     requireJsonBody,
     checkPersistedQueryHash,
     expressMiddleware(apollo, {
-      context: async ({ req }) => options.context(await options.authenticate(req.headers.authorization)),
+      context: async ({ req }) =>
+        options.context(await options.authenticate(req.headers.authorization), { headers: req.headers, extensions: extensionsOf(req) }),
     }),
   );
   app.use(jsonBodyErrors(options.maxBodyBytes, log));
@@ -161,6 +168,23 @@ export async function startGraphQLServer<Context extends object>(
     wsUrl: `ws://${host}:${port}${GRAPHQL_PATH}`,
     close: () => apollo.stop(),
   };
+}
+
+/** A POST's `extensions` object, or a GET's `extensions` query parameter (JSON); Apollo itself refuses malformed ones. */
+function extensionsOf(req: express.Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  const raw: unknown = req.method === "GET" ? req.query["extensions"] : isRecord(body) ? body["extensions"] : undefined;
+  if (typeof raw !== "string") return isRecord(raw) ? raw : {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isRecord(parsed) ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {

@@ -1,7 +1,8 @@
 import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
 import { Scope } from "../graphql/auth";
 import { readAfter, type RequestContext } from "../graphql/context";
-import { HISTORY } from "./historyProjection";
+import type { NodeDefinition } from "../graphql/node";
+import { HISTORY, type HistoryRecord } from "./historyProjection";
 import { correlationTrail, type HistoryPage } from "./historyReader";
 import { HistoryEventConnection, HistoryPageArgs } from "./schemaTypes";
 
@@ -22,3 +23,14 @@ export class HistoryQueries {
     return correlationTrail(ctx.readModels, id, page);
   }
 }
+
+/** `node(id: "HistoryEvent:<eventId>")`: one event of the log, as audit trails list it. */
+export const historyEventNode: NodeDefinition<HistoryRecord> = {
+  typename: "HistoryEvent",
+  scopes: [Scope.query],
+  keyOf: (event) => event.eventId,
+  load: async (ctx, eventId) => {
+    await readAfter(ctx, HISTORY, null);
+    return ctx.readModels.get<HistoryRecord>(HISTORY, eventId);
+  },
+};

@@ -1,5 +1,6 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from "type-graphql";
+import { Node } from "../graphql/node";
 import { PageInfo } from "../graphql/types";
 
 @ObjectType("EventMetadata", { description: "Who and what caused an event." })
@@ -20,9 +21,9 @@ export class EventMetadataView {
   recordedAt!: string;
 }
 
-@ObjectType({ description: "One event of the log, as recorded." })
+@ObjectType({ description: "One event of the log, as recorded.", implements: Node })
 export class HistoryEvent {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The event's key, unique in the log." })
   eventId!: string;
 
   @Field(() => String)

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { DomainError, errorMessage, NotFoundError } from "../errors";
+import { DomainError, ErrorCode, errorMessage, NotFoundError } from "../errors";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import { parseGeneration, type ReadModelKeys } from "./keys";
@@ -76,7 +76,7 @@ export class EventFailure extends Error {
 export class ProjectionEventError extends DomainError<"PROJECTION_EVENT_FAILED"> {
   constructor(projection: string, event: RecordedEvent, cause: unknown, attempts: number, maxAttempts: number) {
     super(
-      "PROJECTION_EVENT_FAILED",
+      ErrorCode.PROJECTION_EVENT_FAILED,
       `Projection '${projection}' failed on event ${event.eventId} (${event.type} at ${formatLogPosition(event.position)}), ` +
         `attempt ${attempts} of ${maxAttempts}: ${errorMessage(cause)}`,
       { projection, eventId: event.eventId, attempts, maxAttempts },

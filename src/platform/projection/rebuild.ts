@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { DomainError } from "../errors";
+import { DomainError, ErrorCode } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { compareLogPositions, formatLogPosition } from "../eventstore/logPosition";
 import { removeGenerationsExcept, unlinkMatching } from "./generations";
@@ -45,7 +45,7 @@ export async function projectGeneration<Doc>(
 
 export class RebuildInProgressError extends DomainError<"REBUILD_IN_PROGRESS"> {
   constructor(projection: string, holder: string | null) {
-    super("REBUILD_IN_PROGRESS", `A rebuild of projection '${projection}' is already running${holder ? ` (${holder})` : ""}; wait for it to finish`, {
+    super(ErrorCode.REBUILD_IN_PROGRESS, `A rebuild of projection '${projection}' is already running${holder ? ` (${holder})` : ""}; wait for it to finish`, {
       projection,
     });
   }

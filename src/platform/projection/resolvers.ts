@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, Field, Float, ID, Int, Mutation, ObjectType, Quer
 import { NotFoundError, ValidationError } from "../errors";
 import { Scope } from "../graphql/auth";
 import type { RequestContext } from "../graphql/context";
+import { Node, type NodeDefinition } from "../graphql/node";
 import type { AdminResult } from "./admin";
 
 @ObjectType({ description: "An event a projection kept failing on: set aside with its error so the projection could move on." })
@@ -33,9 +34,12 @@ class RebuildProgressView {
   @Field(() => String) by!: string;
 }
 
-@ObjectType({ description: "Where a projection stands. Head, lag, rate and last error are published by the projector after its batches and every catch-up tick." })
+@ObjectType({
+  description: "Where a projection stands. Head, lag, rate and last error are published by the projector after its batches and every catch-up tick.",
+  implements: Node,
+})
 class ProjectionStatus {
-  @Field(() => String) name!: string;
+  @Field(() => String, { description: "The projection's key, as `projectionStatus(name:)` and `rebuildProjection(name:)` take it." }) name!: string;
   @Field(() => Int) activeGeneration!: number;
   @Field(() => String, { description: "Log position the active generation has applied." }) checkpoint!: string;
   @Field(() => String, { nullable: true, description: "Last readable position of the log (PostgreSQL), as the projector last saw it." }) head!: string | null;
@@ -107,6 +111,14 @@ export class ProjectionResolvers {
     return expectOp(await ctx.projections.send({ op: "skip", projection: known(ctx, projection), eventId: checkedId(eventId), by: ctx.actor }), "skip");
   }
 }
+
+/** `node(id: "ProjectionStatus:<name>")`: needs `admin`, like `projectionStatus`. */
+export const projectionStatusNode: NodeDefinition<ProjectionStatus> = {
+  typename: "ProjectionStatus",
+  scopes: [Scope.admin],
+  keyOf: (status) => status.name,
+  load: async (ctx, name) => (ctx.projections.names.includes(name) ? ctx.projections.status(name) : null),
+};
 
 function known(ctx: RequestContext, name: string): string {
   if (!ctx.projections.names.includes(name)) {

@@ -5,7 +5,7 @@ import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
 import { UnavailableError } from "../errors";
 import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
-import type { RequestContext } from "../graphql/context";
+import { requestedPositions, type RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { inCommitOrder } from "../graphql/inCommitOrder";
@@ -63,7 +63,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     log.info("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
   }
   const projectorAdmin = new ProjectorAdminClient(deps.redis(), deps.redis(), keys.prefix, config.COMMAND_TIMEOUT_MS);
-  const shared: Omit<RequestContext, "principal" | "actor"> = {
+  const shared: Omit<RequestContext, "principal" | "actor" | "requestedPositions"> = {
     commands: observeBus(deps.bus, log),
     readModels,
     consistency,
@@ -91,7 +91,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     host: config.HOST,
     port: config.PORT,
     authenticate,
-    context: (principal) => ({ ...shared, principal, actor: principal.subject }),
+    context: (principal, request) => ({ ...shared, principal, actor: principal.subject, requestedPositions: requestedPositions(request) }),
     connectionScopes: [Scope.query],
     limits: {
       maxDepth: config.MAX_QUERY_DEPTH,

@@ -18,7 +18,8 @@ import { createPool } from "../eventstore/pool";
 import { PostgresHealth } from "../eventstore/postgresHealth";
 import type { RunningServer } from "../graphql/server";
 import { historyProjection } from "../history/historyProjection";
-import { HistoryQueries } from "../history/resolvers";
+import { historyEventNode, HistoryQueries } from "../history/resolvers";
+import { nodeResolvers } from "../graphql/node";
 import { appendTelemetry, observeExecutor } from "../observability/commandTelemetry";
 import { startTelemetryServer } from "../observability/health";
 import type { Logger } from "../observability/logger";
@@ -28,9 +29,9 @@ import { ReadModelKeys } from "../projection/keys";
 import type { DocumentProjection } from "../projection/types";
 import { Projector } from "../projection/projector";
 import { PROJECTOR_QUEUE, ProjectorWakeups } from "../projection/wakeups";
-import { ProjectionResolvers } from "../projection/resolvers";
+import { ProjectionResolvers, projectionStatusNode } from "../projection/resolvers";
 import { sagaProjection } from "../saga/sagaProjection";
-import { SagaResolvers } from "../saga/resolvers";
+import { SagaResolvers, sagaNode } from "../saga/resolvers";
 import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
 import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
 import { commandQueueName } from "../bus/queueCommandBus";
@@ -60,7 +61,14 @@ export interface RunningApp {
 /** Every resolver the API serves: the services', the history's and, when any service has sagas, the saga operations. */
 export function allResolvers(services: readonly ServiceDefinition[]) {
   const hasSagas = services.some((s) => s.sagas?.length);
-  return [...services.flatMap((s) => s.resolvers), HistoryQueries, ...(hasSagas ? [SagaResolvers] : []), ProjectionResolvers];
+  const nodes = [...services.flatMap((s) => s.nodes ?? []), historyEventNode, ...(hasSagas ? [sagaNode] : []), projectionStatusNode];
+  return [
+    ...services.flatMap((s) => s.resolvers),
+    HistoryQueries,
+    ...(hasSagas ? [SagaResolvers] : []),
+    ProjectionResolvers,
+    ...nodeResolvers(nodes),
+  ];
 }
 
 /** Every read model the projector maintains: the services', the sagas' when there are any, and the history of all of them. */

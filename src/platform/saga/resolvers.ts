@@ -1,6 +1,7 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
 import { Scope } from "../graphql/auth";
 import { commandContext, type RequestContext } from "../graphql/context";
+import { Node, type NodeDefinition } from "../graphql/node";
 import { CommandResult, PageInfo } from "../graphql/types";
 import type { ChangeNotification } from "../projection/types";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../history/entityHistory";
@@ -32,9 +33,8 @@ class SagaHistoryEntry {
   @Field(() => String) at!: string;
 }
 
-@ObjectType({ description: "One saga instance: its current step, status, deadline, last error and step history." })
+@ObjectType({ description: "One saga instance: its current step, status, deadline, last error and step history.", implements: Node })
 export class Saga {
-  @Field(() => ID, { description: "The saga's stream id, e.g. saga.checkout-<orderId>." }) id!: string;
   @Field(() => String, { description: "The instance id within its saga (the order id for checkout)." }) sagaId!: string;
   @Field(() => String) saga!: string;
   @Field(() => String, { description: "RUNNING, COMPENSATING, COMPLETED, COMPENSATED or FAILED" }) status!: string;
@@ -61,9 +61,22 @@ class SagaConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
+/** `node(id: "Saga:<stream id>")`: the saga as `saga(id:)` returns it. */
+export const sagaNode: NodeDefinition<SagaView> = {
+  typename: "Saga",
+  scopes: [Scope.query],
+  keyOf: (saga) => saga.id,
+  load: (ctx, id) => readEntity(ctx, sagaProjection, "Saga", id, {}),
+};
+
 @Resolver(() => Saga)
 @Authorized(Scope.query)
 export class SagaResolvers {
+  @FieldResolver(() => ID, { description: "The saga's key, its stream id (e.g. saga.checkout-<orderId>), as `saga(id:)` and `redriveSaga(id:)` take it." })
+  streamId(@Root() saga: SagaView): string {
+    return saga.id;
+  }
+
   @FieldResolver(() => HistoryEventConnection, { description: AUDIT_TRAIL })
   auditTrail(@Root() saga: SagaView, @Args(() => HistoryPageArgs) page: HistoryPageArgs, @Ctx() ctx: RequestContext): Promise<HistoryPage> {
     return auditTrail(ctx, sagaProjection, saga, saga.id, page);

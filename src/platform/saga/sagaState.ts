@@ -69,7 +69,7 @@ export const sagaCommandDecider: Decider<SagaCommand, SagaEvent, SagaState<unkno
       throw new DomainError(ErrorCode.NOT_FOUND, `No saga '${command.sagaStreamId}' exists`, { id: command.sagaStreamId });
     }
     if (state.status !== "FAILED") {
-      throw new DomainError("INVALID_TRANSITION", `Saga ${state.id} is ${state.status}; only a FAILED saga can be redriven`, {
+      throw new DomainError(ErrorCode.INVALID_TRANSITION, `Saga ${state.id} is ${state.status}; only a FAILED saga can be redriven`, {
         id: state.id,
         from: state.status,
         to: "RUNNING",

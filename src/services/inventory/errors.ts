@@ -1,12 +1,34 @@
-import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
+import { codesOf, DomainError, type ErrorCatalogue, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
 
-/** Refusals specific to Inventory; each code is part of the public API (GraphQL `extensions.code`). */
-export const InventoryErrorCode = {
-  OUT_OF_STOCK: "OUT_OF_STOCK",
-  RESERVATION_EXISTS: "RESERVATION_EXISTS",
-  RESERVATION_NOT_FOUND: "RESERVATION_NOT_FOUND",
-  RESERVATION_SETTLED: "RESERVATION_SETTLED",
-} as const;
+/** Refusals specific to Inventory; each code is part of the public API (GraphQL `extensions.code`, docs/errors.md). */
+export const inventoryErrorCatalogue = {
+  OUT_OF_STOCK: {
+    meaning: "Fewer units are available than the reservation asks for; nothing was reserved.",
+    details: { sku: "The product.", requested: "Units asked for.", available: "Units available when the command was decided." },
+    retryable: false,
+    advice: "Reserve at most `available` units, or wait for a restock.",
+  },
+  RESERVATION_EXISTS: {
+    meaning: "The order already has a reservation of this product; an order reserves a product at most once.",
+    details: { sku: "The product.", orderId: "The order.", status: "The existing reservation's status." },
+    retryable: false,
+    advice: "Release the existing reservation first, or resend the first command with its commandId to get its result.",
+  },
+  RESERVATION_NOT_FOUND: {
+    meaning: "The order holds no reservation of this product to commit or release.",
+    details: { sku: "The product.", orderId: "The order." },
+    retryable: false,
+    advice: "Check the order and SKU.",
+  },
+  RESERVATION_SETTLED: {
+    meaning: "The reservation was already committed or released; it cannot change again.",
+    details: { sku: "The product.", orderId: "The order.", status: "How it was settled." },
+    retryable: false,
+    advice: "Nothing to do: the reservation is final.",
+  },
+} as const satisfies ErrorCatalogue;
+
+export const InventoryErrorCode = codesOf(inventoryErrorCatalogue);
 
 export type InventoryErrorCode = (typeof InventoryErrorCode)[keyof typeof InventoryErrorCode];
 

@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Re
 import { SafeIntResolver } from "graphql-scalars";
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
@@ -63,6 +64,14 @@ export class ProductFields {
     return auditTrail(ctx, productsProjection, product, product.id, page);
   }
 }
+
+/** `node(id: "Product:<sku>")`: the product as `product(id:)` returns it. */
+export const productNode: NodeDefinition<ProductView> = {
+  typename: "Product",
+  scopes: [Scope.query],
+  keyOf: (product) => product.id,
+  load: (ctx, sku) => readEntity(ctx, productsProjection, "Product", sku, {}),
+};
 
 @Resolver()
 @Authorized(Scope.command("inventory"))

@@ -1,13 +1,11 @@
 import { SafeIntResolver } from "graphql-scalars";
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Node } from "../../platform/graphql/node";
 import { PageInfo } from "../../platform/graphql/types";
 
-@ObjectType({ description: "A product of the catalog with its stock, as last projected." })
+@ObjectType({ description: "A product of the catalog with its stock, as last projected.", implements: Node })
 export class Product {
-  @Field(() => ID, { description: "The SKU: products are identified by it." })
-  id!: string;
-
-  @Field(() => String)
+  @Field(() => String, { description: "The SKU: the product's key, as `product(id:)` and the mutations take it." })
   sku!: string;
 
   @Field(() => String)

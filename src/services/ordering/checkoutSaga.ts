@@ -1,5 +1,6 @@
 import type { RecordedEvent } from "../../platform/eventstore/types";
 import type { SagaDefinition, SagaState, SagaStep, StepReply, StepVerdict } from "../../platform/saga/types";
+import { OrderingErrorCode } from "./errors";
 
 /**
  * Checkout, orchestrated: reserve every line, authorize the payment, confirm.
@@ -37,7 +38,7 @@ function cancelReason(state: SagaState<CheckoutData>): string {
   const error = state.lastError;
   if (!error) return "checkout failed";
   if (error.code === "OUT_OF_STOCK") return `out of stock: ${error.step.replace(/^reserve:/, "")}`;
-  if (error.code === "PAYMENT_DECLINED") return "payment declined";
+  if (error.code === OrderingErrorCode.PAYMENT_DECLINED) return "payment declined";
   return `checkout failed at ${error.step}: ${error.code}`;
 }
 
@@ -90,7 +91,7 @@ function nextCompensation(state: SagaState<CheckoutData>): SagaStep | { finished
 
 function judge(step: SagaStep, reply: StepReply): StepVerdict {
   if (step.id === "authorize" && reply.ok && !reply.events.includes("PaymentAuthorized")) {
-    return { ok: false, code: "PAYMENT_DECLINED", message: "the payment was declined: insufficient funds" };
+    return { ok: false, code: OrderingErrorCode.PAYMENT_DECLINED, message: "the payment was declined: insufficient funds" };
   }
   if (reply.ok) return { ok: true };
   // Releasing what was never held, or is already settled, leaves nothing to undo.

@@ -1,11 +1,20 @@
-import { DomainError, ErrorCode, NotFoundError } from "../../platform/errors";
+import { codesOf, DomainError, type ErrorCatalogue, ErrorCode, NotFoundError } from "../../platform/errors";
 
-/** Refusals specific to Ordering; each code is part of the public API (GraphQL `extensions.code`). */
-export const OrderingErrorCode = {
-  INVALID_TRANSITION: "INVALID_TRANSITION",
-} as const;
+/**
+ * Codes specific to Ordering. Its refusals are the platform's (ALREADY_EXISTS, NOT_FOUND,
+ * INVALID_TRANSITION); its checkout saga records one more on a failed step.
+ */
+export const orderingErrorCatalogue = {
+  PAYMENT_DECLINED: {
+    meaning:
+      "The checkout saga's `authorize` step: the account cannot cover the order. Not a GraphQL error: it is the step's code in `Saga.steps` and `Saga.lastError`; the saga releases the stock and cancels the order (reason `payment declined`).",
+    details: {},
+    retryable: false,
+    advice: "Add funds (addFunds) and place a new order.",
+  },
+} as const satisfies ErrorCatalogue;
 
-export type OrderingErrorCode = (typeof OrderingErrorCode)[keyof typeof OrderingErrorCode];
+export const OrderingErrorCode = codesOf(orderingErrorCatalogue);
 
 export type OrderTransitionTarget = "CONFIRMED" | "CANCELLED" | "SHIPPED";
 
@@ -15,7 +24,7 @@ export const orderingErrors = {
   orderNotFound: (orderId: string): NotFoundError => new NotFoundError("Order", orderId),
   invalidTransition: (orderId: string, from: string, to: OrderTransitionTarget) =>
     new DomainError(
-      OrderingErrorCode.INVALID_TRANSITION,
+      ErrorCode.INVALID_TRANSITION,
       `Order ${orderId} is ${from} and cannot become ${to}`,
       { orderId, from, to },
     ),

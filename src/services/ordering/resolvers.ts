@@ -3,6 +3,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Re
 import { NotFoundError, ValidationError } from "../../platform/errors";
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
 import type { ReadModelStore } from "../../platform/projection/readModelStore";
@@ -71,14 +72,34 @@ export class OrderingQueries {
   }
 
   @Query(() => SalesDashboard)
-  async salesDashboard(
+  salesDashboard(
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<SalesDashboard> {
-    await readAfter(ctx, SALES_DASHBOARD, waitFor);
-    return toSalesDashboard(await ctx.readModels.get<SalesDashboardView>(SALES_DASHBOARD, SALES_DASHBOARD_ID));
+    return readSalesDashboard(ctx, waitFor);
   }
 }
+
+async function readSalesDashboard(ctx: RequestContext, waitFor: string | null): Promise<SalesDashboard> {
+  await readAfter(ctx, SALES_DASHBOARD, waitFor);
+  return toSalesDashboard(await ctx.readModels.get<SalesDashboardView>(SALES_DASHBOARD, SALES_DASHBOARD_ID));
+}
+
+/** `node(id: "Order:<orderId>")`: the order as `order(id:)` returns it. */
+export const orderNode: NodeDefinition<OrderView> = {
+  typename: "Order",
+  scopes: [Scope.query],
+  keyOf: (order) => order.id,
+  load: (ctx, orderId) => readEntity(ctx, ordersProjection, "Order", orderId, {}),
+};
+
+/** The dashboard is one of a kind: `SalesDashboard:sales`, so that its query and its subscription update one cache entry. */
+export const salesDashboardNode: NodeDefinition<SalesDashboard> = {
+  typename: "SalesDashboard",
+  scopes: [Scope.query],
+  keyOf: () => SALES_DASHBOARD_ID,
+  load: async (ctx, key) => (key === SALES_DASHBOARD_ID ? readSalesDashboard(ctx, null) : null),
+};
 
 @Resolver(() => SalesDashboard)
 export class SalesDashboardFields {
@@ -97,6 +118,11 @@ export class SalesDashboardFields {
 @Resolver(() => Order)
 @Authorized(Scope.query)
 export class OrderFields {
+  @FieldResolver(() => ID, { description: "The order's key, as `order(id:)` and the mutations take it." })
+  orderId(@Root() order: OrderView): string {
+    return order.id;
+  }
+
   @FieldResolver(() => HistoryEventConnection, { description: AUDIT_TRAIL })
   auditTrail(@Root() order: OrderView, @Args(() => HistoryPageArgs) page: HistoryPageArgs, @Ctx() ctx: RequestContext): Promise<HistoryPage> {
     return auditTrail(ctx, ordersProjection, order, order.id, page);

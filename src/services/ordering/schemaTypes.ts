@@ -1,5 +1,6 @@
 import { SafeIntResolver } from "graphql-scalars";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Node } from "../../platform/graphql/node";
 import { CommandResult, PageInfo } from "../../platform/graphql/types";
 import type { OrderStatus as OrderStatusName } from "../../../projections/orders";
 
@@ -43,11 +44,9 @@ export class OrderHistoryEntry {
   position!: string;
 }
 
-@ObjectType({ description: "An order as last projected." })
+@ObjectType({ description: "An order as last projected.", implements: Node })
 export class Order {
-  @Field(() => ID)
-  id!: string;
-
+  // `orderId` (its key) is resolved by OrderFields from the read model's `id`.
   @Field(() => ID)
   customerId!: string;
 
@@ -166,7 +165,7 @@ export class ProductSales {
   units!: number;
 }
 
-@ObjectType({ description: "Store-wide sales figures, as last projected." })
+@ObjectType({ description: "Store-wide sales figures, as last projected; one of a kind, id 'SalesDashboard:sales'.", implements: Node })
 export class SalesDashboard {
   @Field(() => OrderStatusCounts, { description: "Orders currently in each status." })
   ordersByStatus!: OrderStatusCounts;

@@ -3,11 +3,12 @@ import { ordersProjection } from "../../../projections/orders";
 import { salesDashboardProjection } from "../../../projections/salesDashboard";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { orderingErrorCatalogue } from "./errors";
 import { orderingEventSchemas } from "./events";
 import type { OrderingCommand } from "./commands";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
-import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, SalesDashboardFields } from "./resolvers";
+import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, orderNode, SalesDashboardFields, salesDashboardNode } from "./resolvers";
 
 /**
  * Ordering owns the order streams. The sales dashboard lives here although it
@@ -18,6 +19,8 @@ export const orderingService: ServiceDefinition = {
   events: orderingEventSchemas,
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
+  errors: orderingErrorCatalogue,
+  nodes: [orderNode, salesDashboardNode],
   sagas: [checkoutSaga],
   // Plain files, copied into dist by the build: the page runs in the browser, not in this process.
   pages: [{ path: "/dashboard", directory: join(__dirname, "dashboard"), title: "Sales dashboard" }],

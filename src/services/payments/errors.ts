@@ -1,11 +1,17 @@
-import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
+import { codesOf, DomainError, type ErrorCatalogue, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
 import type { PaymentStatus } from "./decider";
 
-/** Refusals specific to Payments; each code is part of the public API (GraphQL `extensions.code`). */
-export const PaymentsErrorCode = {
-  PAYMENT_EXISTS: "PAYMENT_EXISTS",
-  INVALID_TRANSITION: "INVALID_TRANSITION",
-} as const;
+/** Refusals specific to Payments; each code is part of the public API (GraphQL `extensions.code`, docs/errors.md). */
+export const paymentsErrorCatalogue = {
+  PAYMENT_EXISTS: {
+    meaning: "The order already has a payment on this account; an order is authorized at most once.",
+    details: { customerId: "The account.", orderId: "The order.", status: "The existing payment's status." },
+    retryable: false,
+    advice: "Read the account's payments; resend the first command with its commandId to get its result.",
+  },
+} as const satisfies ErrorCatalogue;
+
+export const PaymentsErrorCode = codesOf(paymentsErrorCatalogue);
 
 export type PaymentsErrorCode = (typeof PaymentsErrorCode)[keyof typeof PaymentsErrorCode];
 
@@ -24,7 +30,7 @@ export const paymentsErrors = {
     ),
   invalidTransition: (customerId: string, orderId: string, from: PaymentStatus | "NONE", to: PaymentTransitionTarget) =>
     new DomainError(
-      PaymentsErrorCode.INVALID_TRANSITION,
+      ErrorCode.INVALID_TRANSITION,
       from === "NONE"
         ? `Order ${orderId} has no payment on account ${customerId}, so it cannot become ${to}`
         : `The payment of order ${orderId} on account ${customerId} is ${from} and cannot become ${to}`,

@@ -2,6 +2,7 @@ import { SafeIntResolver } from "graphql-scalars";
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, type RequestContext } from "../../platform/graphql/context";
+import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
@@ -36,6 +37,14 @@ export class AccountFields {
     return auditTrail(ctx, accountsProjection, account, account.customerId, page);
   }
 }
+
+/** `node(id: "Account:<customerId>")`: the account as `account(customerId:)` returns it. */
+export const accountNode: NodeDefinition<AccountView> = {
+  typename: "Account",
+  scopes: [Scope.query],
+  keyOf: (account) => account.customerId,
+  load: (ctx, customerId) => readEntity(ctx, accountsProjection, "Account", customerId, {}),
+};
 
 @Resolver()
 @Authorized(Scope.command("payments"))

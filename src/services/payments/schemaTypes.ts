@@ -1,5 +1,6 @@
 import { SafeIntResolver } from "graphql-scalars";
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Node } from "../../platform/graphql/node";
 import type { PaymentStatus as PaymentStatusName } from "../../../projections/accounts";
 
 // A plain object rather than a TS enum, so fields keep the read model's string union as their type;
@@ -28,9 +29,9 @@ export class AccountPayment {
   updatedAt!: string;
 }
 
-@ObjectType({ description: "A customer's account as last projected; all amounts in minor units of its currency." })
+@ObjectType({ description: "A customer's account as last projected; all amounts in minor units of its currency.", implements: Node })
 export class Account {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The account's key, as `account(customerId:)` and the mutations take it." })
   customerId!: string;
 
   @Field(() => String, { description: "ISO 4217 code, e.g. EUR." })

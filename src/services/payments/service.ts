@@ -1,11 +1,12 @@
 import { accountsProjection } from "../../../projections/accounts";
 import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
+import { paymentsErrorCatalogue } from "./errors";
 import { paymentsEventSchemas } from "./events";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId } from "./decider";
 import { orderPaymentReactor } from "./reactions";
-import { AccountFields, PaymentsMutations, PaymentsQueries, PaymentsSubscriptions } from "./resolvers";
+import { AccountFields, accountNode, PaymentsMutations, PaymentsQueries, PaymentsSubscriptions } from "./resolvers";
 
 /** Payments owns the customer account streams: balances, authorizations, captures and refunds. */
 export const paymentsService: ServiceDefinition = {
@@ -13,6 +14,8 @@ export const paymentsService: ServiceDefinition = {
   events: paymentsEventSchemas,
   projections: [accountsProjection],
   resolvers: [PaymentsQueries, AccountFields, PaymentsMutations, PaymentsSubscriptions],
+  errors: paymentsErrorCatalogue,
+  nodes: [accountNode],
   reactors: [orderPaymentReactor],
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, accountDecider, handlerOptions);

@@ -8,7 +8,7 @@ const GRAPHQL_PATH = "/graphql";
 const FEED_LENGTH = 25;
 const DASHBOARD_FIELDS =
   "ordersByStatus { pending confirmed shipped cancelled } capturedRevenueMinor updatedAt position topProducts(limit: 5) { sku units }";
-const ORDER_FIELDS = "eventType position order { id customerId status totalMinor currency updatedAt }";
+const ORDER_FIELDS = "eventType position order { orderId customerId status totalMinor currency updatedAt }";
 
 const $ = (id) => document.getElementById(id);
 let latestPosition = null; // of the dashboard shown, so an older answer never replaces a newer one
@@ -47,9 +47,9 @@ function showOrderChange({ eventType, position, order }) {
   if (!order) return;
   const item = element(
     "li",
-    { class: "new", "data-order-id": order.id, "data-position": position },
+    { class: "new", "data-order-id": order.orderId, "data-position": position },
     element("span", {}, new Date(order.updatedAt).toLocaleTimeString()),
-    element("span", {}, `${order.id} · ${order.customerId} · ${eventType}`),
+    element("span", {}, `${order.orderId} · ${order.customerId} · ${eventType}`),
     element("span", { class: `status status-${order.status}` }, order.status),
     element("span", {}, `${(order.totalMinor / 100).toFixed(2)} ${order.currency}`),
   );
