@@ -101,7 +101,7 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["GET with a 20 kB URL", `query=${"a".repeat(20_000)}`],
   ];
   for (const [name, search] of gets) http("request shape", name, { method: "GET", search, headers: { "apollo-require-preflight": "1" } });
-  // GET needs no CSRF header (docs/decisions/0009); a GET with the wrong persisted hash is refused like a POST.
+  // GET needs no CSRF header (docs/decisions/0010); a GET with the wrong persisted hash is refused like a POST.
   const wrongHash = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: "f".repeat(64) } }));
   http("request shape", "GET persisted query with the wrong hash", { method: "GET", search: `query=${encodeURIComponent("{ __typename }")}&extensions=${wrongHash}`, expect: /sha256Hash/ });
   http("request shape", "GET mutation without any custom header", { method: "GET", search: `query=${encodeURIComponent('mutation { restockProduct(sku: "TEA-1", quantity: 1) { position } }')}` });
