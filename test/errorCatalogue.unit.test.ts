@@ -33,6 +33,7 @@ const CODE_PATTERNS = [
   /super\(\s*"([A-Z][A-Z0-9_]+)"/g,
   /\bcode: "([A-Z][A-Z0-9_]+)"/g,
   /\bsend\(res, \d+, "([A-Z][A-Z0-9_]+)"/g,
+  /\bsendHttpError\(\s*req,\s*res,\s*\d+,\s*(?:ErrorCode\.)?"?([A-Z][A-Z0-9_]+)"?/g,
 ];
 
 function sources(dir: string): string[] {

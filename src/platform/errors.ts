@@ -172,6 +172,12 @@ export const platformErrors = {
     retryable: true,
     advice: "Resend with the full query (Apollo Client's persisted-queries link does this by itself).",
   },
+  PERSISTED_QUERY_HASH_MISMATCH: {
+    meaning: "`extensions.persistedQuery.sha256Hash` is not the SHA-256 of the query sent with it (HTTP 400).",
+    details: {},
+    retryable: false,
+    advice: "Send the lowercase hex SHA-256 of the exact query text, or no hash.",
+  },
   PERSISTED_QUERY_NOT_SUPPORTED: {
     meaning: "Apollo Server's automatic persisted queries are turned off.",
     details: {},
