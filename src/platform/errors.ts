@@ -16,6 +16,8 @@ export const ErrorCode = {
   INTERNAL: "INTERNAL",
   /** An event that does not match its registered schema: a bug in whatever produced it, never written. */
   INVALID_EVENT: "INVALID_EVENT",
+  /** A subscription's `after` is older than the change log keeps: refetch, then follow from `oldest` or later. */
+  RESUME_WINDOW_EXCEEDED: "RESUME_WINDOW_EXCEEDED",
 } as const;
 
 export type PlatformErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -63,6 +65,16 @@ export class UnavailableError extends DomainError<"UNAVAILABLE"> {
     super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable: ${errorMessage(cause)}`, {
       dependency,
     });
+  }
+}
+
+export class ResumeWindowExceededError extends DomainError<"RESUME_WINDOW_EXCEEDED"> {
+  constructor(after: string, oldest: string) {
+    super(
+      ErrorCode.RESUME_WINDOW_EXCEEDED,
+      `Cannot resume after ${after}: changes are kept from ${oldest} on. Refetch the current state, then subscribe with after: "${oldest}" or a later position`,
+      { after, oldest },
+    );
   }
 }
 
