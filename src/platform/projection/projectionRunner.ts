@@ -179,7 +179,8 @@ export class ProjectionRunner<Doc> {
       // Published inside the transaction: subscribers hear of a change exactly
       // when it becomes visible, and an aborted (duplicate) batch says nothing.
       const maxBatches = this.options.changeLogLength ?? DEFAULT_CHANGE_LOG_LENGTH;
-      publishChanges(tx, this.keys, plan.notifications, { projection: this.projection.name, from, to: next, maxBatches });
+      const log = this.projection.topics ? { projection: this.projection.name, from, to: next, maxBatches } : null;
+      publishChanges(tx, this.keys, plan.notifications, log);
       tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
     const result = await tx.exec();
@@ -259,7 +260,8 @@ export class ProjectionRunner<Doc> {
 /**
  * Publishes a batch's changes, and appends them to the projection's change log
  * in the same transaction (unless `log` is null), so a subscription can replay
- * them from any position the log still holds.
+ * them from any position the log still holds. A batch without changes still
+ * goes to the log, which keeps it only to start a new log (see changeLog.ts).
  */
 export function publishChanges(
   tx: ReturnType<Redis["multi"]>,
@@ -267,7 +269,6 @@ export function publishChanges(
   notifications: ReadonlyArray<{ topic: string; message: unknown }>,
   log: { projection: string; from: LogPosition; to: LogPosition; maxBatches: number } | null,
 ): void {
-  if (notifications.length === 0) return;
   const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
   for (const { channel, message } of published) tx.publish(channel, message);
   if (log) logChanges(tx, keys, log.projection, { ...log, changes: published });

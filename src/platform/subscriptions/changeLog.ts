@@ -40,6 +40,11 @@ export interface LoggedBatch {
  * being published again, so the stream starts over with it. Runs in the
  * batch's MULTI, so an aborted batch logs nothing and a committed one always
  * has its entry (an XADD error would have half-applied the transaction).
+ *
+ * A batch without changes is logged only when the stream does not exist yet:
+ * that first entry anchors the chain where the projection stood, so a fresh
+ * system resumes from the start of the log, while a log created later (or
+ * after its key was lost) refuses what it cannot know.
  */
 const APPEND = `
 local function later(a, b)
@@ -49,6 +54,7 @@ local function later(a, b)
   if ah ~= bh then return gt(ah, bh) end
   return gt(al, bl)
 end
+if ARGV[3] == '[]' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local from = ARGV[2]
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 if newest then

@@ -158,3 +158,16 @@ it("ends at once when the client unsubscribes, even while waiting, and unsubscri
   await expect(waiting).resolves.toEqual({ done: true, value: undefined });
   await eventually(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("q"))) as [string, number])[1]) === 0, "the unsubscribe");
 });
+
+it("starts a new log where its projection stood, so a fresh system resumes from the start of the log", async () => {
+  const feeds = newFeeds();
+  const p = projector("fresh");
+  await p.batch([], 4); // events no topic hears of: nothing published, yet the new log starts at 0
+  await p.batch([], 6); // and once it exists, such batches are not logged
+  for (let n = 7; n <= 9; n++) await p.batch([{ topic: "t", n }]);
+  expect(await admin.xlen(keys.changeLog("fresh"))).toBe(4);
+
+  const feed = await follow(feeds, "fresh", "t", 0);
+  await eventually(async () => feed.received.length === 3, "the changes");
+  expect(feed.received).toEqual([7, 8, 9]);
+});
