@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import { orderingEventTypes } from "../src/services/ordering/events";
@@ -180,6 +182,12 @@ it("refuses bad arguments with VALIDATION naming them, and an `after` past the w
     expect(await codes('subscription { sagaProgress(id: "nope") { position } }')).toEqual([["VALIDATION", "id"]]);
     expect(await codes('subscription { orderStatusChanged(id: "no spaces please") { position } }')).toEqual([["VALIDATION", "id"]]);
     expect(await codes("subscription { orderChanges(after: \"yesterday\") { position } }")).toEqual([["VALIDATION", "after"]]);
+
+    // The README tour's resume step, as written: the first change after the position it is given.
+    const readme = await readFile(resolve(__dirname, "../README.md"), "utf8");
+    const tourStep = /```graphql\n\s*(subscription StockSince[\s\S]*?)```/.exec(readme)![1]!;
+    const resumed = await firstResult(client, tourStep, { after: start });
+    expect(resumed.data).toEqual({ stockLevels: expect.objectContaining({ sku: "TEA-001", position: (await logPositions(STOCK_EVENTS, start))[0] }) });
 
     // Only the newest batch is kept: resuming from before it cannot be done without a gap.
     const log = `${system.prefix}:changes:products`;
