@@ -77,13 +77,14 @@ export class ChangeFeeds {
     if (!feeds) this.byChannel.set(channel, (feeds = new Set()));
     feeds.add(feed);
     try {
-      await subscriber.subscribe(channel);
       if (request.after) {
         const oldest = await readOrUnavailable(() => oldestResumable(reader, logKey));
         if (oldest && isAfter(oldest, request.after)) throw windowExceeded(request.after, oldest);
       }
-      // Without `after`, the feed starts where the log ends now: what was published before is the past.
+      // Without `after`, the feed starts where the log ends now, read before SUBSCRIBE: a batch
+      // published in between is then replayed, never lost.
       const start = request.after ?? (await readOrUnavailable(() => newestLogged(reader, logKey))) ?? LOG_START;
+      await subscriber.subscribe(channel);
       feed.startAt(start);
     } catch (error) {
       feed.close();
