@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { ReadModelKeys } from "../projection/keys";
+import type { ChangeNotification } from "../projection/types";
 
 /**
  * The change log: one capped Redis stream per projection, holding every batch
@@ -120,4 +121,20 @@ function parseEntry(id: string, fields: string[]): LoggedBatch {
 function isPublishedChange(value: unknown): value is PublishedChange {
   if (typeof value !== "object" || value === null) return false;
   return typeof (value as { channel?: unknown }).channel === "string" && typeof (value as { message?: unknown }).message === "string";
+}
+
+/** A published notification, checked rather than trusted: the feed orders by its position. */
+export function parseChange(message: string): ChangeNotification | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { projection, id, eventType, eventId, streamVersion, position } = value as Record<string, unknown>;
+  if (typeof projection !== "string" || typeof id !== "string" || typeof eventType !== "string" || typeof eventId !== "string") return null;
+  if (typeof streamVersion !== "number" || typeof position !== "string" || !parseLogPosition(position)) return null;
+  const document = (value as { document?: unknown }).document ?? null;
+  return { projection, id, document, eventType, eventId, streamVersion, position };
 }

@@ -4,7 +4,7 @@ import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from
 import type { ReadModelKeys } from "../projection/keys";
 import type { ChangeNotification } from "../projection/types";
 import type { Logger } from "../observability/logger";
-import { isAfter, newestLogged, oldestResumable, readBatches } from "./changeLog";
+import { isAfter, newestLogged, oldestResumable, parseChange, readBatches } from "./changeLog";
 
 export interface FeedRequest {
   /** The projection that publishes on `topic`: its change log is what the feed replays. */
@@ -284,20 +284,4 @@ async function readOrUnavailable<T>(read: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw new UnavailableError("Redis", error);
   }
-}
-
-/** A published notification, checked rather than trusted: the feed orders by its position. */
-function parseChange(message: string): ChangeNotification | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
-  const { projection, id, eventType, eventId, streamVersion, position } = value as Record<string, unknown>;
-  if (typeof projection !== "string" || typeof id !== "string" || typeof eventType !== "string" || typeof eventId !== "string") return null;
-  if (typeof streamVersion !== "number" || typeof position !== "string" || !parseLogPosition(position)) return null;
-  const document = (value as { document?: unknown }).document ?? null;
-  return { projection, id, document, eventType, eventId, streamVersion, position };
 }
