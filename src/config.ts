@@ -36,6 +36,8 @@ const schema = z.object({
   PROJECTOR_CATCH_UP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PROJECTOR_MAX_EVENT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   READ_WAIT_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  /** Change batches kept per projection for subscriptions to resume from (`after:`); older ones: RESUME_WINDOW_EXCEEDED. */
+  SUBSCRIPTION_REPLAY_BATCHES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   COMMAND_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   REDIS_READ_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),

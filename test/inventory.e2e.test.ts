@@ -66,8 +66,8 @@ it("subscriptions receive changes once the read model has them", async () => {
   await untilSubscribed(redis, prefix, "product:MUG-1");
   await untilSubscribed(redis, prefix, "stock-levels");
 
-  await request(url, RestockProductDocument, { sku: "MUG-1", quantity: 7 });
-  await request(url, ReserveStockDocument, { sku: "MUG-1", orderId: "order-1", quantity: 3 });
+  const restocked = await request(url, RestockProductDocument, { sku: "MUG-1", quantity: 7 });
+  const reserved = await request(url, ReserveStockDocument, { sku: "MUG-1", orderId: "order-1", quantity: 3 });
 
   const changes = await product.until(2);
   expect(changes.map((c) => [c.productChanged.eventType, c.productChanged.product?.available])).toEqual([
@@ -76,8 +76,9 @@ it("subscriptions receive changes once the read model has them", async () => {
   ]);
   const levels = await stock.until(2);
   expect(levels.map((l) => l.stockLevels)).toEqual([
-    { sku: "MUG-1", available: 7, reserved: 0, eventType: "StockRestocked" },
-    { sku: "MUG-1", available: 4, reserved: 3, eventType: "StockReserved" },
+    // Each change carries the position its mutation returned: what a client resumes after.
+    { sku: "MUG-1", available: 7, reserved: 0, eventType: "StockRestocked", position: restocked.restockProduct.position },
+    { sku: "MUG-1", available: 4, reserved: 3, eventType: "StockReserved", position: reserved.reserveStock.position },
   ]);
   product.stop();
   stock.stop();

@@ -184,6 +184,12 @@ export const platformErrors = {
     retryable: false,
     advice: "Send the full query.",
   },
+  RESUME_WINDOW_EXCEEDED: {
+    meaning: "A subscription's `after` is older than the change log keeps (SUBSCRIPTION_REPLAY_BATCHES batches per read model), so the changes since then cannot be replayed.",
+    details: { after: "The position the subscription asked to resume after.", oldest: "The oldest position it can resume after." },
+    retryable: false,
+    advice: "Refetch the data with a query, then subscribe again with `after` set to `oldest` or later (or without `after`).",
+  },
   OPERATION_RESOLUTION_FAILURE: {
     meaning: "The document has several operations and `operationName` names none of them (or is missing).",
     details: {},
@@ -239,6 +245,16 @@ export class UnavailableError extends DomainError<"UNAVAILABLE"> {
     super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable: ${errorMessage(cause)}`, {
       dependency,
     });
+  }
+}
+
+export class ResumeWindowExceededError extends DomainError<"RESUME_WINDOW_EXCEEDED"> {
+  constructor(after: string, oldest: string) {
+    super(
+      ErrorCode.RESUME_WINDOW_EXCEEDED,
+      `Cannot resume after ${after}: changes are kept from ${oldest} on. Refetch the current state, then subscribe with after: "${oldest}" or a later position`,
+      { after, oldest },
+    );
   }
 }
 

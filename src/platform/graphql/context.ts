@@ -8,6 +8,7 @@ import type { ReadModelStore } from "../projection/readModelStore";
 import { randomUUID } from "node:crypto";
 import type { Principal } from "./auth";
 import type { OperationRequest } from "./server";
+import type { FeedItem, FeedRequest } from "../subscriptions/feeds";
 
 /** What every resolver gets: thin access to the command bus and the read side. */
 export interface RequestContext {
@@ -24,8 +25,8 @@ export interface RequestContext {
   requestedPositions: readonly RequestedPosition[];
   /** Status and operator commands of the projections (admin). */
   projections: ProjectionControl;
-  /** Subscribes to a change topic published by the projector. */
-  subscribe(topic: string): AsyncIterable<unknown>;
+  /** Opens a feed of a change topic published by the projector, resumed after a position (see platform/subscriptions). */
+  subscribe(request: FeedRequest): Promise<AsyncIterable<FeedItem>>;
 }
 
 /** Builds the command context for a mutation; a client-chosen commandId makes retries safe. */

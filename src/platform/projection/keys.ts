@@ -15,7 +15,8 @@
  *   {prefix}:rm:{name}:{gen}:attempts    HASH eventId -> failed attempts of an event not yet parked
  *   {prefix}:checkpoints                 pub/sub channel: "{name} {gen} {position}"
  *   {prefix}:topic:{topic}               pub/sub channel per change topic
- *   {prefix}:changes                     capped stream of the same changes, for replay after a disconnect
+ *   {prefix}:changes:{name}              STREAM per projection: its published change batches, id = log position
+ *                                        of the batch's end, capped (see platform/subscriptions/changeLog.ts)
  */
 export class ReadModelKeys {
   constructor(readonly prefix: string) {}
@@ -57,9 +58,9 @@ export class ReadModelKeys {
     return `${this.prefix}:topic:${topic}`;
   }
 
-  /** Stream of every published change batch: what an API missed while disconnected, replayed on return. */
-  get changeLog(): string {
-    return `${this.prefix}:changes`;
+  /** Stream of a projection's published change batches, from which subscriptions replay (`after:`). */
+  changeLog(projection: string): string {
+    return `${this.prefix}:changes:${projection}`;
   }
 }
 

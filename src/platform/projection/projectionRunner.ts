@@ -8,6 +8,7 @@ import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys
 import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
 import { type Plan, planBatch, writePlan } from "./fold";
 import type { DocumentProjection } from "./types";
+import { DEFAULT_CHANGE_LOG_LENGTH, logChanges } from "../subscriptions/changeLog";
 
 export interface RunnerOptions {
   batchSize: number;
@@ -18,6 +19,8 @@ export interface RunnerOptions {
   target: { kind: "active" } | { kind: "fixed"; generation: number };
   /** Failed attempts at one event before it is parked and passed (default 3). */
   maxEventAttempts?: number;
+  /** Batches of changes kept in the projection's change log for subscriptions to resume from (default 10,000). */
+  changeLogLength?: number;
 }
 
 export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
@@ -78,7 +81,7 @@ export class ProjectionRunner<Doc> {
       await this.redis.unwatch();
       return { kind: "idle", checkpoint };
     }
-    return this.commit(generation, gen, events, next);
+    return this.commit(generation, gen, checkpoint, events, next);
   }
 
   private async applyIfAt(from: LogPosition, events: RecordedEvent[]): Promise<StepResult> {
@@ -88,7 +91,7 @@ export class ProjectionRunner<Doc> {
       await this.redis.unwatch();
       return { kind: "superseded" };
     }
-    return this.commit(generation, gen, events, events.at(-1)!.position);
+    return this.commit(generation, gen, from, events, events.at(-1)!.position);
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -126,6 +129,7 @@ export class ProjectionRunner<Doc> {
   private async commit(
     generation: number,
     gen: GenerationKeys,
+    from: LogPosition,
     events: RecordedEvent[],
     next: LogPosition,
     parked: ParkedEvent[] = [],
@@ -154,7 +158,7 @@ export class ProjectionRunner<Doc> {
         const preceding = events.slice(0, events.indexOf(event));
         if (preceding.length > 0) {
           const earlier = new Set(preceding.map((e) => e.eventId));
-          await this.commit(generation, gen, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), false);
+          await this.commit(generation, gen, from, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), false);
         } else {
           await this.redis.unwatch();
         }
@@ -174,7 +178,9 @@ export class ProjectionRunner<Doc> {
     if (this.options.target.kind === "active") {
       // Published inside the transaction: subscribers hear of a change exactly
       // when it becomes visible, and an aborted (duplicate) batch says nothing.
-      publishChanges(tx, this.keys, plan.notifications);
+      const maxBatches = this.options.changeLogLength ?? DEFAULT_CHANGE_LOG_LENGTH;
+      const log = this.projection.topics ? { projection: this.projection.name, from, to: next, maxBatches } : null;
+      publishChanges(tx, this.keys, plan.notifications, log);
       tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
     const result = await tx.exec();
@@ -216,7 +222,9 @@ export class ProjectionRunner<Doc> {
         if (plan) {
           writePlan(tx, this.projection, gen, before, plan);
           tx.hdel(gen.parked, eventId);
-          publishChanges(tx, this.keys, plan.notifications);
+          // Live only: the event is older than the checkpoint, so it has no place in the change
+          // log's commit order, and feeds drop it as already passed. The document's next change carries it.
+          publishChanges(tx, this.keys, plan.notifications, null);
         } else {
           tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
         }
@@ -249,18 +257,21 @@ export class ProjectionRunner<Doc> {
 
 }
 
-/** Batches kept in the change log: minutes of changes at the rates this system is built for. */
-export const CHANGE_LOG_LENGTH = 10_000;
-
 /**
- * Publishes a batch's changes, and appends them to the change log in the same
- * transaction, so an API that missed the publication can replay it.
+ * Publishes a batch's changes, and appends them to the projection's change log
+ * in the same transaction (unless `log` is null), so a subscription can replay
+ * them from any position the log still holds. A batch without changes still
+ * goes to the log, which keeps it only to start a new log (see changeLog.ts).
  */
-export function publishChanges(tx: ReturnType<Redis["multi"]>, keys: ReadModelKeys, notifications: ReadonlyArray<{ topic: string; message: unknown }>): void {
-  if (notifications.length === 0) return;
+export function publishChanges(
+  tx: ReturnType<Redis["multi"]>,
+  keys: ReadModelKeys,
+  notifications: ReadonlyArray<{ topic: string; message: unknown }>,
+  log: { projection: string; from: LogPosition; to: LogPosition; maxBatches: number } | null,
+): void {
   const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
   for (const { channel, message } of published) tx.publish(channel, message);
-  tx.xadd(keys.changeLog, "MAXLEN", "~", CHANGE_LOG_LENGTH, "*", "batch", JSON.stringify(published));
+  if (log) logChanges(tx, keys, log.projection, { ...log, changes: published });
 }
 
 export function parseCheckpoint(value: string | null): LogPosition {

@@ -14,6 +14,7 @@ import { StatusPublisher } from "./status";
 import type { DocumentProjection } from "./types";
 import { DRAIN_JOB, type DrainJobData, PROJECTOR_QUEUE } from "./wakeups";
 import { queueTelemetry } from "../observability/queueTelemetry";
+import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
 
 export interface ProjectorOptions {
   /** Events read from the log per batch (and per Redis transaction). */
@@ -26,6 +27,8 @@ export interface ProjectorOptions {
   maxEventAttempts: number;
   /** A rebuild's lock expires this long after its last renewal (a crashed rebuild frees it). */
   rebuildLockTtlMs: number;
+  /** Change batches kept per projection for subscriptions to resume from. */
+  changeLogLength: number;
 }
 
 export const defaultProjectorOptions: ProjectorOptions = {
@@ -34,6 +37,7 @@ export const defaultProjectorOptions: ProjectorOptions = {
   drainBudgetMs: 2000,
   maxEventAttempts: DEFAULT_MAX_EVENT_ATTEMPTS,
   rebuildLockTtlMs: defaultRebuildLockTtlMs,
+  changeLogLength: DEFAULT_CHANGE_LOG_LENGTH,
 };
 
 export interface ProjectorDeps {
@@ -85,6 +89,7 @@ export class Projector {
           batchSize: this.options.batchSize,
           target: { kind: "active" },
           maxEventAttempts: this.options.maxEventAttempts,
+          changeLogLength: this.options.changeLogLength,
         }),
       );
     }

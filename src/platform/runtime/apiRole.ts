@@ -8,14 +8,13 @@ import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
 import { requestedPositions, type RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
-import { inCommitOrder } from "../graphql/inCommitOrder";
 import { mountStaticPages } from "../graphql/staticPages";
 import { untilReady } from "../bus/connections";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
-import { replayingEventTarget } from "../projection/replayingEventTarget";
+import { ChangeFeeds } from "../subscriptions/feeds";
 import type { StaticPage } from "../service";
 import { observeBus } from "../observability/busTelemetry";
 import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
@@ -53,9 +52,9 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   }
   const readModels = new ReadModelStore(reader, keys);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
-  const eventTarget = replayingEventTarget({ subscriber, reader, changeLog: keys.changeLog, log });
-  const pubSub = createPubSub({ eventTarget: eventTarget as unknown as NonNullable<Parameters<typeof createPubSub>[0]>["eventTarget"] });
-  const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
+  const feeds = new ChangeFeeds({ subscriber, reader, keys, log });
+  // Every subscription opens its own feed (context.subscribe); type-graphql only wants a PubSub to exist.
+  const schema = await buildGraphQLSchema(deps.resolvers, createPubSub());
   const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
   if (authenticator.mode === "dev") {
     log.warn("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
@@ -79,7 +78,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
       },
       send: (request) => projectorAdmin.send(request),
     },
-    subscribe: (topic) => inCommitOrder(pubSub.subscribe(keys.topic(topic))),
+    subscribe: (request) => feeds.open(request),
   };
   const { metrics } = deps.telemetry;
   // Bull Board and its views take over a second to load: only the api pays for them.

@@ -167,6 +167,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         batchSize: config.PROJECTOR_BATCH_SIZE,
         catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
         maxEventAttempts: config.PROJECTOR_MAX_EVENT_ATTEMPTS,
+        changeLogLength: config.SUBSCRIPTION_REPLAY_BATCHES,
       });
       await projector.start();
       onStop("projector", () => projector.stop());

@@ -3,12 +3,14 @@ import { Scope } from "../graphql/auth";
 import { commandContext, type RequestContext } from "../graphql/context";
 import { Node, type NodeDefinition } from "../graphql/node";
 import { CommandResult, PageInfo } from "../graphql/types";
-import type { ChangeNotification } from "../projection/types";
+import type { FeedItem } from "../subscriptions/feeds";
+import { AFTER, changeOf, follow } from "../subscriptions/resolving";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../history/entityHistory";
 import type { HistoryPage } from "../history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../history/schemaTypes";
 import { SAGA_TOPIC, sagaProjection, SAGAS, SAGAS_TOPIC, type SagaView } from "./sagaProjection";
 import { SAGA_SERVICE } from "./sagaService";
+import { validSagaId } from "./types";
 
 @ObjectType()
 class SagaError {
@@ -114,15 +116,21 @@ export class SagaResolvers {
     return CommandResult.from(outcome);
   }
 
+  @FieldResolver(() => String, { description: "Log position of the last event this view reflects; sagaProgress resumes after it (`after`)." })
+  position(@Root() saga: SagaView): string {
+    return saga.position;
+  }
+
   @Subscription(() => Saga, {
-    description: "Progress of one saga instance, or of all when no id is given.",
+    description: "Progress of one saga instance, or of all when no id is given: one event per change of its status or step.",
     subscribe: ({ args, context }) =>
-      (context as RequestContext).subscribe(args.id ? `${SAGA_TOPIC}:${String(args.id)}` : SAGAS_TOPIC),
+      follow(context as RequestContext, SAGAS, args.id == null ? SAGAS_TOPIC : `${SAGA_TOPIC}:${validSagaId("id", args.id)}`, args.after),
   })
   sagaProgress(
-    @Arg("id", () => ID, { nullable: true }) _id: string | null,
-    @Root() change: ChangeNotification<SagaView>,
+    @Arg("id", () => ID, { nullable: true, description: "A saga's id, e.g. saga.checkout-<orderId>." }) _id: string | null,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Root() root: FeedItem,
   ): SagaView | null {
-    return change.document;
+    return changeOf<SagaView>(root).document;
   }
 }

@@ -60,5 +60,9 @@ export const sagaProjection: DocumentProjection<SagaView> = {
     { index: "all", member: indexMember(doc.startedAt, doc.id) },
     { index: `status:${doc.status}`, member: indexMember(doc.startedAt, doc.id) },
   ],
-  topics: (id) => [`${SAGA_TOPIC}:${id}`, SAGAS_TOPIC],
+  // A step that succeeded while the saga goes on is no news to a follower: the runner records the
+  // next step (or the end) right after it, and that event's view shows the success too. Published,
+  // it showed every saga between steps with no current step, doubling what a checkout sends.
+  topics: (id, doc, event) =>
+    event.type === "SagaStepSucceeded" && (doc?.status === "RUNNING" || doc?.status === "COMPENSATING") ? [] : [`${SAGA_TOPIC}:${id}`, SAGAS_TOPIC],
 };

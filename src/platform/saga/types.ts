@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors";
 import type { EventsOf } from "../eventstore/eventSchemas";
 import type { RecordedEvent } from "../eventstore/types";
 import type { sagaEventSchemas } from "./sagaEvents";
@@ -72,4 +73,12 @@ export const sagaEventTypes: readonly SagaEvent["type"][] = [
 
 export function sagaStreamId(saga: string, id: string): string {
   return `saga.${saga}-${id}`;
+}
+
+/** A saga's id as `sagaStreamId` makes it: `saga.<saga name>-<instance id>`. */
+export function validSagaId(field: string, value: unknown): string {
+  if (typeof value !== "string" || !/^saga\.[A-Za-z0-9_]{1,64}-[A-Za-z0-9_.:-]{1,64}$/.test(value)) {
+    throw new ValidationError(field, value, "a saga id like 'saga.checkout-<orderId>'");
+  }
+  return value;
 }

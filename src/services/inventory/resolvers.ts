@@ -4,13 +4,16 @@ import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
-import type { ChangeNotification } from "../../platform/projection/types";
+import { asField } from "../../platform/validation";
+import type { FeedItem } from "../../platform/subscriptions/feeds";
+import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
 import { PRODUCT_TOPIC, PRODUCTS, productIndex, productsProjection, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/products";
 import type { InventoryCommand } from "./commands";
 import { DefineProductInput, Product, ProductChange, ProductConnection, ProductSort, StockLevel } from "./schemaTypes";
+import { validSku } from "./validation";
 
 const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
 const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
@@ -142,20 +145,24 @@ export class InventoryMutations {
 export class InventorySubscriptions {
   @Subscription(() => ProductChange, {
     description: "Every change of one product, once the read model has it.",
-    subscribe: ({ args, context }) => (context as RequestContext).subscribe(`${PRODUCT_TOPIC}:${String(args.id)}`),
+    subscribe: ({ args, context }) =>
+      follow(context as RequestContext, PRODUCTS, `${PRODUCT_TOPIC}:${asField("id", args.id, () => validSku(args.id))}`, args.after),
   })
   productChanged(
     @Arg("id", () => ID) _id: string,
-    @Root() change: ChangeNotification<ProductView>,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Root() root: FeedItem,
   ): ProductChange {
+    const change = changeOf<ProductView>(root);
     return { product: change.document, eventType: change.eventType, position: change.position };
   }
 
   @Subscription(() => StockLevel, {
     description: "Feed of stock movements across all products.",
-    subscribe: ({ context }) => (context as RequestContext).subscribe(STOCK_LEVELS_TOPIC),
+    subscribe: ({ args, context }) => follow(context as RequestContext, PRODUCTS, STOCK_LEVELS_TOPIC, args.after),
   })
-  stockLevels(@Root() change: ChangeNotification<ProductView>): StockLevel {
+  stockLevels(@Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null, @Root() root: FeedItem): StockLevel {
+    const change = changeOf<ProductView>(root);
     const doc = change.document;
     return {
       sku: change.id,

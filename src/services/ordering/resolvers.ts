@@ -6,6 +6,9 @@ import { commandContext, readAfter, type RequestContext } from "../../platform/g
 import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
 import type { ChangeNotification } from "../../platform/projection/types";
+import type { FeedItem } from "../../platform/subscriptions/feeds";
+import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
+import { validId } from "../../platform/validation";
 import type { ReadModelStore } from "../../platform/projection/readModelStore";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
@@ -174,26 +177,34 @@ export class OrderingMutations {
 export class OrderingSubscriptions {
   @Subscription(() => OrderChange, {
     description: "Every change of one order, once the read model has it.",
-    subscribe: ({ args, context }) => (context as RequestContext).subscribe(`${ORDER_TOPIC}:${String(args.id)}`),
+    subscribe: ({ args, context }) => follow(context as RequestContext, ORDERS, `${ORDER_TOPIC}:${validId("id", args.id)}`, args.after),
   })
-  orderStatusChanged(@Arg("id", () => ID) _id: string, @Root() change: ChangeNotification<OrderView>): OrderChange {
-    return toOrderChange(change);
+  orderStatusChanged(
+    @Arg("id", () => ID) _id: string,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Root() root: FeedItem,
+  ): OrderChange {
+    return toOrderChange(changeOf<OrderView>(root));
   }
 
   @Subscription(() => OrderChange, {
     description: "Feed of the changes of all orders.",
-    subscribe: ({ context }) => (context as RequestContext).subscribe(ORDERS_TOPIC),
+    subscribe: ({ args, context }) => follow(context as RequestContext, ORDERS, ORDERS_TOPIC, args.after),
   })
-  orderChanges(@Root() change: ChangeNotification<OrderView>): OrderChange {
-    return toOrderChange(change);
+  orderChanges(@Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null, @Root() root: FeedItem): OrderChange {
+    return toOrderChange(changeOf<OrderView>(root));
   }
 
   @Subscription(() => SalesDashboard, {
     description: "The sales dashboard after every change (orders and payments), once the read model has it.",
-    subscribe: ({ context }) => (context as RequestContext).subscribe(SALES_DASHBOARD_TOPIC),
+    subscribe: ({ args, context }) => follow(context as RequestContext, SALES_DASHBOARD, SALES_DASHBOARD_TOPIC, args.after),
   })
-  salesDashboardChanged(@Root() change: ChangeNotification<SalesDashboardView>): SalesDashboard {
-    return toSalesDashboard(change.document);
+  salesDashboardChanged(
+    @Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Root() root: FeedItem,
+  ): SalesDashboard {
+    const change = changeOf<SalesDashboardView>(root);
+    return { ...toSalesDashboard(change.document), position: change.position };
   }
 }
 

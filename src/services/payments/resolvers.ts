@@ -4,11 +4,13 @@ import { Scope } from "../../platform/graphql/auth";
 import { commandContext, type RequestContext } from "../../platform/graphql/context";
 import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
-import type { ChangeNotification } from "../../platform/projection/types";
+import type { FeedItem } from "../../platform/subscriptions/feeds";
+import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
+import { validId } from "../../platform/validation";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
-import { ACCOUNT_TOPIC, accountsProjection, type AccountView } from "../../../projections/accounts";
+import { ACCOUNT_TOPIC, ACCOUNTS, accountsProjection, type AccountView } from "../../../projections/accounts";
 import type { PaymentsCommand } from "./commands";
 import { Account, AccountChange } from "./schemaTypes";
 
@@ -77,12 +79,14 @@ export class PaymentsSubscriptions {
   @Subscription(() => AccountChange, {
     description: "Every change of one account, once the read model has it.",
     subscribe: ({ args, context }) =>
-      (context as RequestContext).subscribe(`${ACCOUNT_TOPIC}:${String(args.customerId)}`),
+      follow(context as RequestContext, ACCOUNTS, `${ACCOUNT_TOPIC}:${validId("customerId", args.customerId)}`, args.after),
   })
   accountChanged(
     @Arg("customerId", () => ID) _customerId: string,
-    @Root() change: ChangeNotification<AccountView>,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null,
+    @Root() root: FeedItem,
   ): AccountChange {
+    const change = changeOf<AccountView>(root);
     return { account: change.document, eventType: change.eventType, position: change.position };
   }
 }

@@ -100,10 +100,13 @@ function start(token) {
           }
         },
       },
+      // Resent on every reconnect with the last position seen: the feed resumes with what the page missed.
       orderChanges: {
-        query: `subscription OrderFeed { orderChanges { ${ORDER_FIELDS} } }`,
+        query: `subscription OrderFeed($after: String) { orderChanges(after: $after) { ${ORDER_FIELDS} } }`,
+        variables: { after: null },
         onData(data, errors) {
           if (errors) return showErrors(errors);
+          this.variables.after = data.orderChanges.position;
           showOrderChange(data.orderChanges);
         },
       },
