@@ -13,6 +13,8 @@ export const ErrorCode = {
   COMMAND_TIMEOUT: "COMMAND_TIMEOUT",
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
+  /** A WebSocket or a token already holds as many operations as WS_MAX_SUBSCRIPTIONS_PER_SOCKET / _PER_TOKEN allow. */
+  TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_SUBSCRIPTIONS",
   INTERNAL: "INTERNAL",
   /** An event that does not match its registered schema: a bug in whatever produced it, never written. */
   INVALID_EVENT: "INVALID_EVENT",

@@ -56,7 +56,10 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const eventTarget = replayingEventTarget({ subscriber, reader, changeLog: keys.changeLog, log });
   const pubSub = createPubSub({ eventTarget: eventTarget as unknown as NonNullable<Parameters<typeof createPubSub>[0]>["eventTarget"] });
   const schema = await buildGraphQLSchema(deps.resolvers, pubSub);
-  const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
+  const authenticator =
+    config.AUTH_MODE === "jwt"
+      ? jwtAuthenticator(config.AUTH_JWT_SECRET!, { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE })
+      : devAuthenticator;
   if (authenticator.mode === "dev") {
     log.warn("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
   } else {
@@ -93,6 +96,11 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     authenticate,
     context: (principal) => ({ ...shared, principal, actor: principal.subject }),
     connectionScopes: [Scope.query],
+    webSocket: {
+      maxPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxPerToken: config.WS_MAX_SUBSCRIPTIONS_PER_TOKEN,
+      maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    },
     limits: {
       maxDepth: config.MAX_QUERY_DEPTH,
       maxAliases: config.MAX_ALIASES,
