@@ -1,4 +1,4 @@
-import { bearer, JWT_ENV, token } from "./support/auth";
+import { bearer, JWT_CLAIMS_ENV, TEST_CLAIMS, token } from "./support/auth";
 import { connectionOutcome, gql, rawGraphQLSocket, wsClient } from "./support/graphqlClient";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
 import { untilSubscribed } from "./support/testEnv";
@@ -10,8 +10,7 @@ import { untilSubscribed } from "./support/testEnv";
  * token, and is closed when its client stops reading; tokens from another
  * issuer or for another audience, or naming a system actor, are refused.
  */
-const ISSUER = "https://id.eventline.test";
-const AUDIENCE = "eventline-api";
+const { issuer: ISSUER, audience: AUDIENCE } = TEST_CLAIMS;
 const PER_SOCKET = 50;
 const PER_TOKEN = 80;
 const ALL_SCOPES = "command:payments query admin";
@@ -31,9 +30,7 @@ const listeners = async (customerId: string) => Number(((await system.redis.pubs
 
 beforeAll(async () => {
   system = await startSystem(["api", "projector", "payments"], {
-    ...JWT_ENV,
-    AUTH_JWT_ISSUER: ISSUER,
-    AUTH_JWT_AUDIENCE: AUDIENCE,
+    ...JWT_CLAIMS_ENV,
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(PER_SOCKET),
     WS_MAX_SUBSCRIPTIONS_PER_TOKEN: String(PER_TOKEN),
     WS_MAX_BUFFERED_BYTES: "65536",

@@ -7,6 +7,10 @@ export const TEST_JWT_SECRET = "eventline-test-secret-0123456789abcdef";
 /** Environment that turns access control on for `startSystem`/`spawnRole`. */
 export const JWT_ENV = { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET } as const;
 
+/** Issuer and audience for systems that check them (JWT_CLAIMS_ENV); tokens for those need `TEST_CLAIMS`. */
+export const TEST_CLAIMS = { issuer: "https://id.eventline.test", audience: "eventline-api" } as const;
+export const JWT_CLAIMS_ENV = { ...JWT_ENV, AUTH_JWT_ISSUER: TEST_CLAIMS.issuer, AUTH_JWT_AUDIENCE: TEST_CLAIMS.audience } as const;
+
 /** A signed bearer token for `sub` with the given scopes, e.g. `token("alice", "query command:inventory")`. */
 export async function token(
   sub: string,
