@@ -63,7 +63,8 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   if (authenticator.mode === "dev") {
     log.warn("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
   } else {
-    log.info("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
+    const claims = [config.AUTH_JWT_ISSUER && `issuer '${config.AUTH_JWT_ISSUER}'`, config.AUTH_JWT_AUDIENCE && `audience '${config.AUTH_JWT_AUDIENCE}'`].filter(Boolean);
+    log.info(`api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin${claims.length ? `; ${claims.join(", ")} required` : ""}`);
   }
   const projectorAdmin = new ProjectorAdminClient(deps.redis(), deps.redis(), keys.prefix, config.COMMAND_TIMEOUT_MS);
   const shared: Omit<RequestContext, "principal" | "actor"> = {
