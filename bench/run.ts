@@ -12,6 +12,7 @@ import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
 import { snapshotScenario } from "./snapshot";
+import { wsSlowReaderScenario } from "./wsSlowReader";
 
 /**
  * `npm run bench -- [scenario ...] [--json] [--smoke] [--runs 3] [flags]`
@@ -26,6 +27,7 @@ export const scenarios: readonly Scenario[] = [
   queryScenario,
   checkoutScenario,
   snapshotScenario,
+  wsSlowReaderScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {
