@@ -138,7 +138,10 @@ export async function rawGraphQLSocket(url: string, connectionParams: Record<str
   const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
   socket.on("message", (data) => messages.push(JSON.parse(String(data)) as RawMessage));
   socket.on("error", () => undefined); // the close event follows
-  await new Promise((resolve, reject) => (socket.once("open", resolve), socket.once("close", reject)));
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("close", (code) => reject(new Error(`closed with ${code} before opening`)));
+  });
   socket.send(JSON.stringify({ type: "connection_init", payload: connectionParams }));
   await new Promise<void>((resolve, reject) => {
     const check = () => (messages.some((m) => m.type === "connection_ack") ? resolve() : undefined);

@@ -90,7 +90,8 @@ describe("claims", () => {
     expect(isExpired(principal, exp * 1000 - 1)).toBe(false);
     expect(isExpired(principal, exp * 1000)).toBe(true);
     // A principal kept past its expiry (an open WebSocket's) is refused as the same token sent anew would be.
-    const kept = { ...principal, expiresAt: Date.now() - 1 } as Principal;
+    if (principal.kind !== "token") throw new Error("expected a token principal");
+    const kept: Principal = { ...principal, expiresAt: Date.now() - 1 };
     expect(refusal(kept, "query")).toEqual({ code: "UNAUTHENTICATED", message: "Invalid bearer token (expired); scope 'query' is needed" });
   });
 
