@@ -13,6 +13,7 @@ import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
 import { snapshotScenario } from "./snapshot";
+import { wsSlowReaderScenario } from "./wsSlowReader";
 
 /**
  * `npm run bench -- [scenario ...] [--json] [--smoke] [--runs 3] [flags]`
@@ -28,6 +29,7 @@ export const scenarios: readonly Scenario[] = [
   checkoutScenario,
   snapshotScenario,
   graphiqlScenario,
+  wsSlowReaderScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {

@@ -54,6 +54,15 @@ const schema = z.object({
     emptyAsUnset,
     z.string().min(32, "must be at least 32 characters (HS256 needs a 256-bit key)").optional(),
   ),
+  /** When set, a token must carry exactly this `iss`. */
+  AUTH_JWT_ISSUER: z.preprocess(emptyAsUnset, z.string().min(1).max(200).optional()),
+  /** When set, a token's `aud` (a string or a list) must include this value. */
+  AUTH_JWT_AUDIENCE: z.preprocess(emptyAsUnset, z.string().min(1).max(200).optional()),
+  // What one WebSocket may hold (see README's Access control): operations in flight, per socket and per token,
+  // and bytes queued for a client that does not read.
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
+  WS_MAX_SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
   // Limits on what one request may ask for; a refusal names the variable to raise.
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(100 * 1024),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(1).max(100).default(8),

@@ -59,6 +59,25 @@ describe("request limits", () => {
   });
 });
 
+describe("WebSocket bounds and token claims", () => {
+  it("have defaults: 100 operations per socket, 500 per token, 1 MiB queued per socket, no issuer or audience check", () => {
+    expect(loadConfig({})).toMatchObject({ WS_MAX_SUBSCRIPTIONS_PER_SOCKET: 100, WS_MAX_SUBSCRIPTIONS_PER_TOKEN: 500, WS_MAX_BUFFERED_BYTES: 1_048_576 });
+    expect(loadConfig({ AUTH_JWT_ISSUER: "", AUTH_JWT_AUDIENCE: "" })).toMatchObject({ AUTH_JWT_ISSUER: undefined, AUTH_JWT_AUDIENCE: undefined });
+  });
+
+  it("are read from the environment and validated, naming the variable", () => {
+    expect(loadConfig({ WS_MAX_SUBSCRIPTIONS_PER_SOCKET: "5", WS_MAX_BUFFERED_BYTES: "65536", AUTH_JWT_ISSUER: "https://id.example", AUTH_JWT_AUDIENCE: "eventline" })).toMatchObject({
+      WS_MAX_SUBSCRIPTIONS_PER_SOCKET: 5,
+      WS_MAX_BUFFERED_BYTES: 65_536,
+      AUTH_JWT_ISSUER: "https://id.example",
+      AUTH_JWT_AUDIENCE: "eventline",
+    });
+    expect(() => loadConfig({ WS_MAX_SUBSCRIPTIONS_PER_SOCKET: "0" })).toThrow(/WS_MAX_SUBSCRIPTIONS_PER_SOCKET="0"/);
+    expect(() => loadConfig({ WS_MAX_SUBSCRIPTIONS_PER_TOKEN: "many" })).toThrow(/WS_MAX_SUBSCRIPTIONS_PER_TOKEN="many"/);
+    expect(() => loadConfig({ WS_MAX_BUFFERED_BYTES: "100" })).toThrow(/WS_MAX_BUFFERED_BYTES="100"/);
+  });
+});
+
 it("README's Configuration table documents every variable", () => {
   const readme = readFileSync(resolve(__dirname, "../README.md"), "utf8");
   const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Scripts"));

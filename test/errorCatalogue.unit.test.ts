@@ -91,7 +91,7 @@ it("the details of the errors the code builds are the catalogued ones", () => {
     new ConcurrencyError("stream-1", 3, 5),
     new UnavailableError("Redis", new Error("down")),
     refusal(() => requireScope({ kind: "anonymous", subject: "anonymous" }, ["query"])),
-    refusal(() => requireScope({ kind: "token", subject: "ada", scopes: new Set() }, ["query"])),
+    refusal(() => requireScope({ kind: "token", subject: "ada", scopes: new Set(), expiresAt: null, tokenId: "t" }, ["query"])),
   ];
   for (const error of errors) {
     const spec = catalogued.get(error.code)?.spec;

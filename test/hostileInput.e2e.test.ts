@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import { StockLevelsDocument } from "./graphql/generated";
-import { bearer, JWT_ENV, token } from "./support/auth";
+import { bearer, JWT_CLAIMS_ENV, TEST_CLAIMS, token } from "./support/auth";
 import { collect, connectionOutcome, gql, wsClient } from "./support/graphqlClient";
 import { type HostileCase, hostileCorpus, type HttpCase, type WsCase } from "./support/hostileCorpus";
 import { eventually, startSystem, type RunningSystem } from "./support/system";
@@ -19,8 +19,8 @@ let corpus: HostileCase[];
 const eventCount = async () => Number((await system.db.pool.query("SELECT count(*) FROM events")).rows[0].count);
 
 beforeAll(async () => {
-  system = await startSystem(["api", "projector", "saga", "inventory", "ordering", "payments"], { ...JWT_ENV, READ_WAIT_MAX_MS: "200" });
-  auth = bearer(await token("fuzzer", "command:inventory command:ordering command:payments query admin"));
+  system = await startSystem(["api", "projector", "saga", "inventory", "ordering", "payments"], { ...JWT_CLAIMS_ENV, READ_WAIT_MAX_MS: "200" });
+  auth = bearer(await token("fuzzer", "command:inventory command:ordering command:payments query admin", TEST_CLAIMS));
   await gql(system.url, `mutation { defineProduct(input: { sku: "TEA-1", name: "Tea", priceMinor: 100, currency: "EUR", initialStock: 5 }) { position } }`, {}, auth);
   await gql(system.url, `mutation { openAccount(customerId: "ada", currency: "EUR", initialBalanceMinor: 1000) { position } }`, {}, auth);
   const cursor = await eventually(async () => {

@@ -105,6 +105,12 @@ export const platformErrors = {
     retryable: false,
     advice: "Use a token with one of the named scopes.",
   },
+  TOO_MANY_SUBSCRIPTIONS: {
+    meaning: "The WebSocket, or the token across its sockets, already holds as many operations as WS_MAX_SUBSCRIPTIONS_PER_SOCKET / WS_MAX_SUBSCRIPTIONS_PER_TOKEN allow. The socket stays open.",
+    details: { limit: "The variable that refused it.", max: "Its value." },
+    retryable: true,
+    advice: "Complete a subscription you no longer need, then subscribe again.",
+  },
   INVALID_EVENT: {
     meaning: "An event does not match its registered schema: a bug in the code that produced it. Nothing of the batch was written.",
     details: { type: "The event type.", schemaVersion: "The version it was checked against.", errors: "Each problem, e.g. `/quantity must be integer`." },

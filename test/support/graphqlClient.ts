@@ -121,3 +121,40 @@ export async function connectionOutcome(url: string, connectionParams?: Record<s
     await client.dispose();
   }
 }
+
+export interface RawMessage {
+  id?: string;
+  type: string;
+  payload?: unknown;
+}
+
+/**
+ * A bare graphql-transport-ws connection, acknowledged: the test sends frames as it likes and may
+ * stop reading (`socket.pause()`), as a hostile or stalled client would. `closed` is the close code.
+ */
+export async function rawGraphQLSocket(url: string, connectionParams: Record<string, unknown>) {
+  const socket = new WebSocket(url, ["graphql-transport-ws"]);
+  const messages: RawMessage[] = [];
+  const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+  socket.on("message", (data) => messages.push(JSON.parse(String(data)) as RawMessage));
+  socket.on("error", () => undefined); // the close event follows
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("close", (code) => reject(new Error(`closed with ${code} before opening`)));
+  });
+  socket.send(JSON.stringify({ type: "connection_init", payload: connectionParams }));
+  await new Promise<void>((resolve, reject) => {
+    const check = () => (messages.some((m) => m.type === "connection_ack") ? resolve() : undefined);
+    socket.on("message", check);
+    socket.once("close", (code) => reject(new Error(`closed with ${code} before connection_ack`)));
+  });
+  return {
+    socket,
+    messages,
+    closed,
+    subscribe: (id: string, query: string, variables?: Record<string, unknown>) =>
+      socket.send(JSON.stringify({ id, type: "subscribe", payload: { query, ...(variables ? { variables } : {}) } })),
+    /** The first answer (next or error) to operation `id`, once it has come. */
+    answer: (id: string) => messages.find((m) => m.id === id && (m.type === "next" || m.type === "error")),
+  };
+}

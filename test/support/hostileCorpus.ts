@@ -1,10 +1,13 @@
 import { gzipSync } from "node:zlib";
+import { signedToken, TEST_CLAIMS } from "./auth";
 
 /**
  * A corpus of hostile and malformed requests, generated: every one must be
  * refused with a typed GraphQL error (extensions.code) or a 4xx, and none may
  * append anything. The system it runs against holds product TEA-1 (5 in
  * stock) and account "ada"; `validCursor` is a real cursor of the catalog.
+ * It checks tokens' issuer and audience (TEST_CLAIMS) and keeps the default
+ * WS_MAX_SUBSCRIPTIONS_PER_SOCKET.
  */
 export interface HttpCase {
   kind: "http";
@@ -38,6 +41,7 @@ export interface WsCase {
 export type HostileCase = HttpCase | WsCase;
 
 const SAFE_MAX = Number.MAX_SAFE_INTEGER;
+const SUBSCRIPTIONS_PER_SOCKET = 100;
 const BODY_LIMIT = 100 * 1024;
 
 export function hostileCorpus(validCursor: string): HostileCase[] {
@@ -332,6 +336,25 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     http("auth", name, { anonymous: true, headers: { authorization }, body: { query: `{ products(first: 1) { totalCount } }` } });
   }
   http("auth", "no token for a mutation", { anonymous: true, body: { query: `mutation { restockProduct(sku: "TEA-1", quantity: 1) { position } }` } });
+  // Well signed, but not for this server, no longer valid, or claiming to be the system itself.
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { scope: "command:inventory query admin", iss: TEST_CLAIMS.issuer, aud: TEST_CLAIMS.audience, iat: now, exp: now + 3600 };
+  const signed: Array<[string, Record<string, unknown>]> = [
+    ["expired", { sub: "mallory", ...claims, exp: now - 1 }],
+    ["another issuer", { sub: "mallory", ...claims, iss: "https://evil.example" }],
+    ["no issuer", { sub: "mallory", ...claims, iss: undefined }],
+    ["another audience", { sub: "mallory", ...claims, aud: "billing" }],
+    ["an audience list without ours", { sub: "mallory", ...claims, aud: ["billing", "eventline"] }],
+    ["no audience", { sub: "mallory", ...claims, aud: undefined }],
+    ...["saga:checkout", "saga-runner", "reactor:inventory:orderStock", "dev", "DEV", "anonymous", "Saga:Checkout"].map(
+      (sub): [string, Record<string, unknown>] => [`subject ${sub} (reserved)`, { sub, ...claims }],
+    ),
+  ];
+  for (const [name, payload] of signed) {
+    const authorization = `Bearer ${signedToken(payload)}`;
+    http("auth", `a token: ${name}`, { anonymous: true, headers: { authorization }, body: { query: `mutation { restockProduct(sku: "TEA-1", quantity: 1) { position } }` } });
+    ws("websocket", `connection_init with a token: ${name}`, { init: { authorization }, frames: [] });
+  }
 
   // --- Malformed WebSocket messages --------------------------------------------------------------------------------------------
   const subscribe = (query: unknown, variables?: unknown, id: unknown = "1") => JSON.stringify({ id, type: "subscribe", payload: { query, ...(variables ? { variables } : {}) } });
@@ -372,5 +395,9 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
   ws("websocket", "connection_init with a forged token", { init: { authorization: "Bearer a.b.c" }, frames: [] });
   ws("websocket", "connection_init payload that is a string", { init: false, frames: [JSON.stringify({ type: "connection_init", payload: "x" })] });
   ws("websocket", "no subprotocol", { protocol: "", frames: [] });
+  ws("websocket", `${SUBSCRIPTIONS_PER_SOCKET + 1} subscriptions on one socket`, {
+    frames: Array.from({ length: SUBSCRIPTIONS_PER_SOCKET + 1 }, (_, i) => subscribe("subscription { stockLevels { sku } }", undefined, `s${i}`)),
+    expect: /WS_MAX_SUBSCRIPTIONS_PER_SOCKET/,
+  });
   return cases;
 }

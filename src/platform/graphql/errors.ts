@@ -1,5 +1,5 @@
 import { unwrapResolverError } from "@apollo/server/errors";
-import { type GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { DomainError } from "../errors";
 import { explainLimit, withoutSuggestions } from "./limits";
 
@@ -51,4 +51,9 @@ function format(formatted: GraphQLFormattedError, error: unknown, log: (line: st
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: { code: "INTERNAL" },
   };
+}
+
+/** A domain error where graphql-ws wants a GraphQLError (a refused `subscribe`): the code and details formatError gives it. */
+export function domainGraphQLError(error: DomainError): GraphQLError {
+  return new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, ...error.details } });
 }

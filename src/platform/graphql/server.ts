@@ -6,17 +6,18 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../observability/logger";
 import { AuthError, type Principal, requireScope } from "./auth";
-import { formatError } from "./errors";
+import { domainGraphQLError, formatError } from "./errors";
 import { graphiql } from "./graphiql";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
 import { hardenHttp } from "./httpHardening";
 import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
+import { SocketGuard, type SocketLimits } from "./socketGuard";
+import { serveGraphQLOverWebSocket } from "./wsTransport";
 
 export interface GraphQLServerOptions<Context extends object> {
   schema: GraphQLSchema;
@@ -28,6 +29,8 @@ export interface GraphQLServerOptions<Context extends object> {
   context(principal: Principal, request: OperationRequest): Context;
   /** Scopes (any one) a WebSocket connection needs, checked at connection_init; refusals close it with 4401 or 4403. */
   connectionScopes: readonly string[];
+  /** What one WebSocket may hold: operations in flight (per socket, per token) and bytes queued for it (see socketGuard.ts, wsTransport.ts). */
+  webSocket: SocketLimits & { maxBufferedBytes: number };
   /** Depth, aliases, cost, tokens and directives one document may have, over HTTP and WebSocket alike. */
   limits: QueryLimits;
   /** Whether `__schema` and `__type` may be queried (GraphiQL's docs need them); without it, errors suggest no names either. */
@@ -78,7 +81,8 @@ export async function startGraphQLServer<Context extends object>(
   const httpServer = createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
   const principals = new WeakMap<object, Principal>();
-  const wsCleanup = useServer(
+  const guard = new SocketGuard(options.webSocket);
+  const wsCleanup = serveGraphQLOverWebSocket(
     {
       schema,
       async onConnect(ctx) {
@@ -93,24 +97,36 @@ export async function startGraphQLServer<Context extends object>(
           return false;
         }
         principals.set(ctx, principal);
+        guard.admit(ctx, principal, ctx.extra.end);
         return true;
       },
       // Parsed and validated here, with the same limits and error codes as over HTTP (graphql-ws's
       // default would close the whole connection on a syntax error).
-      onSubscribe(_ctx, _id, payload) {
+      onSubscribe(ctx, _id, payload) {
         const checked = parseAndValidate(schema, payload.query, limits, rules, hideSuggestions);
         if ("errors" in checked) {
           options.onWebSocketOperation?.(undefined, checked.errors.map((e) => String(e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED")));
           return checked.errors;
         }
-        options.onWebSocketOperation?.(operationOf(checked.document, payload.operationName), []);
+        const operation = operationOf(checked.document, payload.operationName);
+        // After validation: only operations that will run hold a place (onComplete or onClose gives it back).
+        const refused = guard.enter(ctx, payload);
+        options.onWebSocketOperation?.(operation, refused ? [refused.code] : []);
+        if (refused) return [domainGraphQLError(refused)];
         return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
       },
+      onComplete: (ctx, _id, payload) => guard.leave(ctx, payload),
+      onClose: (ctx) => guard.close(ctx),
       context: (ctx, _id, payload) => options.context(principals.get(ctx)!, { headers: {}, extensions: payload.extensions ?? {} }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : result,
     },
     wsServer,
+    {
+      maxBufferedBytes: options.webSocket.maxBufferedBytes,
+      onSlowReader: (_extra, bytes) => options.log.warn(`api: closed a WebSocket whose client stopped reading (${bytes} bytes queued, WS_MAX_BUFFERED_BYTES=${options.webSocket.maxBufferedBytes})`),
+      onError: (error) => log(`WebSocket error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    },
   );
 
   const apollo = new ApolloServer<Context>({

@@ -55,11 +55,15 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const feeds = new ChangeFeeds({ subscriber, reader, keys, log });
   // Every subscription opens its own feed (context.subscribe); type-graphql only wants a PubSub to exist.
   const schema = await buildGraphQLSchema(deps.resolvers, createPubSub());
-  const authenticator = config.AUTH_MODE === "jwt" ? jwtAuthenticator(config.AUTH_JWT_SECRET!) : devAuthenticator;
+  const authenticator =
+    config.AUTH_MODE === "jwt"
+      ? jwtAuthenticator(config.AUTH_JWT_SECRET!, { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE })
+      : devAuthenticator;
   if (authenticator.mode === "dev") {
     log.warn("WARNING: AUTH_MODE=dev, ACCESS CONTROL IS OFF: every request may command and query as 'dev'. Set AUTH_JWT_SECRET before exposing this API.");
   } else {
-    log.info("api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin");
+    const claims = [config.AUTH_JWT_ISSUER && `issuer '${config.AUTH_JWT_ISSUER}'`, config.AUTH_JWT_AUDIENCE && `audience '${config.AUTH_JWT_AUDIENCE}'`].filter(Boolean);
+    log.info(`api: access control on: HS256 bearer tokens with scopes command:<service>, query, admin${claims.length ? `; ${claims.join(", ")} required` : ""}`);
   }
   const projectorAdmin = new ProjectorAdminClient(deps.redis(), deps.redis(), keys.prefix, config.COMMAND_TIMEOUT_MS);
   const shared: Omit<RequestContext, "principal" | "actor" | "requestedPositions"> = {
@@ -92,6 +96,11 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     authenticate,
     context: (principal, request) => ({ ...shared, principal, actor: principal.subject, requestedPositions: requestedPositions(request) }),
     connectionScopes: [Scope.query],
+    webSocket: {
+      maxPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxPerToken: config.WS_MAX_SUBSCRIPTIONS_PER_TOKEN,
+      maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    },
     limits: {
       maxDepth: config.MAX_QUERY_DEPTH,
       maxAliases: config.MAX_ALIASES,
