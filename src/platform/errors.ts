@@ -16,6 +16,8 @@ export const ErrorCode = {
   INTERNAL: "INTERNAL",
   /** An event that does not match its registered schema: a bug in whatever produced it, never written. */
   INVALID_EVENT: "INVALID_EVENT",
+  /** A commandId already used by this caller for another command (type, target or payload). */
+  IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
 } as const;
 
 export type PlatformErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -58,11 +60,26 @@ export class ConcurrencyError extends DomainError<"CONCURRENCY_CONFLICT"> {
   }
 }
 
+/**
+ * The message names the dependency only: it reaches clients, and the cause's
+ * text (a driver's or database's error) is for the logs, where errorMessage
+ * shows it.
+ */
 export class UnavailableError extends DomainError<"UNAVAILABLE"> {
   constructor(dependency: string, cause: unknown) {
-    super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable: ${errorMessage(cause)}`, {
-      dependency,
-    });
+    super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable`, { dependency });
+    this.cause = cause;
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError<"IDEMPOTENCY_KEY_REUSED"> {
+  constructor(commandId: string) {
+    super(
+      ErrorCode.IDEMPOTENCY_KEY_REUSED,
+      `commandId '${commandId}' was already used for another command (another type, target or payload); ` +
+        "resend a command with the same commandId only unchanged, and give a new command a new commandId",
+      { commandId },
+    );
   }
 }
 
@@ -72,8 +89,10 @@ export function isTransient(error: unknown): boolean {
   return error.code === ErrorCode.UNAVAILABLE || error.code === ErrorCode.CONCURRENCY_CONFLICT || error.code === ErrorCode.COMMAND_TIMEOUT;
 }
 
+/** For logs: the message, and the cause an UnavailableError keeps out of its client-facing message. */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  return error instanceof UnavailableError && error.cause !== undefined ? `${error.message}: ${errorMessage(error.cause)}` : error.message;
 }
 
 function describe(value: unknown): string {

@@ -159,5 +159,6 @@ export class InventorySubscriptions {
 }
 
 async function send(ctx: RequestContext, commandId: string | null, command: InventoryCommand): Promise<CommandResult> {
-  return CommandResult.from(await ctx.commands.send("inventory", command, commandContext(ctx, commandId)));
+  const context = commandContext(ctx, commandId, command);
+  return CommandResult.from(await ctx.commands.send("inventory", command, context), context);
 }

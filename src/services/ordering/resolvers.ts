@@ -114,12 +114,15 @@ export class OrderingMutations {
     @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<PlaceOrderResult> {
-    const context = commandContext(ctx, commandId);
-    // Derived from the commandId, so a retried call without an orderId names the same order as the first.
+    // Fingerprinted as asked, before pricing: a resend after a price change is still the same command.
+    const asked = { type: "PlaceOrder", orderId: input.orderId ?? null, customerId: input.customerId, lines: input.lines.map(({ sku, quantity }) => ({ sku, quantity })) };
+    const context = commandContext(ctx, commandId, asked);
+    // Derived from the scoped key, so a retried call without an orderId names the same order as the first,
+    // and two callers using the same commandId place two orders.
     const orderId = input.orderId ?? orderIdFor(context.commandId);
     const { lines, currency } = await priceLines(ctx.readModels, input.lines);
     const command: OrderingCommand = { type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency };
-    const result = CommandResult.from(await ctx.commands.send("ordering", command, context));
+    const result = CommandResult.from(await ctx.commands.send("ordering", command, context), context);
     return Object.assign(new PlaceOrderResult(), result, { orderId });
   }
 
@@ -189,7 +192,8 @@ function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {
 }
 
 async function send(ctx: RequestContext, commandId: string | null, command: OrderingCommand): Promise<CommandResult> {
-  return CommandResult.from(await ctx.commands.send("ordering", command, commandContext(ctx, commandId)));
+  const context = commandContext(ctx, commandId, command);
+  return CommandResult.from(await ctx.commands.send("ordering", command, context), context);
 }
 
 /** Prices each line from the catalog read model; the decider validates everything else. */

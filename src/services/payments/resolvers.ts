@@ -79,5 +79,6 @@ export class PaymentsSubscriptions {
 }
 
 async function send(ctx: RequestContext, commandId: string | null, command: PaymentsCommand): Promise<CommandResult> {
-  return CommandResult.from(await ctx.commands.send("payments", command, commandContext(ctx, commandId)));
+  const context = commandContext(ctx, commandId, command);
+  return CommandResult.from(await ctx.commands.send("payments", command, context), context);
 }
