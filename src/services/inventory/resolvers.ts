@@ -95,37 +95,9 @@ export class InventoryMutations {
   ): Promise<CommandResult> {
     return send(ctx, commandId, { type: "Restock", sku, quantity });
   }
-
-  @Mutation(() => CommandResult, { description: "Holds stock for an order; fails with OUT_OF_STOCK when too little is available." })
-  reserveStock(
-    @Arg("sku", () => String) sku: string,
-    @Arg("orderId", () => String) orderId: string,
-    @Arg("quantity", () => Int) quantity: number,
-    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<CommandResult> {
-    return send(ctx, commandId, { type: "ReserveStock", sku, orderId, quantity });
-  }
-
-  @Mutation(() => CommandResult, { description: "Returns an order's reservation to available stock." })
-  releaseStock(
-    @Arg("sku", () => String) sku: string,
-    @Arg("orderId", () => String) orderId: string,
-    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<CommandResult> {
-    return send(ctx, commandId, { type: "ReleaseStock", sku, orderId });
-  }
-
-  @Mutation(() => CommandResult, { description: "Ships an order's reserved units: they leave stock for good." })
-  commitStock(
-    @Arg("sku", () => String) sku: string,
-    @Arg("orderId", () => String) orderId: string,
-    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<CommandResult> {
-    return send(ctx, commandId, { type: "CommitStock", sku, orderId });
-  }
+  // ReserveStock, ReleaseStock and CommitStock are not mutations: only the checkout saga and the
+  // order-stock reactor send them, for orders they follow. A client could otherwise hold stock for an
+  // order that does not exist, or release a confirmed order's reservation.
 }
 
 @Resolver()
