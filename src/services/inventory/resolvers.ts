@@ -3,6 +3,7 @@ import { SafeIntResolver } from "graphql-scalars";
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
+import { parseInventoryCommand } from "./commandSchemas";
 import type { ChangeNotification } from "../../platform/projection/types";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
@@ -130,7 +131,9 @@ export class InventorySubscriptions {
   }
 }
 
-async function send(ctx: RequestContext, commandId: string | null, command: InventoryCommand): Promise<CommandResult> {
+/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
+async function send(ctx: RequestContext, commandId: string | null, unchecked: InventoryCommand): Promise<CommandResult> {
+  const command = parseInventoryCommand(unchecked);
   const context = commandContext(ctx, commandId, command);
   return CommandResult.from(await ctx.commands.send("inventory", command, context), context);
 }

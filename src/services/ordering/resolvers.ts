@@ -31,6 +31,8 @@ import {
   SalesDashboard,
 } from "./schemaTypes";
 import { limits } from "./validation";
+import { parseOrderingCommand } from "./commandSchemas";
+import { validSku } from "../../platform/validation";
 
 const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
 const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
@@ -121,7 +123,7 @@ export class OrderingMutations {
     // and two callers using the same commandId place two orders.
     const orderId = input.orderId ?? orderIdFor(context.commandId);
     const { lines, currency } = await priceLines(ctx.readModels, input.lines);
-    const command: OrderingCommand = { type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency };
+    const command = parseOrderingCommand({ type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency });
     const result = CommandResult.from(await ctx.commands.send("ordering", command, context), context);
     return Object.assign(new PlaceOrderResult(), result, { orderId });
   }
@@ -191,7 +193,9 @@ function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {
   return { order: change.document, eventType: change.eventType, position: change.position };
 }
 
-async function send(ctx: RequestContext, commandId: string | null, command: OrderingCommand): Promise<CommandResult> {
+/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
+async function send(ctx: RequestContext, commandId: string | null, unchecked: OrderingCommand): Promise<CommandResult> {
+  const command = parseOrderingCommand(unchecked);
   const context = commandContext(ctx, commandId, command);
   return CommandResult.from(await ctx.commands.send("ordering", command, context), context);
 }
@@ -201,10 +205,12 @@ async function priceLines(
   readModels: ReadModelStore,
   lines: readonly OrderLineInput[],
 ): Promise<{ lines: Array<{ sku: string; quantity: number; unitPriceMinor: number }>; currency: string }> {
-  // Checked before pricing too, so a request never makes us read more products than an order may hold.
+  // Checked before pricing too, so a request never makes us read more products than an order may hold,
+  // nor look up a SKU that could not exist.
   if (lines.length < 1 || lines.length > limits.maxLines) {
     throw new ValidationError("lines", lines, `1 to ${limits.maxLines} lines`);
   }
+  lines.forEach((line, i) => validSku(`lines[${i}].sku`, line.sku));
   const products = await Promise.all(lines.map((line) => readModels.get<ProductView>(PRODUCTS, line.sku)));
   const priced = lines.map((line, i) => {
     const product = products[i];

@@ -3,6 +3,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolve
 import { Scope } from "../../platform/graphql/auth";
 import { commandContext, type RequestContext } from "../../platform/graphql/context";
 import { CommandResult } from "../../platform/graphql/types";
+import { parsePaymentsCommand } from "./commandSchemas";
 import type { ChangeNotification } from "../../platform/projection/types";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
@@ -78,7 +79,9 @@ export class PaymentsSubscriptions {
   }
 }
 
-async function send(ctx: RequestContext, commandId: string | null, command: PaymentsCommand): Promise<CommandResult> {
+/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
+async function send(ctx: RequestContext, commandId: string | null, unchecked: PaymentsCommand): Promise<CommandResult> {
+  const command = parsePaymentsCommand(unchecked);
   const context = commandContext(ctx, commandId, command);
   return CommandResult.from(await ctx.commands.send("payments", command, context), context);
 }
