@@ -138,8 +138,9 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["currency", `mutation($v: String!) { openAccount(customerId: "new-acct", currency: $v) { position } }`, ["eur", "EURO", "E", "", 1, null, "€€€", "EUR\u0000"]],
     ["sort", `query($v: ProductSort!) { products(sort: $v) { totalCount } }`, ["PRICE", 1, null, "sku"]],
     ["id of a product", `query($v: ID!) { product(id: $v) { sku } }`, [null, {}, [], true, 1.5]],
-    ["cancel reason", `mutation($v: String!) { cancelOrder(orderId: "o-none", reason: $v) { position } }`, ["", "   ", 5, null]],
-    ["commandId", `mutation($v: String) { restockProduct(sku: "TEA-1", quantity: 1, commandId: $v) { position } }`, ["", "bad id!", "x".repeat(101), "../../etc/passwd", "a\nb"]],
+    ["cancel reason", `mutation($v: String!) { cancelOrder(orderId: "o-none", reason: $v) { position } }`, ["", "   ", 5, null, "why\u0000", "\uDC00 lone"]],
+    // "client/…" would be another caller's scoped idempotency key: '/' is never allowed in a client's commandId.
+    ["commandId", `mutation($v: String) { restockProduct(sku: "TEA-1", quantity: 1, commandId: $v) { position } }`, ["", "bad id!", "x".repeat(101), "../../etc/passwd", "a\nb", "client/boss/x", "saga.checkout-o-1/reserve:TEA-1"]],
     ["asOf", `query($v: AsOfInput!) { product(id: "TEA-1", asOf: $v) { sku } }`, [
       {}, { at: null, version: null }, { at: "2030-01-01T00:00:00Z", version: 1 }, { version: 0 }, { version: -1 }, { version: 1_000_000 },
       { version: 2 ** 31 }, { version: "1" }, { at: "yesterday" }, { at: 5 }, { at: "2030-13-45T00:00:00Z" }, "2030-01-01", null, [],
@@ -157,6 +158,16 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     { sku: "TEA-1" } /* exists */,
   ];
   for (const input of badProducts) op("wrong types", `defineProduct ${JSON.stringify(input).slice(0, 40)}`, defineQuery, define(input));
+  // Refused at the edge with VALIDATION naming the field: before, they reached PostgreSQL, failed five
+  // retries and came back UNAVAILABLE with the database's text (a client retrying on UNAVAILABLE loops for ever).
+  const unstorable: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["a NUL in the name", { name: "Tea\u0000" }, /Invalid name.*NUL/],
+    ["an unpaired surrogate in the name", { name: "Tea \uD800" }, /Invalid name.*surrogate/],
+    ["a lone low surrogate in the name", { name: "\uDC00" }, /Invalid name.*surrogate/],
+    ["price 0 (could never be ordered)", { priceMinor: 0 }, /Invalid priceMinor/],
+  ];
+  for (const [name, input, expect] of unstorable) op("wrong types", `defineProduct ${name}`, defineQuery, define(input), expect);
+  op("wrong types", "changeProductPrice to 0", `mutation { changeProductPrice(sku: "TEA-1", priceMinor: 0) { position } }`, undefined, /Invalid priceMinor/);
   op("wrong types", "defineProduct input is a list", defineQuery, { input: [define({}).input] });
   op("wrong types", "defineProduct input is null", defineQuery, { input: null });
   op("wrong types", "undeclared variable", `mutation { restockProduct(sku: "TEA-1", quantity: $q) { position } }`, { q: 1 });
