@@ -163,8 +163,8 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
       const metadata = {
-        correlationId: context.correlationId ?? context.commandId,
-        causationId: context.causationId ?? context.commandId,
+        correlationId: context.correlationId ?? shownCommandId(context),
+        causationId: context.causationId ?? shownCommandId(context),
         commandId: shownCommandId(context),
         actor: context.actor,
       };
