@@ -46,9 +46,11 @@ const context = { commandId: "forged-1", actor: "mallory" };
 async function settle(name: string, data: unknown, jobId: string): Promise<{ state: string; attempts: number; reply: CommandReply }> {
   await queue.add(name, data, { jobId, attempts: 5, backoff: { type: "fixed", delay: 10 } });
   for (;;) {
-    const job = (await queue.getJob(jobId))!;
-    const state = await job.getState();
-    if (state === "completed" || state === "failed") return { state, attempts: job.attemptsMade, reply: job.returnvalue as CommandReply };
+    const state = await queue.getJobState(jobId);
+    if (state === "completed" || state === "failed") {
+      const job = (await queue.getJob(jobId))!; // read after it settled, so its counters are final
+      return { state, attempts: job.attemptsMade, reply: job.returnvalue as CommandReply };
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
