@@ -4,7 +4,7 @@ import { EventStore } from "../src/platform/eventstore/eventStore";
 import { createPool } from "../src/platform/eventstore/pool";
 import type { InventoryCommand } from "../src/services/inventory/commands";
 import { productDecider, productStreamId } from "../src/services/inventory/decider";
-import { ReserveStockDocument } from "../test/graphql/generated";
+import { RestockProductDocument } from "../test/graphql/generated";
 import { benchSystem } from "./lib/env";
 import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, multiRowInsert, productDefined, rawRow } from "./lib/inventoryEvents";
@@ -13,7 +13,8 @@ import type { Scenario } from "./lib/scenario";
 import { medianOf, repeat, summarize } from "./lib/stats";
 
 /**
- * Mutations/s and latency over HTTP: N clients, each sending `reserveStock`
+ * Mutations/s and latency over HTTP: N clients, each sending `restockProduct`
+ * (one event on a random product; `reserveStock`, measured before, is no longer a mutation)
  * and waiting for its answer, with api, projector and inventory as separate
  * processes (api → BullMQ → inventory → PostgreSQL → reply through BullMQ).
  * Baseline: the same commands through CommandHandler in this process, at the
@@ -21,7 +22,7 @@ import { medianOf, repeat, summarize } from "./lib/stats";
  */
 export const graphqlMutationScenario: Scenario = {
   name: "graphql-mutation",
-  summary: "reserveStock mutations/s, p50/p99 over HTTP (api+projector+inventory processes); baseline: CommandHandler in process",
+  summary: "restockProduct mutations/s, p50/p99 over HTTP (api+projector+inventory processes); baseline: CommandHandler in process",
   flags: {
     mutations: "mutations per measurement (default 2000; 600 in the suite)",
     concurrency: "concurrent HTTP clients, comma-separated (default 1,8,32; 8 in the suite)",
@@ -39,17 +40,17 @@ export const graphqlMutationScenario: Scenario = {
       const skus = Array.from({ length: products }, (_, p) => benchSku(p));
       await system.db.pool.query(multiRowInsert("events", skus.length), skus.flatMap((sku) => rawRow(productStreamId(sku), 1, productDefined(sku))));
       const handler = new CommandHandler(new EventStore(pool), productDecider);
-      const query = print(ReserveStockDocument);
+      const query = print(RestockProductDocument);
       const sku = () => skus[Math.floor(Math.random() * skus.length)]!;
 
       for (const concurrency of concurrencies) {
-        const label = `reserveStock, ${concurrency} clients`;
+        const label = `restockProduct, ${concurrency} clients`;
         const measure = async (tag: string, n: number, graphqlFirst: boolean) => {
           const viaHttp = () =>
             closedLoop({
               concurrency,
               total: n,
-              op: async (i) => dataOf(await client.post<GraphQLBody>({ query, variables: { sku: sku(), orderId: `g-${tag}-${i}`, quantity: 1 } })),
+              op: async (i) => dataOf(await client.post<GraphQLBody>({ query, variables: { sku: sku(), quantity: 1, commandId: `g-${tag}-${i}` } })),
             });
           const inProcess = () =>
             closedLoop({
@@ -57,7 +58,7 @@ export const graphqlMutationScenario: Scenario = {
               total: n,
               op: (i) => {
                 const s = sku();
-                const command: InventoryCommand = { type: "ReserveStock", sku: s, orderId: `h-${tag}-${i}`, quantity: 1 };
+                const command: InventoryCommand = { type: "Restock", sku: s, quantity: 1 };
                 return handler.handle(productStreamId(s), command, { commandId: `h-${tag}-${i}`, actor: "bench" });
               },
             });
@@ -75,7 +76,7 @@ export const graphqlMutationScenario: Scenario = {
             return measure(`c${concurrency}r${run}`, mutations, run % 2 === 0);
           }),
         );
-        const params = { mutation: "reserveStock", concurrency, mutations, products, runs: ctx.runs };
+        const params = { mutation: "restockProduct", concurrency, mutations, products, runs: ctx.runs };
         ctx.emit({ label, value: m.rate, unit: "mutations/s", baseline: m.baseRate, params });
         ctx.emit({ label: `${label}, p50`, value: m.p50, unit: "ms", baseline: m.baseP50, params: { ...params, stat: "p50" } });
         ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });

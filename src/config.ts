@@ -40,6 +40,10 @@ const schema = z.object({
   SUBSCRIPTION_REPLAY_BATCHES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   COMMAND_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  // Bounds on what the command queues keep in Redis (see README's Bad input).
+  COMMAND_KEEP_COMPLETED: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  COMMAND_KEEP_FAILED: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  COMMAND_MAX_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(16 * 1024),
   REDIS_READ_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   PG_HEALTH_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   PG_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),

@@ -5,8 +5,8 @@ import {
   MarkOrderShippedDocument,
   OpenAccountDocument,
   ProductDocument,
+  RestockProductDocument,
   PlaceOrderDocument,
-  ReserveStockDocument,
   SalesDashboardDocument,
 } from "./graphql/generated";
 import { ARTIFACTS_DIR, isLocalUrl, launchRecordingBrowser, type RecordingBrowser, textUntil } from "./support/browser";
@@ -84,9 +84,9 @@ it("GraphiQL runs a mutation, a query that reads it, and a live subscription", a
 
   await run(page, "subscription StockFeed { stockLevels { sku available reserved eventType } }");
   await untilSubscribed(system.redis, system.prefix, "stock-levels");
-  await request(system.url, ReserveStockDocument, { sku: "GQL-TEA", orderId: "browser-order", quantity: 3 });
-  const live = JSON.parse(await textUntil(response(page), (t) => t.includes("StockReserved"), "the subscription's live result"));
-  expect(live).toEqual({ data: { stockLevels: { sku: "GQL-TEA", available: 9, reserved: 3, eventType: "StockReserved" } } });
+  await request(system.url, RestockProductDocument, { sku: "GQL-TEA", quantity: 3 });
+  const live = JSON.parse(await textUntil(response(page), (t) => t.includes("StockRestocked"), "the subscription's live result"));
+  expect(live).toEqual({ data: { stockLevels: { sku: "GQL-TEA", available: 15, reserved: 0, eventType: "StockRestocked" } } });
   await screenshot(page, "graphiql-subscription");
   expect(browser.requested).toContain(system.url.replace(/^http/, "ws")); // WebSockets are recorded (and checked) too
   expect(assets.some((url) => /\/graphiql\/graphiql\.[0-9a-f]{20}\.js$/.test(url))).toBe(true);

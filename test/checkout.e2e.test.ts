@@ -190,7 +190,8 @@ it("duplicate delivery of every message type has no second effect", async () => 
   const connection = createRedis(TEST_REDIS_URL);
   const bus = new QueueCommandBus(connection, TEST_REDIS_URL, system.prefix, { timeoutMs: 5000, attempts: 1 });
   const stream = `saga.checkout-${orderId}`;
-  const ctx = (step: string) => ({ commandId: `${stream}/${step}`, actor: "test" });
+  // Delivered again by the same sender: a saga step's key answers only the saga (another actor is IDEMPOTENCY_KEY_REUSED).
+  const ctx = (step: string) => ({ commandId: `${stream}/${step}`, actor: "saga:checkout" });
   const replies = await Promise.all([
     bus.send("inventory", { type: "ReserveStock", sku: "MUG", orderId, quantity: 1 }, ctx("reserve:MUG")),
     bus.send("payments", { type: "AuthorizePayment", customerId: "rich", orderId, amountMinor: 900 }, ctx("authorize")),

@@ -1,3 +1,4 @@
+import { clientIdempotencyKey } from "../src/platform/aggregate/idempotency";
 import { DefineProductDocument, ProductChangedDocument, ProductDocument, RestockProductDocument, StockLevelsDocument } from "./graphql/generated";
 import { startFaultProxy, targetOf, type FaultProxy } from "./support/faultProxy";
 import { collect, execute, gql, request, wsClient } from "./support/graphqlClient";
@@ -163,8 +164,9 @@ describe("Redis down", () => {
     const written = await request(system.url, RestockProductDocument, { sku: "TEA-1", quantity: 4, commandId: "restock-while-redis-down" });
     expect(written.restockProduct).toMatchObject({ events: ["StockRestocked"] });
     expect(await eventsOf("restock-while-redis-down")).toEqual(["StockRestocked"]);
+    // The inbox keys a client's command by its scoped idempotency key (the dev actor's, here).
     const { rows } = await system.db.pool.query("SELECT service, reply->>'ok' AS ok FROM command_inbox WHERE command_id = $1", [
-      "restock-while-redis-down",
+      clientIdempotencyKey("dev", "restock-while-redis-down"),
     ]);
     expect(rows).toEqual([{ service: "inventory", ok: "true" }]);
     const again = await restockWithDuplicate(system.url, "TEA-1", 4, "restock-while-redis-down");
@@ -184,7 +186,7 @@ describe("Redis down", () => {
     // And the queues carry commands again.
     const after = await request(system.url, RestockProductDocument, { sku: "TEA-1", quantity: 1, commandId: "restock-after-redis-back" });
     expect(await available(system.url, "TEA-1", after.restockProduct.position)).toBe(25);
-    const inbox = await system.db.pool.query("SELECT 1 FROM command_inbox WHERE command_id = 'restock-after-redis-back'");
+    const inbox = await system.db.pool.query("SELECT 1 FROM command_inbox WHERE command_id = $1", [clientIdempotencyKey("dev", "restock-after-redis-back")]);
     expect(inbox.rowCount).toBe(0);
     expect(await eventCount()).toBe(before + 2);
   }, 120_000);
@@ -197,7 +199,7 @@ describe("Redis down", () => {
     expect(read.errors?.[0]?.extensions).toMatchObject({ code: "UNAVAILABLE", dependency: "Redis" });
     const written = await request(system.url, RestockProductDocument, { sku: "TEA-1", quantity: 2, commandId: "restock-while-redis-frozen" });
     expect(written.restockProduct).toMatchObject({ events: ["StockRestocked"] });
-    const { rows } = await system.db.pool.query("SELECT reply->>'ok' AS ok FROM command_inbox WHERE command_id = 'restock-while-redis-frozen'");
+    const { rows } = await system.db.pool.query("SELECT reply->>'ok' AS ok FROM command_inbox WHERE command_id = $1", [clientIdempotencyKey("dev", "restock-while-redis-frozen")]);
     expect(rows).toEqual([{ ok: "true" }]);
 
     redisProxy.restore();

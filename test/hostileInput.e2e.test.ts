@@ -137,8 +137,25 @@ it("every hostile request is refused with a typed error or a 4xx, and the refusa
   expect([...counts.keys()].some((k) => k === "ws error" || k === "ws next")).toBe(true);
 }, 120_000);
 
+/** Bytes of command payloads the queues hold in Redis (every job's data), for every service. */
+async function queuedCommandBytes(): Promise<number> {
+  let cursor = "0";
+  let bytes = 0;
+  do {
+    const [next, keys] = await system.redis.scan(cursor, "MATCH", `${system.prefix}:bull:commands.*:*`, "COUNT", 1000);
+    cursor = next;
+    for (const key of keys) {
+      if ((await system.redis.type(key)) === "hash") bytes += Number(await system.redis.hstrlen(key, "data"));
+    }
+  } while (cursor !== "0");
+  return bytes;
+}
+
 it("nothing was appended, nothing failed inside, and the server stays up and serving", async () => {
   expect(await eventCount()).toBe(eventsBefore);
+  // Refused at the edge, before any queue: the corpus's huge names and NUL strings left no job behind
+  // (before, each refused 98 KB defineProduct stayed in Redis for 7 days). Only the setup's commands are queued.
+  expect(await queuedCommandBytes()).toBeLessThan(20_000);
   const api = system.role("api");
   expect(api.child.exitCode).toBeNull();
   expect(api.output()).not.toMatch(/internal error/);

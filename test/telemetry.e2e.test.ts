@@ -1,4 +1,4 @@
-import { DefineProductDocument, OpenAccountDocument, PlaceOrderDocument, ReserveStockDocument, SagaDocument, StockLevelsDocument } from "./graphql/generated";
+import { DefineProductDocument, OpenAccountDocument, PlaceOrderDocument, RestockProductDocument, SagaDocument, StockLevelsDocument } from "./graphql/generated";
 import { collect, execute, gql, request, wsClient } from "./support/graphqlClient";
 import { jsonLines, telemetryUrlIn } from "./support/logs";
 import { families, scrape, valueOf } from "./support/metrics";
@@ -25,8 +25,8 @@ beforeAll(async () => {
   await request(system.url, PlaceOrderDocument, { input: { orderId: "o-1", customerId: "ada", lines: [{ sku: "TEA", quantity: 2 }] }, commandId: ORDER_COMMAND });
   await eventually(async () => (await request(system.url, SagaDocument, { id: "saga.checkout-o-1" })).saga?.status === "COMPLETED", "the checkout to complete");
   // A refusal and a malformed query, for the outcome and error labels.
-  const refused = await execute(system.url, ReserveStockDocument, { sku: "TEA", orderId: "greedy", quantity: 50 });
-  expect(refused.errors?.[0]?.extensions?.code).toBe("OUT_OF_STOCK");
+  const refused = await execute(system.url, RestockProductDocument, { sku: "NOPE", quantity: 5 });
+  expect(refused.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   expect((await gql(system.url, "{ noSuchField }")).errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
 }, 90_000);
 
@@ -67,7 +67,7 @@ it("counts commands by type and outcome, with latency, where they run", async ()
 
   const inventory = (await scrape(urls.inventory!)).samples;
   expect(valueOf(inventory, "eventline_commands_total", { service: "inventory", type: "ReserveStock", outcome: "ok" })).toBe(1);
-  expect(valueOf(inventory, "eventline_commands_total", { service: "inventory", type: "ReserveStock", outcome: "OUT_OF_STOCK" })).toBe(1);
+  expect(valueOf(inventory, "eventline_commands_total", { service: "inventory", type: "Restock", outcome: "NOT_FOUND" })).toBe(1);
   // Each process counts only its own commands.
   expect(valueOf(inventory, "eventline_commands_total", { type: "PlaceOrder" })).toBeUndefined();
   expect(valueOf((await scrape(urls.payments!)).samples, "eventline_commands_total", { type: "AuthorizePayment", outcome: "ok" })).toBe(1);
@@ -95,8 +95,8 @@ it("counts appends, projection lag, queue depths, saga states and GraphQL operat
 
   const api = await scrape(urls.api!);
   expect(valueOf(api.samples, "eventline_graphql_operations_total", { type: "mutation", field: "placeOrder", outcome: "ok" })).toBe(1);
-  expect(valueOf(api.samples, "eventline_graphql_operations_total", { type: "mutation", field: "reserveStock", outcome: "error" })).toBe(1);
-  expect(valueOf(api.samples, "eventline_graphql_errors_total", { code: "OUT_OF_STOCK" })).toBe(1);
+  expect(valueOf(api.samples, "eventline_graphql_operations_total", { type: "mutation", field: "restockProduct", outcome: "error" })).toBe(1);
+  expect(valueOf(api.samples, "eventline_graphql_errors_total", { code: "NOT_FOUND" })).toBe(1);
   expect(valueOf(api.samples, "eventline_graphql_errors_total", { code: "GRAPHQL_VALIDATION_FAILED" })).toBe(1);
   expect(valueOf(api.samples, "bullmq_job_count", { queue: "commands.ordering", state: "completed" })).toBeGreaterThanOrEqual(2);
   // Every family appears once, however many queues report (a repeated HELP would fail a Prometheus scrape).

@@ -70,6 +70,12 @@ export const platformErrors = {
     retryable: true,
     advice: RESEND,
   },
+  IDEMPOTENCY_KEY_REUSED: {
+    meaning: "The caller already used this commandId for another command (another type, target or payload). Keys are scoped per caller: another caller's id never collides with yours.",
+    details: { commandId: "The reused commandId, as the client sent it." },
+    retryable: false,
+    advice: "Resend a command with the same commandId only unchanged; give a new command a new commandId.",
+  },
   CONSISTENCY_TIMEOUT: {
     meaning: "A read asked to wait for a log position (`waitFor`, the X-Eventline-Wait-For header or `extensions.waitFor`) that its read model did not reach within READ_WAIT_MAX_MS.",
     details: { projection: "The read model that lagged.", position: "The position waited for.", timeoutMs: "How long the read waited." },
@@ -246,11 +252,26 @@ export class ConcurrencyError extends DomainError<"CONCURRENCY_CONFLICT"> {
   }
 }
 
+/**
+ * The message names the dependency only: it reaches clients, and the cause's
+ * text (a driver's or database's error) is for the logs, where errorMessage
+ * shows it.
+ */
 export class UnavailableError extends DomainError<"UNAVAILABLE"> {
   constructor(dependency: string, cause: unknown) {
-    super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable: ${errorMessage(cause)}`, {
-      dependency,
-    });
+    super(ErrorCode.UNAVAILABLE, `${dependency} is unavailable`, { dependency });
+    this.cause = cause;
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError<"IDEMPOTENCY_KEY_REUSED"> {
+  constructor(commandId: string) {
+    super(
+      ErrorCode.IDEMPOTENCY_KEY_REUSED,
+      `commandId '${commandId}' was already used for another command (another type, target or payload); ` +
+        "resend a command with the same commandId only unchanged, and give a new command a new commandId",
+      { commandId },
+    );
   }
 }
 
@@ -270,8 +291,10 @@ export function isTransient(error: unknown): boolean {
   return error.code === ErrorCode.UNAVAILABLE || error.code === ErrorCode.CONCURRENCY_CONFLICT || error.code === ErrorCode.COMMAND_TIMEOUT;
 }
 
+/** For logs: the message, and the cause an UnavailableError keeps out of its client-facing message. */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  return error instanceof UnavailableError && error.cause !== undefined ? `${error.message}: ${errorMessage(error.cause)}` : error.message;
 }
 
 function describe(value: unknown): string {

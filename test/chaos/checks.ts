@@ -16,7 +16,7 @@ export async function exactlyOnce(db: TestDatabase, checkouts: readonly Checkout
   const violations: Violation[] = [];
   const twice = await rows<{ command_id: string; appends: number }>(
     db.pool,
-    `SELECT metadata->>'commandId' AS command_id, count(DISTINCT transaction_id)::int AS appends
+    `SELECT metadata->>'actor' || ' ' || (metadata->>'commandId') AS command_id, count(DISTINCT transaction_id)::int AS appends
      FROM events WHERE metadata ? 'commandId' GROUP BY 1 HAVING count(DISTINCT transaction_id) > 1`,
   );
   for (const r of twice) violations.push({ check: "exactly once", detail: `command ${r.command_id} appended ${r.appends} times` });

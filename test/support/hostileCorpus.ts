@@ -150,15 +150,15 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
 
   const variableCases: Array<[string, string, unknown[]]> = [
     ["restock quantity", `mutation($v: Int!) { restockProduct(sku: "TEA-1", quantity: $v) { position } }`, ["3", 3.5, true, null, [], {}, 2 ** 31, -(2 ** 31) - 1, 1e100, -1, 0, 1_000_001]],
-    ["reserve quantity", `mutation($v: Int!) { reserveStock(sku: "TEA-1", orderId: "o-hostile", quantity: $v) { position } }`, [-5, 0, 6, 1_000_001, 2 ** 31 - 1, "1", 1.5, null]],
     ["price", `mutation($v: SafeInt!) { changeProductPrice(sku: "TEA-1", priceMinor: $v) { position } }`, [-1, 10_000_000_001, SAFE_MAX + 1, 1e300, "100", 1.25, -SAFE_MAX, null, true]],
     ["funds", `mutation($v: SafeInt!) { addFunds(customerId: "ada", amountMinor: $v) { position } }`, [0, -1, -100, 10_000_000_001, SAFE_MAX + 1, "5", 0.5, null, []]],
     ["opening balance", `mutation($v: SafeInt!) { openAccount(customerId: "new-acct", currency: "EUR", initialBalanceMinor: $v) { position } }`, [-1, 10_000_000_001, SAFE_MAX + 1, "5", 1.5, false]],
     ["currency", `mutation($v: String!) { openAccount(customerId: "new-acct", currency: $v) { position } }`, ["eur", "EURO", "E", "", 1, null, "€€€", "EUR\u0000"]],
     ["sort", `query($v: ProductSort!) { products(sort: $v) { totalCount } }`, ["PRICE", 1, null, "sku"]],
     ["id of a product", `query($v: ID!) { product(id: $v) { sku } }`, [null, {}, [], true, 1.5]],
-    ["cancel reason", `mutation($v: String!) { cancelOrder(orderId: "o-none", reason: $v) { position } }`, ["", "   ", 5, null]],
-    ["commandId", `mutation($v: String) { restockProduct(sku: "TEA-1", quantity: 1, commandId: $v) { position } }`, ["", "bad id!", "x".repeat(101), "../../etc/passwd", "a\nb"]],
+    ["cancel reason", `mutation($v: String!) { cancelOrder(orderId: "o-none", reason: $v) { position } }`, ["", "   ", 5, null, "why\u0000", "\uDC00 lone"]],
+    // "client/…" would be another caller's scoped idempotency key: '/' is never allowed in a client's commandId.
+    ["commandId", `mutation($v: String) { restockProduct(sku: "TEA-1", quantity: 1, commandId: $v) { position } }`, ["", "bad id!", "x".repeat(101), "../../etc/passwd", "a\nb", "client/boss/x", "saga.checkout-o-1/reserve:TEA-1"]],
     ["asOf", `query($v: AsOfInput!) { product(id: "TEA-1", asOf: $v) { sku } }`, [
       {}, { at: null, version: null }, { at: "2030-01-01T00:00:00Z", version: 1 }, { version: 0 }, { version: -1 }, { version: 1_000_000 },
       { version: 2 ** 31 }, { version: "1" }, { at: "yesterday" }, { at: 5 }, { at: "2030-13-45T00:00:00Z" }, "2030-01-01", null, [],
@@ -176,6 +176,16 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     { sku: "TEA-1" } /* exists */,
   ];
   for (const input of badProducts) op("wrong types", `defineProduct ${JSON.stringify(input).slice(0, 40)}`, defineQuery, define(input));
+  // Refused at the edge with VALIDATION naming the field: before, they reached PostgreSQL, failed five
+  // retries and came back UNAVAILABLE with the database's text (a client retrying on UNAVAILABLE loops for ever).
+  const unstorable: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["a NUL in the name", { name: "Tea\u0000" }, /Invalid name.*NUL/],
+    ["an unpaired surrogate in the name", { name: "Tea \uD800" }, /Invalid name.*surrogate/],
+    ["a lone low surrogate in the name", { name: "\uDC00" }, /Invalid name.*surrogate/],
+    ["price 0 (could never be ordered)", { priceMinor: 0 }, /Invalid priceMinor/],
+  ];
+  for (const [name, input, expect] of unstorable) op("wrong types", `defineProduct ${name}`, defineQuery, define(input), expect);
+  op("wrong types", "changeProductPrice to 0", `mutation { changeProductPrice(sku: "TEA-1", priceMinor: 0) { position } }`, undefined, /Invalid priceMinor/);
   op("wrong types", "defineProduct input is a list", defineQuery, { input: [define({}).input] });
   op("wrong types", "defineProduct input is null", defineQuery, { input: null });
   op("wrong types", "undeclared variable", `mutation { restockProduct(sku: "TEA-1", quantity: $q) { position } }`, { q: 1 });
@@ -213,7 +223,7 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
     ["account id", `query($v: ID!) { account(customerId: $v) { availableMinor } }`, { v: huge }],
     ["saga id", `query($v: ID!) { saga(id: $v) { id } }`, { v: huge }],
     ["sku", `mutation($v: String!) { restockProduct(sku: $v, quantity: 1) { position } }`, { v: huge }],
-    ["reservation order id", `mutation($v: String!) { reserveStock(sku: "TEA-1", orderId: $v, quantity: 1) { position } }`, { v: huge }],
+    ["order id to cancel", `mutation($v: ID!) { cancelOrder(orderId: $v, reason: "x") { position } }`, { v: huge }],
     ["product name", defineQuery, define({ name: huge })],
     ["cancel reason", `mutation($v: String!) { cancelOrder(orderId: "o-none", reason: $v) { position } }`, { v: huge }],
     ["customer id", `mutation($v: ID!) { openAccount(customerId: $v, currency: "EUR") { position } }`, { v: huge }],
@@ -229,6 +239,8 @@ export function hostileCorpus(validCursor: string): HostileCase[] {
   op("huge input", "a query string of 90 kB", `{ product(id: "${huge}") { sku } }`);
 
   // --- Unknown ids (mutations: queries answer null for an unknown id) ------------------------------------------
+  // The first three are the saga's commands: no longer mutations at all (GRAPHQL_VALIDATION_FAILED), so no
+  // client can reserve for an order that does not exist or release a confirmed order's stock.
   const unknownIds = [
     `mutation { reserveStock(sku: "NOPE-1", orderId: "o-1", quantity: 1) { position } }`,
     `mutation { releaseStock(sku: "TEA-1", orderId: "o-none") { position } }`,

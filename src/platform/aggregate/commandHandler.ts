@@ -1,17 +1,23 @@
 import { isDeepStrictEqual } from "node:util";
 import { ConcurrencyError } from "../errors";
 import { KeyedSerializer } from "../serialize";
-import type { EventStore } from "../eventstore/eventStore";
+import type { CommandRecord, EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 import type { Decider } from "./decider";
+import { assertSameCommand, fingerprintOf, shownCommandId } from "./idempotency";
 
 /** Who sent a command and why; copied into every event it produces. */
 export interface CommandContext {
+  /** The idempotency key: for a client's command, its commandId scoped to the actor (see idempotency.ts). */
   commandId: string;
+  /** The commandId as the client sent it, shown back in replies, logs and event metadata; absent for internal commands. */
+  clientCommandId?: string;
   correlationId?: string;
   causationId?: string;
   actor: string;
+  /** Hash of the command as its sender stated it; absent: the command's own (see idempotency.ts). */
+  fingerprint?: string;
 }
 
 export interface CommandOutcome<Event extends DomainEvent = DomainEvent> {
@@ -141,8 +147,13 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   }
 
   private async handleNow(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
+    // A resend answers with the first result, but only when it is the same command from the same sender.
+    const answerFirst = (first: CommandRecord): CommandOutcome<Event> => {
+      assertSameCommand(first, command, context);
+      return duplicateOutcome(context.commandId, first);
+    };
     const previous = await this.store.findCommandResult(context.commandId);
-    if (previous) return duplicateOutcome(context.commandId, previous);
+    if (previous) return answerFirst(previous);
 
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(streamId);
@@ -152,9 +163,9 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
       const metadata = {
-        correlationId: context.correlationId ?? context.commandId,
-        causationId: context.causationId ?? context.commandId,
-        commandId: context.commandId,
+        correlationId: context.correlationId ?? shownCommandId(context),
+        causationId: context.causationId ?? shownCommandId(context),
+        commandId: shownCommandId(context),
         actor: context.actor,
       };
       try {
@@ -162,9 +173,12 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           streamId,
           version === 0 ? "no_stream" : version,
           events.map((e) => ({ type: e.type, data: e.data, metadata })),
-          { commandId: context.commandId },
+          { commandId: context.commandId, actor: context.actor, fingerprint: fingerprintOf(command, context) },
         );
-        if (result.duplicate) return duplicateOutcome(context.commandId, result);
+        if (result.duplicate) {
+          const first = await this.store.findCommandResult(context.commandId);
+          return first ? answerFirst(first) : duplicateOutcome(context.commandId, result);
+        }
         this.options.onAppended?.();
         this.snapshotAfterAppend(streamId, loaded, events, result.streamVersion);
         return {
@@ -181,7 +195,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         if (attempt >= this.options.maxAttempts) throw new ConcurrencyError(streamId, version, attempt);
         // A racing duplicate of this same command may have won: answer with its result.
         const winner = await this.store.findCommandResult(context.commandId);
-        if (winner) return duplicateOutcome(context.commandId, winner);
+        if (winner) return answerFirst(winner);
         await jitter(attempt);
       }
     }

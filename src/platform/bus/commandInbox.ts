@@ -1,11 +1,19 @@
 import type { CommandContext } from "../aggregate/commandHandler";
 import type { Queryable } from "../eventstore/eventStore";
-import type { CommandReply } from "./wire";
+import { createHash } from "node:crypto";
+import { fingerprintOf, shownCommandId } from "../aggregate/idempotency";
+import { IdempotencyKeyReusedError } from "../errors";
+import { type CommandReply, refusalReply } from "./wire";
 
 /** Notified (payload: service) when a command lands in the inbox. */
 export const INBOX_CHANNEL = "eventline_command_inbox";
 /** Notified (payload: service + "\n" + commandId) when an inbox command has its reply. */
 export const REPLY_CHANNEL = "eventline_command_replies";
+
+/** Sender and command in one hash: a row answers or re-opens only for the same of both. */
+function inboxIdentity(command: unknown, context: CommandContext): string {
+  return createHash("sha256").update(`${context.actor}\n${fingerprintOf(command, context)}`).digest("hex");
+}
 
 export function replyKey(service: string, commandId: string): string {
   return `${service}\n${commandId}`;
@@ -24,25 +32,33 @@ export class CommandInbox {
   /**
    * Adds a command, or re-opens one whose earlier run failed for good on a
    * transient error (as a resend retries a failed job). Returns the stored
-   * reply when the command was already answered.
+   * reply when the command was already answered, and IDEMPOTENCY_KEY_REUSED
+   * (as a reply) when the key holds another command or another sender's:
+   * such a row is neither re-opened nor answered from.
    */
   async put(service: string, command: unknown, context: CommandContext): Promise<CommandReply | null> {
-    const { rows } = await this.db.query<{ reply: CommandReply | null; inserted: boolean }>(
+    const identity = inboxIdentity(command, context);
+    const { rows } = await this.db.query<{ reply: CommandReply | null; identity: string | null }>(
       `WITH upsert AS (
-         INSERT INTO command_inbox (service, command_id, command, context) VALUES ($1, $2, $3, $4)
+         INSERT INTO command_inbox (service, command_id, command, context, fingerprint) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (service, command_id) DO UPDATE
            SET reply = NULL, failed = false, attempts = 0, lease_until = '-infinity', handled_at = NULL
-           WHERE command_inbox.failed
-         RETURNING reply, (xmax = 0) AS inserted
+           WHERE command_inbox.failed AND command_inbox.fingerprint IS NOT DISTINCT FROM EXCLUDED.fingerprint
+         RETURNING reply, fingerprint
        ), notified AS (
          SELECT pg_notify('${INBOX_CHANNEL}', $1) FROM upsert
        )
-       SELECT reply, inserted FROM upsert, notified
+       SELECT reply, fingerprint AS identity FROM upsert, notified
        UNION ALL
-       SELECT reply, false FROM command_inbox WHERE service = $1 AND command_id = $2 AND NOT EXISTS (SELECT 1 FROM upsert)`,
-      [service, context.commandId, JSON.stringify(command), JSON.stringify(context)],
+       SELECT reply, fingerprint FROM command_inbox WHERE service = $1 AND command_id = $2 AND NOT EXISTS (SELECT 1 FROM upsert)`,
+      [service, context.commandId, JSON.stringify(command), JSON.stringify(context), identity],
     );
-    return rows[0]?.reply ?? null;
+    const row = rows[0];
+    // NULL: a row written before identities were kept (migration 5); answered as before.
+    if (row && row.identity !== null && row.identity !== identity) {
+      return refusalReply(new IdempotencyKeyReusedError(shownCommandId(context)));
+    }
+    return row?.reply ?? null;
   }
 
   async reply(service: string, commandId: string): Promise<CommandReply | null> {

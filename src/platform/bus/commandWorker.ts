@@ -1,13 +1,13 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError } from "../errors";
+import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError, ValidationError } from "../errors";
 import type { PostgresHealth } from "../eventstore/postgresHealth";
 import type { Logger } from "../observability/logger";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import type { CommandExecutor } from "./commandBus";
 import { bullPrefix } from "./connections";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
-import { type CommandJob, type CommandReply, type DeferralNotice, refusalReply, toReply } from "./wire";
+import { type CommandJob, type CommandReply, type DeferralNotice, parseCommandJob, refusalReply, toReply } from "./wire";
 
 export interface CommandWorkerOptions {
   concurrency: number;
@@ -49,12 +49,13 @@ export class CommandWorker {
     this.worker = new Worker<CommandJob, CommandReply>(
       commandQueueName(service),
       async (job, token) => {
-        if (job.name !== COMMAND_JOB) throw new Error(`unexpected job '${job.name}'`);
+        if (job.name !== COMMAND_JOB) return refusalReply(new ValidationError("job", job.name, `a '${COMMAND_JOB}' job`));
         if (health && !health.isUp()) {
           return defer(job, token, new UnavailableError("PostgreSQL", "not answering health probes"));
         }
         try {
-          return toReply(await execute(job.data.command, job.data.context));
+          const { command, context } = parseCommandJob(job.data); // a forged job: VALIDATION, answered, not retried
+          return toReply(await execute(command, context));
         } catch (error) {
           if (error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE) {
             health?.reportFailure(error);
@@ -68,8 +69,8 @@ export class CommandWorker {
     );
     this.worker.on("failed", (job, error) =>
       log.warn(
-        { service, commandId: job?.data.context.commandId, correlationId: job?.data.context.correlationId, attempt: job?.attemptsMade },
-        `${service} command ${job?.data.context.commandId ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${errorMessage(error)}`,
+        { service, commandId: job?.data.context?.commandId, correlationId: job?.data.context?.correlationId, attempt: job?.attemptsMade },
+        `${service} command ${job?.data.context?.commandId ?? "?"} failed (attempt ${job?.attemptsMade ?? "?"}): ${errorMessage(error)}`,
       ),
     );
     this.worker.on("error", (error) => log.error({ service }, `${service} worker: ${errorMessage(error)}`));

@@ -5,6 +5,7 @@ import type { PgListener } from "../eventstore/pgListener";
 import type { PostgresHealth } from "../eventstore/postgresHealth";
 import { CommandInbox, REPLY_CHANNEL, replyKey } from "./commandInbox";
 import { type CommandReply, asDuplicate, fromReply } from "./wire";
+import { shownCommandId } from "../aggregate/idempotency";
 
 export interface InboxCommandBusOptions {
   timeoutMs: number;
@@ -43,7 +44,7 @@ export class InboxCommandBus {
       else this.waiters.get(payload)?.forEach((wake) => wake());
     });
     const earlier = await this.pg(() => this.inbox.put(service, command, context));
-    if (earlier) return asDuplicate(earlier);
+    if (earlier) return asDuplicate(earlier); // a refusal (IDEMPOTENCY_KEY_REUSED among them) stays as it is
     const key = replyKey(service, context.commandId);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -54,8 +55,8 @@ export class InboxCommandBus {
         throw new DomainError(
           ErrorCode.COMMAND_TIMEOUT,
           `The ${service} service did not answer within ${timeoutMs} ms. The command stays in its inbox and will run ` +
-            `when the service is back; resend it with the same commandId (${context.commandId}) to get its result.`,
-          { service, commandId: context.commandId, timeoutMs },
+            `when the service is back; resend it with the same commandId (${shownCommandId(context)}) to get its result.`,
+          { service, commandId: shownCommandId(context), timeoutMs },
         );
       }
       await this.notifiedOr(key, Math.min(left, this.options.pollMs));

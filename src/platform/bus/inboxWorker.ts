@@ -120,7 +120,8 @@ export class InboxWorker {
         await this.inbox.release(this.service, commandId, Math.min(5000, 100 * 2 ** item.attempts));
         return;
       }
-      const final = error instanceof DomainError ? error : new DomainError(ErrorCode.UNAVAILABLE, `the ${this.service} service failed: ${errorMessage(error)}`);
+      // The cause's text (a database's error, say) is in the log above, never in a reply a client reads.
+      const final = error instanceof DomainError ? error : new DomainError(ErrorCode.UNAVAILABLE, `the ${this.service} service failed; see its log`);
       await this.inbox.answer(this.service, commandId, refusalReply(final), true);
     }
   }

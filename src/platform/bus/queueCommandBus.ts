@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import { DomainError, ErrorCode, errorMessage, UnavailableError } from "../errors";
+import { assertSameCommand, fingerprintOf, shownCommandId } from "../aggregate/idempotency";
+import { DomainError, ErrorCode, errorMessage, IdempotencyKeyReusedError, UnavailableError, ValidationError } from "../errors";
 import type { CommandBus } from "./commandBus";
 import { bullPrefix, createRedis } from "./connections";
-import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice } from "./wire";
+import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice, refusalReply } from "./wire";
 import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const COMMAND_JOB = "command";
@@ -30,6 +31,23 @@ export interface QueueCommandBusOptions {
   attempts: number;
   /** Longest wait for Redis to take a command before the queue counts as unavailable (default 2000). */
   enqueueTimeoutMs?: number;
+  /** Answered jobs kept for resends, newest first (default 10,000); older answers come from the event store. */
+  keepCompleted?: number;
+  /** Failed jobs kept for inspection and resends, newest first (default 1,000, at most a day). */
+  keepFailed?: number;
+  /** Largest command (with its context) put on a queue, as JSON bytes (default 16 KiB): bounds what Redis holds. */
+  maxCommandBytes?: number;
+}
+
+/**
+ * Retention is bounded by count as well as age: a flood of refused or failing
+ * commands can only ever hold `keepFailed` jobs of at most `maxCommandBytes`.
+ */
+function retention(options: QueueCommandBusOptions) {
+  return {
+    removeOnComplete: { age: 3600, count: options.keepCompleted ?? 10_000 },
+    removeOnFail: { age: 24 * 3600, count: options.keepFailed ?? 1000 },
+  };
 }
 
 /** Redis could not take the command: nothing was queued (or what was is harmless, see enqueue). */
@@ -79,8 +97,8 @@ export class QueueCommandBus implements CommandBus {
           new DomainError(
             ErrorCode.UNAVAILABLE,
             `${data.deferred.message}. The command stays queued and will run when it is back; resend it with the ` +
-              `same commandId (${context.commandId}) to get its result.`,
-            { ...details, service, commandId: context.commandId, queued: true },
+              `same commandId (${shownCommandId(context)}) to get its result.`,
+            { ...details, service, commandId: shownCommandId(context), queued: true },
           ),
         );
       };
@@ -96,8 +114,8 @@ export class QueueCommandBus implements CommandBus {
         throw new DomainError(
           ErrorCode.COMMAND_TIMEOUT,
           `The ${service} service did not answer within ${timeoutMs} ms. The command stays queued and will run ` +
-            `when the service is back; resend it with the same commandId (${context.commandId}) to get its result.`,
-          { service, commandId: context.commandId, timeoutMs },
+            `when the service is back; resend it with the same commandId (${shownCommandId(context)}) to get its result.`,
+          { service, commandId: shownCommandId(context), timeoutMs },
         );
       }
       throw new UnavailableError(`the ${service} service`, message);
@@ -120,11 +138,18 @@ export class QueueCommandBus implements CommandBus {
     if (this.wasReady && this.connection.status !== "ready") {
       throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
     }
+    const maxBytes = this.options.maxCommandBytes ?? 16 * 1024;
+    const bytes = Buffer.byteLength(JSON.stringify({ command, context }));
+    if (bytes > maxBytes) throw new ValidationError("command", `${bytes} bytes`, `at most ${maxBytes} bytes (COMMAND_MAX_BYTES)`);
     const queue = this.queue(service);
     const jobId = commandJobId(service, context.commandId);
     const attempt = async () => {
       const events = await this.queueEvents(service);
       let job = await queue.getJob(jobId);
+      // A job under this key that holds another command (or another sender's) is never joined nor answered from.
+      if (job && !sameCommand(job.data, command, context)) {
+        return { reply: refusalReply(new IdempotencyKeyReusedError(shownCommandId(context))) };
+      }
       const state = job ? await job.getState() : null;
       if (job && state === "completed") return { reply: asDuplicate(parseReply(job.returnvalue)) };
       if (job && state === "failed") await job.retry("failed");
@@ -132,8 +157,7 @@ export class QueueCommandBus implements CommandBus {
         jobId,
         attempts: this.options.attempts,
         backoff: { type: "exponential", delay: 100 },
-        removeOnComplete: { age: 3600, count: 50_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
+        ...retention(this.options),
       });
       return { job, events };
     };
@@ -201,6 +225,17 @@ export class QueueCommandBus implements CommandBus {
     const events = new QueueEvents(name, { connection, prefix, lastEventId: last?.[0] ?? "0-0" });
     events.on("error", () => undefined);
     return events;
+  }
+}
+
+/** Whether a queued job is this command from this sender (a forged or malformed job never is). */
+function sameCommand(job: CommandJob | undefined, command: unknown, context: CommandContext): boolean {
+  if (!job || typeof job.context !== "object" || job.context === null) return false;
+  try {
+    assertSameCommand({ actor: job.context.actor, fingerprint: fingerprintOf(job.command, job.context) }, command, context);
+    return true;
+  } catch {
+    return false;
   }
 }
 

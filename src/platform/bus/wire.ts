@@ -1,5 +1,6 @@
+import { z } from "zod";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import { DomainError } from "../errors";
+import { DomainError, ValidationError } from "../errors";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { DomainEvent } from "../eventstore/types";
 
@@ -7,6 +8,30 @@ import type { DomainEvent } from "../eventstore/types";
 export interface CommandJob {
   command: unknown;
   context: CommandContext;
+}
+
+const text = (max: number) => z.string().min(1).max(max);
+const jobSchema = z.object({
+  command: z.unknown(),
+  context: z.object({
+    commandId: text(1000),
+    clientCommandId: text(100).optional(),
+    correlationId: text(1000).optional(),
+    causationId: text(1000).optional(),
+    actor: text(1000),
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  }),
+});
+
+/**
+ * A job as the owning service takes it off its queue: parsed, not trusted. The
+ * command itself is parsed by the service's executor against its schemas.
+ */
+export function parseCommandJob(data: unknown): CommandJob {
+  const parsed = jobSchema.safeParse(data);
+  if (parsed.success) return { command: parsed.data.command, context: parsed.data.context };
+  const issue = parsed.error.issues[0]!;
+  throw new ValidationError(["job", ...issue.path.map(String)].join("."), "a malformed job", issue.message);
 }
 
 /**

@@ -16,6 +16,10 @@ import type {
 export interface AppendOptions {
   /** Makes the append idempotent: a second append with this id returns the first result. */
   commandId?: string;
+  /** Recorded with the result, so a resend can be checked against the first use of the key. */
+  actor?: string;
+  /** Hash of the command's type, target and payload (see aggregate/idempotency.ts). */
+  fingerprint?: string;
 }
 
 export interface AppendOutcome extends AppendResult {
@@ -47,8 +51,8 @@ WITH current_version AS (
          pg_current_xact_id()::text AS transaction_id
   FROM inserted HAVING count(*) > 0
 ), recorded AS (
-  INSERT INTO command_results (command_id, stream_id, result)
-  SELECT $8, $1, jsonb_build_object(
+  INSERT INTO command_results (command_id, stream_id, actor, fingerprint, result)
+  SELECT $8, $1, $9, $10, jsonb_build_object(
     'streamVersion', stream_version, 'globalPosition', global_position::text, 'transactionId', transaction_id,
     'eventTypes', to_jsonb($4::text[]))
   FROM summary WHERE $8::text IS NOT NULL
@@ -87,9 +91,11 @@ interface StoredCommandResult {
   eventTypes?: string[];
 }
 
-/** A command applied earlier: where its events landed and which they were. */
+/** A command applied earlier: where its events landed, which they were, and who sent what (null before migration 5). */
 export interface CommandRecord extends AppendResult {
   eventTypes: string[];
+  actor: string | null;
+  fingerprint: string | null;
 }
 
 export interface LogLag {
@@ -194,6 +200,8 @@ export class EventStore {
       events.map((e) => JSON.stringify(e.data)),
       events.map((e) => JSON.stringify({ ...e.metadata, recordedAt: e.metadata.recordedAt ?? recordedAt })),
       options.commandId ?? null,
+      options.actor ?? null,
+      options.fingerprint ?? null,
     ];
     let row: QueryResultRow | undefined;
     try {
@@ -227,7 +235,7 @@ export class EventStore {
 
   /** The result recorded for a command that was already applied, if any. */
   async findCommandResult(commandId: string): Promise<CommandRecord | null> {
-    const { rows } = await this.query("SELECT stream_id, result FROM command_results WHERE command_id = $1", [
+    const { rows } = await this.query("SELECT stream_id, actor, fingerprint, result FROM command_results WHERE command_id = $1", [
       commandId,
     ]);
     const row = rows[0];
@@ -239,6 +247,8 @@ export class EventStore {
       globalPosition: BigInt(result.globalPosition),
       position: { transactionId: BigInt(result.transactionId), globalPosition: BigInt(result.globalPosition) },
       eventTypes: result.eventTypes ?? [],
+      actor: (row.actor as string | null) ?? null,
+      fingerprint: (row.fingerprint as string | null) ?? null,
     };
   }
 

@@ -85,6 +85,16 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 5,
+    name: "idempotency records name their sender and command",
+    // Who first used a key and a hash of what they asked (type, target, payload): a resend must match both,
+    // or it is IDEMPOTENCY_KEY_REUSED. Rows written before this migration have NULLs and match any resend.
+    sql: `
+      ALTER TABLE command_results ADD COLUMN actor text, ADD COLUMN fingerprint text;
+      ALTER TABLE command_inbox ADD COLUMN fingerprint text;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes

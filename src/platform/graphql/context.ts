@@ -6,6 +6,7 @@ import type { ProjectionControl } from "../projection/admin";
 import type { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelStore } from "../projection/readModelStore";
 import { randomUUID } from "node:crypto";
+import { clientIdempotencyKey, commandFingerprint } from "../aggregate/idempotency";
 import type { Principal } from "./auth";
 import type { OperationRequest } from "./server";
 import type { FeedItem, FeedRequest } from "../subscriptions/feeds";
@@ -29,14 +30,26 @@ export interface RequestContext {
   subscribe(request: FeedRequest): Promise<AsyncIterable<FeedItem>>;
 }
 
-/** Builds the command context for a mutation; a client-chosen commandId makes retries safe. */
-export function commandContext(ctx: RequestContext, commandId?: string | null): CommandContext {
+/**
+ * Builds the command context for a mutation; a client-chosen commandId makes
+ * retries safe. The idempotency key is that id scoped to the caller, and the
+ * command is fingerprinted as the client stated it (`request`): a resend
+ * matches only the same caller asking the same thing (see idempotency.ts).
+ */
+export function commandContext(ctx: RequestContext, commandId: string | null | undefined, request: unknown): CommandContext {
+  // No '/': the scoped key's separator, and what keeps client keys apart from internal ones.
   if (commandId != null && !/^[A-Za-z0-9_.:-]{1,100}$/.test(commandId)) {
     throw new ValidationError("commandId", commandId, "1-100 characters of letters, digits, '_', '.', ':' or '-'");
   }
   const id = commandId ?? randomUUID();
-  // The mutation starts the correlation: every command and event it causes, across services and sagas, carries this id.
-  return { commandId: id, correlationId: id, actor: ctx.actor };
+  return {
+    commandId: clientIdempotencyKey(ctx.actor, id),
+    clientCommandId: id,
+    // The mutation starts the correlation: every command and event it causes, across services and sagas, carries this id.
+    correlationId: id,
+    actor: ctx.actor,
+    fingerprint: commandFingerprint(request),
+  };
 }
 
 /**

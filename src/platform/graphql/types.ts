@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from "type-graphql";
-import type { CommandOutcome } from "../aggregate/commandHandler";
+import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import { positionToken } from "./context";
 
 @ObjectType({ description: "What a command did. Pass `position` as `waitFor` to a query to read your own write." })
@@ -22,9 +22,10 @@ export class CommandResult {
   @Field(() => [String], { description: "Types of the events this call appended." })
   events!: string[];
 
-  static from(outcome: CommandOutcome): CommandResult {
+  /** `context`: the one the mutation sent, so the reply shows the client's own commandId, not the scoped key. */
+  static from(outcome: CommandOutcome, context: CommandContext): CommandResult {
     return Object.assign(new CommandResult(), {
-      commandId: outcome.commandId,
+      commandId: context.clientCommandId ?? outcome.commandId,
       streamId: outcome.streamId,
       streamVersion: outcome.streamVersion,
       position: positionToken(outcome),

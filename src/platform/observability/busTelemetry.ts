@@ -1,3 +1,4 @@
+import { shownCommandId } from "../aggregate/idempotency";
 import type { CommandBus } from "../bus/commandBus";
 import { DomainError } from "../errors";
 import type { Logger } from "./logger";
@@ -12,7 +13,7 @@ export function observeBus(bus: CommandBus, log: Logger): CommandBus {
   return {
     async send(service, command, context) {
       const started = Date.now();
-      const ids = { service, commandType: commandType(command), commandId: context.commandId, correlationId: context.correlationId ?? context.commandId, actor: context.actor };
+      const ids = { service, commandType: commandType(command), commandId: shownCommandId(context), correlationId: context.correlationId ?? context.commandId, actor: context.actor };
       try {
         const outcome = await bus.send(service, command, context);
         log.info({ ...ids, outcome: outcome.duplicate ? "duplicate" : "ok", ms: Date.now() - started }, `sent ${ids.commandType} to ${service}`);

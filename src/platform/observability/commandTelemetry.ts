@@ -1,3 +1,4 @@
+import { shownCommandId } from "../aggregate/idempotency";
 import type { CommandExecutor } from "../bus/commandBus";
 import { DomainError } from "../errors";
 import type { AppendObserver } from "../eventstore/eventStore";
@@ -13,7 +14,7 @@ import { commandType, type Metrics, streamCategory } from "./metrics";
 export function observeExecutor(service: string, execute: CommandExecutor, metrics: Metrics, log: Logger): CommandExecutor {
   return async (command, context) => {
     const type = commandType(command);
-    const ids = { service, commandType: type, commandId: context.commandId, correlationId: context.correlationId ?? context.commandId, causationId: context.causationId, actor: context.actor };
+    const ids = { service, commandType: type, commandId: shownCommandId(context), correlationId: context.correlationId ?? context.commandId, causationId: context.causationId, actor: context.actor };
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {

@@ -138,6 +138,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       timeoutMs: config.COMMAND_TIMEOUT_MS,
       attempts: 5,
       enqueueTimeoutMs: config.COMMAND_ENQUEUE_TIMEOUT_MS,
+      keepCompleted: config.COMMAND_KEEP_COMPLETED,
+      keepFailed: config.COMMAND_KEEP_FAILED,
+      maxCommandBytes: config.COMMAND_MAX_BYTES,
     });
     onStop("command bus", () => queueBus.close());
     const inboxBus = new InboxCommandBus(inbox, listener, { timeoutMs: config.COMMAND_TIMEOUT_MS, pollMs: 500 }, health);

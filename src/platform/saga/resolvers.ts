@@ -112,8 +112,9 @@ export class SagaResolvers {
     @Arg("commandId", () => String, { nullable: true }) commandId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<CommandResult> {
-    const outcome = await ctx.commands.send(SAGA_SERVICE, { type: "RedriveSaga", sagaStreamId: id, by: ctx.actor }, commandContext(ctx, commandId));
-    return CommandResult.from(outcome);
+    const command = { type: "RedriveSaga", sagaStreamId: id, by: ctx.actor };
+    const context = commandContext(ctx, commandId, command);
+    return CommandResult.from(await ctx.commands.send(SAGA_SERVICE, command, context), context);
   }
 
   @FieldResolver(() => String, { description: "Log position of the last event this view reflects; sagaProgress resumes after it (`after`)." })

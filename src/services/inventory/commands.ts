@@ -21,3 +21,19 @@ export type ReleaseStock = { type: "ReleaseStock"; sku: string; orderId: string;
 export type CommitStock = { type: "CommitStock"; sku: string; orderId: string };
 
 export type InventoryCommand = DefineProduct | ChangePrice | Restock | ReserveStock | ReleaseStock | CommitStock;
+
+export type InventoryCommandType = InventoryCommand["type"];
+
+// Keyed by the union: a new command type is a compile error here until it is listed.
+const commandTypeSet: Readonly<Record<InventoryCommandType, true>> = {
+  DefineProduct: true,
+  ChangePrice: true,
+  Restock: true,
+  ReserveStock: true,
+  ReleaseStock: true,
+  CommitStock: true,
+};
+
+export const inventoryCommandTypes: readonly InventoryCommandType[] = Object.freeze(
+  Object.keys(commandTypeSet) as InventoryCommandType[],
+);

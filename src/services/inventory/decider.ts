@@ -1,8 +1,9 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
-import type { InventoryCommand } from "./commands";
+import { unknownCommandType, validCurrency, validId, validInteger, validObject, validSku } from "../../platform/validation";
+import { inventoryCommandTypes, type InventoryCommand } from "./commands";
 import { inventoryErrors } from "./errors";
 import type { InventoryEvent } from "./events";
-import { limits, validCurrency, validInteger, validName, validOrderId, validSku } from "./validation";
+import { limits, validName } from "./validation";
 
 export type ReservationStatus = "held" | "released" | "committed";
 
@@ -48,28 +49,30 @@ function heldReservation(state: DefinedProduct, orderId: string): Reservation {
 }
 
 // Input is validated before state is consulted, so a malformed command is always VALIDATION.
+// Fields are read through `input` (unknown values): commands also arrive as untyped JSON from job queues.
 function decide(command: InventoryCommand, state: ProductState): InventoryEvent[] {
-  const sku = validSku(command.sku);
+  const input = validObject("command", command);
+  const sku = validSku("sku", input.sku);
   switch (command.type) {
     case "DefineProduct": {
       const data = {
         sku,
-        name: validName(command.name),
-        priceMinor: validInteger("priceMinor", command.priceMinor, 0, limits.maxPriceMinor),
-        currency: validCurrency(command.currency),
-        initialStock: validInteger("initialStock", command.initialStock, 0, limits.maxQuantity),
+        name: validName(input.name),
+        priceMinor: validInteger("priceMinor", input.priceMinor, limits.minPriceMinor, limits.maxPriceMinor),
+        currency: validCurrency("currency", input.currency),
+        initialStock: validInteger("initialStock", input.initialStock, 0, limits.maxQuantity),
       };
       if (state.status !== "absent") throw inventoryErrors.productExists(sku);
       return [{ type: "ProductDefined", data }];
     }
     case "ChangePrice": {
-      const priceMinor = validInteger("priceMinor", command.priceMinor, 0, limits.maxPriceMinor);
+      const priceMinor = validInteger("priceMinor", input.priceMinor, limits.minPriceMinor, limits.maxPriceMinor);
       const product = defined(state, sku);
       if (priceMinor === product.priceMinor) return [];
       return [{ type: "ProductPriceChanged", data: { sku, priceMinor, previousPriceMinor: product.priceMinor } }];
     }
     case "Restock": {
-      const quantity = validInteger("quantity", command.quantity, 1, limits.maxQuantity);
+      const quantity = validInteger("quantity", input.quantity, 1, limits.maxQuantity);
       const product = defined(state, sku);
       if (product.available + quantity > limits.maxStock) {
         throw inventoryErrors.stockLimitExceeded(sku, quantity, product.available, limits.maxStock);
@@ -77,8 +80,8 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
       return [{ type: "StockRestocked", data: { sku, quantity } }];
     }
     case "ReserveStock": {
-      const orderId = validOrderId(command.orderId);
-      const quantity = validInteger("quantity", command.quantity, 1, limits.maxQuantity);
+      const orderId = validId("orderId", input.orderId);
+      const quantity = validInteger("quantity", input.quantity, 1, limits.maxQuantity);
       const product = defined(state, sku);
       const existing = reservationOf(product, orderId);
       if (existing) throw inventoryErrors.reservationExists(sku, orderId, existing.status);
@@ -86,23 +89,23 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
       return [{ type: "StockReserved", data: { sku, orderId, quantity } }];
     }
     case "ReleaseStock": {
-      const orderId = validOrderId(command.orderId);
+      const orderId = validId("orderId", input.orderId);
       const product = defined(state, sku);
       // Released before it was reserved (the reserve is late or still queued): a tombstone of
       // quantity 0 settles the order, so the late reserve is refused instead of holding stock forever.
-      if (command.tombstone === true && !reservationOf(product, orderId)) {
+      if (input.tombstone === true && !reservationOf(product, orderId)) {
         return [{ type: "StockReservationReleased", data: { sku, orderId, quantity: 0 } }];
       }
       const { quantity } = heldReservation(product, orderId);
       return [{ type: "StockReservationReleased", data: { sku, orderId, quantity } }];
     }
     case "CommitStock": {
-      const orderId = validOrderId(command.orderId);
+      const orderId = validId("orderId", input.orderId);
       const { quantity } = heldReservation(defined(state, sku), orderId);
       return [{ type: "StockReservationCommitted", data: { sku, orderId, quantity } }];
     }
     default:
-      return assertNever(command);
+      return unknownCommandType(command, inventoryCommandTypes);
   }
 }
 

@@ -92,7 +92,7 @@ describe("DefineProduct", () => {
     ["a 32-character SKU", { sku: "A".repeat(32) }],
     ["a 1-character name", { name: "X" }],
     ["a 120-character name", { name: "n".repeat(120) }],
-    ["a free product (price 0)", { priceMinor: 0 }],
+    ["the lowest price (1)", { priceMinor: 1 }],
     ["the highest price", { priceMinor: MAX_PRICE }],
     ["no initial stock", { initialStock: 0 }],
     ["the largest initial stock", { initialStock: 1_000_000 }],
@@ -165,11 +165,23 @@ describe("ChangePrice", () => {
     spec.given([defined(10, 1999)]).when(changePrice(1999)).then([]);
   });
 
-  it("accepts a price of 0", () => {
-    spec
-      .given([defined(10, 1999)])
-      .when(changePrice(0))
-      .then([{ type: "ProductPriceChanged", data: { sku: SKU, priceMinor: 0, previousPriceMinor: 1999 } }]);
+  // Price 0 is refused (decision 0009): such a product could be ordered but never paid for.
+  it("refuses a price of 0 with VALIDATION", () => {
+    spec.given([defined(10, 1999)]).when(changePrice(0)).thenThrows("VALIDATION", { field: "priceMinor" });
+  });
+
+  it("refuses a product defined at price 0 with VALIDATION", () => {
+    spec.given([]).when(define({ priceMinor: 0 })).thenThrows("VALIDATION", { field: "priceMinor" });
+  });
+
+  it("refuses a name with a NUL character or an unpaired surrogate with VALIDATION naming it", () => {
+    for (const name of ["Tea\u0000", "Tea \uD800", "\uDC00Tea"]) {
+      spec.given([]).when(define({ name })).thenThrows("VALIDATION", { field: "name" });
+    }
+  });
+
+  it("refuses a command type it does not know with VALIDATION, not a crash", () => {
+    spec.given([]).when({ type: "Explode", sku: SKU } as unknown as InventoryCommand).thenThrows("VALIDATION", { field: "type" });
   });
 
   it("accepts the highest price", () => {

@@ -4,16 +4,16 @@ import { Scope } from "../../platform/graphql/auth";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
-import { asField } from "../../platform/validation";
+import { validSku } from "../../platform/validation";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
+import { parseInventoryCommand } from "./commandSchemas";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
 import { PRODUCT_TOPIC, PRODUCTS, productIndex, productsProjection, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/products";
 import type { InventoryCommand } from "./commands";
 import { DefineProductInput, Product, ProductChange, ProductConnection, ProductSort, StockLevel } from "./schemaTypes";
-import { validSku } from "./validation";
 
 const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
 const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
@@ -107,37 +107,9 @@ export class InventoryMutations {
   ): Promise<CommandResult> {
     return send(ctx, commandId, { type: "Restock", sku, quantity });
   }
-
-  @Mutation(() => CommandResult, { description: "Holds stock for an order; fails with OUT_OF_STOCK when too little is available." })
-  reserveStock(
-    @Arg("sku", () => String) sku: string,
-    @Arg("orderId", () => String) orderId: string,
-    @Arg("quantity", () => Int) quantity: number,
-    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<CommandResult> {
-    return send(ctx, commandId, { type: "ReserveStock", sku, orderId, quantity });
-  }
-
-  @Mutation(() => CommandResult, { description: "Returns an order's reservation to available stock." })
-  releaseStock(
-    @Arg("sku", () => String) sku: string,
-    @Arg("orderId", () => String) orderId: string,
-    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<CommandResult> {
-    return send(ctx, commandId, { type: "ReleaseStock", sku, orderId });
-  }
-
-  @Mutation(() => CommandResult, { description: "Ships an order's reserved units: they leave stock for good." })
-  commitStock(
-    @Arg("sku", () => String) sku: string,
-    @Arg("orderId", () => String) orderId: string,
-    @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<CommandResult> {
-    return send(ctx, commandId, { type: "CommitStock", sku, orderId });
-  }
+  // ReserveStock, ReleaseStock and CommitStock are not mutations: only the checkout saga and the
+  // order-stock reactor send them, for orders they follow. A client could otherwise hold stock for an
+  // order that does not exist, or release a confirmed order's reservation.
 }
 
 @Resolver()
@@ -146,7 +118,7 @@ export class InventorySubscriptions {
   @Subscription(() => ProductChange, {
     description: "Every change of one product, once the read model has it.",
     subscribe: ({ args, context }) =>
-      follow(context as RequestContext, PRODUCTS, `${PRODUCT_TOPIC}:${asField("id", args.id, () => validSku(args.id))}`, args.after),
+      follow(context as RequestContext, PRODUCTS, `${PRODUCT_TOPIC}:${validSku("id", args.id)}`, args.after),
   })
   productChanged(
     @Arg("id", () => ID) _id: string,
@@ -174,6 +146,9 @@ export class InventorySubscriptions {
   }
 }
 
-async function send(ctx: RequestContext, commandId: string | null, command: InventoryCommand): Promise<CommandResult> {
-  return CommandResult.from(await ctx.commands.send("inventory", command, commandContext(ctx, commandId)));
+/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
+async function send(ctx: RequestContext, commandId: string | null, unchecked: InventoryCommand): Promise<CommandResult> {
+  const command = parseInventoryCommand(unchecked);
+  const context = commandContext(ctx, commandId, command);
+  return CommandResult.from(await ctx.commands.send("inventory", command, context), context);
 }

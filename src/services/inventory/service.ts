@@ -3,7 +3,7 @@ import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
 import { inventoryErrorCatalogue } from "./errors";
 import { inventoryEventSchemas } from "./events";
-import type { InventoryCommand } from "./commands";
+import { parseInventoryCommand } from "./commandSchemas";
 import { productDecider, productStreamId } from "./decider";
 import { orderStockReactor } from "./reactions";
 import { InventoryMutations, InventoryQueries, ProductFields, InventorySubscriptions, productNode } from "./resolvers";
@@ -20,7 +20,8 @@ export const inventoryService: ServiceDefinition = {
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, productDecider, handlerOptions);
     return (command, context) => {
-      const c = command as InventoryCommand;
+      // Parsed, not cast: a malformed or forged job is a VALIDATION refusal, answered once and never retried.
+      const c = parseInventoryCommand(command);
       return handler.handle(productStreamId(c.sku), c, context);
     };
   },

@@ -1,40 +1,15 @@
-import { ValidationError } from "../../platform/errors";
+import { validText } from "../../platform/validation";
 
-/** Input rules of the Inventory context, shared by every command that takes the field. */
+/** Input rules of the Inventory context; the generic ones (SKU, currency, integers) are in platform/validation.ts. */
 export const limits = {
+  /** At least 1: a product priced 0 could be ordered but never paid for (payments authorize 1 or more). */
+  minPriceMinor: 1,
   maxPriceMinor: 10_000_000_000,
   maxQuantity: 1_000_000,
   maxStock: 1_000_000_000,
+  maxNameLength: 120,
 } as const;
 
-export function validSku(sku: string): string {
-  if (!/^[A-Z0-9][A-Z0-9-]{1,31}$/.test(sku)) {
-    throw new ValidationError("sku", sku, "2-32 characters of A-Z, 0-9 and '-', not starting with '-'");
-  }
-  return sku;
-}
-
-export function validName(name: string): string {
-  const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > 120) throw new ValidationError("name", name, "1-120 characters");
-  return trimmed;
-}
-
-export function validCurrency(currency: string): string {
-  if (!/^[A-Z]{3}$/.test(currency)) throw new ValidationError("currency", currency, "an ISO 4217 code like EUR");
-  return currency;
-}
-
-export function validOrderId(orderId: string): string {
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(orderId)) {
-    throw new ValidationError("orderId", orderId, "1-64 characters of letters, digits, '_', '.', ':' or '-'");
-  }
-  return orderId;
-}
-
-export function validInteger(field: string, value: number, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ValidationError(field, value, `an integer from ${min} to ${max}`);
-  }
-  return value;
+export function validName(name: unknown): string {
+  return validText("name", name, limits.maxNameLength);
 }

@@ -33,9 +33,15 @@ function done(state: SagaState<CheckoutData>, step: string): boolean {
   return status === "SUCCEEDED" || status === "FAILED";
 }
 
+/**
+ * Why the checkout is compensated, from the forward step that failed, never from a later failure of a
+ * compensation (lastError): a resent compensation must be the same command, or its idempotency key is
+ * refused as reused (IDEMPOTENCY_KEY_REUSED), e.g. a cancel resent by a redrive after it failed.
+ */
 function cancelReason(state: SagaState<CheckoutData>): string {
   if (state.deadlinePassed) return "checkout timed out";
-  const error = state.lastError;
+  const failed = Object.entries(state.steps).find(([step, s]) => s.status === "FAILED" && (step.startsWith("reserve:") || step === "authorize" || step === "confirm"));
+  const error = failed ? { step: failed[0], code: failed[1].code ?? "UNKNOWN" } : null;
   if (!error) return "checkout failed";
   if (error.code === "OUT_OF_STOCK") return `out of stock: ${error.step.replace(/^reserve:/, "")}`;
   if (error.code === OrderingErrorCode.PAYMENT_DECLINED) return "payment declined";

@@ -67,6 +67,14 @@ describe("checkout saga: failures and compensation", () => {
     expect(saga.given([...afterRelease, h.succeeded("cancel")]).next()).toEqual({ finished: "COMPENSATED" });
   });
 
+  it("a compensation resent after the saga failed on it and was redriven is the same command (same idempotency fingerprint)", () => {
+    const afterRelease = [started, ...reserved.slice(0, 3), h.failed("reserve:MUG", "OUT_OF_STOCK"), h.succeeded("release:TEA"), h.stepStarted("cancel")];
+    const first = step(saga.given(afterRelease).next());
+    const redriven = step(saga.given([...afterRelease, h.sagaFailed("cancel", "UNAVAILABLE"), h.redriven()]).next());
+    expect(redriven).toEqual(first);
+    expect(first).toMatchObject({ command: { reason: "out of stock: MUG" } });
+  });
+
   it("payment declined: releases every line, then cancels with the reason", () => {
     const history = [started, ...reserved, h.stepStarted("authorize"), h.failed("authorize", "PAYMENT_DECLINED")];
     expect(step(saga.given(history).next())).toMatchObject({ id: "release:MUG" });

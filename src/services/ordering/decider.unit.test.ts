@@ -130,22 +130,12 @@ describe("PlaceOrder", () => {
       ]);
   });
 
-  it("accepts free lines (unit price 0) and totals them as 0", () => {
+  // Price 0 is refused (decision 0009): such a line could be placed but never paid for (payments authorize 1 or more).
+  it("refuses a free line (unit price 0) with VALIDATION naming it", () => {
     spec
       .given([])
       .when(placeWithLine({ sku: "STICKER", quantity: 5, unitPriceMinor: 0 }))
-      .then([
-        {
-          type: "OrderPlaced",
-          data: {
-            orderId: ORDER,
-            customerId: CUSTOMER,
-            lines: [{ sku: "STICKER", quantity: 5, unitPriceMinor: 0, lineTotalMinor: 0 }],
-            totalMinor: 0,
-            currency: "EUR",
-          },
-        },
-      ]);
+      .thenThrows("VALIDATION", { field: "lines[0].unitPriceMinor" });
   });
 
   it("accepts the largest order (50 lines of 1000 units at 10^10) with an exact, safe total", () => {

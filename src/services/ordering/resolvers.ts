@@ -35,6 +35,8 @@ import {
   SalesDashboard,
 } from "./schemaTypes";
 import { limits } from "./validation";
+import { parseOrderingCommand } from "./commandSchemas";
+import { validSku } from "../../platform/validation";
 
 const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
 const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
@@ -143,12 +145,15 @@ export class OrderingMutations {
     @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<PlaceOrderResult> {
-    const context = commandContext(ctx, commandId);
-    // Derived from the commandId, so a retried call without an orderId names the same order as the first.
+    // Fingerprinted as asked, before pricing: a resend after a price change is still the same command.
+    const asked = { type: "PlaceOrder", orderId: input.orderId ?? null, customerId: input.customerId, lines: input.lines.map(({ sku, quantity }) => ({ sku, quantity })) };
+    const context = commandContext(ctx, commandId, asked);
+    // Derived from the scoped key, so a retried call without an orderId names the same order as the first,
+    // and two callers using the same commandId place two orders.
     const orderId = input.orderId ?? orderIdFor(context.commandId);
     const { lines, currency } = await priceLines(ctx.readModels, input.lines);
-    const command: OrderingCommand = { type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency };
-    const result = CommandResult.from(await ctx.commands.send("ordering", command, context));
+    const command = parseOrderingCommand({ type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency });
+    const result = CommandResult.from(await ctx.commands.send("ordering", command, context), context);
     return Object.assign(new PlaceOrderResult(), result, { orderId });
   }
 
@@ -225,8 +230,11 @@ function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {
   return { order: change.document, eventType: change.eventType, position: change.position };
 }
 
-async function send(ctx: RequestContext, commandId: string | null, command: OrderingCommand): Promise<CommandResult> {
-  return CommandResult.from(await ctx.commands.send("ordering", command, commandContext(ctx, commandId)));
+/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
+async function send(ctx: RequestContext, commandId: string | null, unchecked: OrderingCommand): Promise<CommandResult> {
+  const command = parseOrderingCommand(unchecked);
+  const context = commandContext(ctx, commandId, command);
+  return CommandResult.from(await ctx.commands.send("ordering", command, context), context);
 }
 
 /** Prices each line from the catalog read model; the decider validates everything else. */
@@ -234,10 +242,12 @@ async function priceLines(
   readModels: ReadModelStore,
   lines: readonly OrderLineInput[],
 ): Promise<{ lines: Array<{ sku: string; quantity: number; unitPriceMinor: number }>; currency: string }> {
-  // Checked before pricing too, so a request never makes us read more products than an order may hold.
+  // Checked before pricing too, so a request never makes us read more products than an order may hold,
+  // nor look up a SKU that could not exist.
   if (lines.length < 1 || lines.length > limits.maxLines) {
     throw new ValidationError("lines", lines, `1 to ${limits.maxLines} lines`);
   }
+  lines.forEach((line, i) => validSku(`lines[${i}].sku`, line.sku));
   const products = await Promise.all(lines.map((line) => readModels.get<ProductView>(PRODUCTS, line.sku)));
   const priced = lines.map((line, i) => {
     const product = products[i];

@@ -5,7 +5,7 @@ import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
 import { orderingErrorCatalogue } from "./errors";
 import { orderingEventSchemas } from "./events";
-import type { OrderingCommand } from "./commands";
+import { parseOrderingCommand } from "./commandSchemas";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
 import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, orderNode, SalesDashboardFields, salesDashboardNode } from "./resolvers";
@@ -27,7 +27,8 @@ export const orderingService: ServiceDefinition = {
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, orderDecider, handlerOptions);
     return (command, context) => {
-      const c = command as OrderingCommand;
+      // Parsed, not cast: a malformed or forged job is a VALIDATION refusal, answered once and never retried.
+      const c = parseOrderingCommand(command);
       return handler.handle(orderStreamId(c.orderId), c, context);
     };
   },

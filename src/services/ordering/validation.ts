@@ -1,18 +1,19 @@
 import { ValidationError } from "../../platform/errors";
-import { asField, validArray, validInteger, validObject, validString } from "../../platform/validation";
-import { validCurrency as currencyCode, validSku } from "../inventory/validation";
+import { validArray, validCurrency as currencyCode, validInteger, validObject, validSku } from "../../platform/validation";
 import type { OrderLineInput } from "./commands";
 
 /** Input rules of the Ordering context (decision 0001). */
 export const limits = {
   maxLines: 50,
   maxQuantity: 1000,
+  /** Catalog prices are 1 or more; an older product priced 0 is refused here rather than failing at payment. */
+  minUnitPriceMinor: 1,
   maxUnitPriceMinor: 10_000_000_000,
   maxReasonLength: 500,
 } as const;
 
 export function validCurrency(value: unknown): string {
-  return currencyCode(validString("currency", value, "an ISO 4217 code like EUR"));
+  return currencyCode("currency", value);
 }
 
 /** 1-50 lines, each SKU at most once; a refusal names the line, e.g. `lines[2].quantity`. */
@@ -22,7 +23,7 @@ export function validLines(value: unknown): OrderLineInput[] {
   return items.map((item, index) => {
     const field = `lines[${index}]`;
     const line = validObject(field, item);
-    const sku = asField(`${field}.sku`, line.sku, () => validSku(validString("sku", line.sku)));
+    const sku = validSku(`${field}.sku`, line.sku);
     const earlier = firstLineOf.get(sku);
     if (earlier !== undefined) {
       throw new ValidationError(`${field}.sku`, sku, `a SKU not already ordered in lines[${earlier}] (one line per SKU)`);
@@ -31,7 +32,7 @@ export function validLines(value: unknown): OrderLineInput[] {
     return {
       sku,
       quantity: validInteger(`${field}.quantity`, line.quantity, 1, limits.maxQuantity),
-      unitPriceMinor: validInteger(`${field}.unitPriceMinor`, line.unitPriceMinor, 0, limits.maxUnitPriceMinor),
+      unitPriceMinor: validInteger(`${field}.unitPriceMinor`, line.unitPriceMinor, limits.minUnitPriceMinor, limits.maxUnitPriceMinor),
     };
   });
 }

@@ -7,6 +7,7 @@ import { CommandResult } from "../../platform/graphql/types";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
 import { validId } from "../../platform/validation";
+import { parsePaymentsCommand } from "./commandSchemas";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
@@ -91,6 +92,9 @@ export class PaymentsSubscriptions {
   }
 }
 
-async function send(ctx: RequestContext, commandId: string | null, command: PaymentsCommand): Promise<CommandResult> {
-  return CommandResult.from(await ctx.commands.send("payments", command, commandContext(ctx, commandId)));
+/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
+async function send(ctx: RequestContext, commandId: string | null, unchecked: PaymentsCommand): Promise<CommandResult> {
+  const command = parsePaymentsCommand(unchecked);
+  const context = commandContext(ctx, commandId, command);
+  return CommandResult.from(await ctx.commands.send("payments", command, context), context);
 }

@@ -3,7 +3,7 @@ import { CommandHandler } from "../../platform/aggregate/commandHandler";
 import type { ServiceDefinition } from "../../platform/service";
 import { paymentsErrorCatalogue } from "./errors";
 import { paymentsEventSchemas } from "./events";
-import type { PaymentsCommand } from "./commands";
+import { parsePaymentsCommand } from "./commandSchemas";
 import { accountDecider, accountStreamId } from "./decider";
 import { orderPaymentReactor } from "./reactions";
 import { AccountFields, accountNode, PaymentsMutations, PaymentsQueries, PaymentsSubscriptions } from "./resolvers";
@@ -20,7 +20,8 @@ export const paymentsService: ServiceDefinition = {
   createExecutor({ store, handlerOptions }) {
     const handler = new CommandHandler(store, accountDecider, handlerOptions);
     return (command, context) => {
-      const c = command as PaymentsCommand;
+      // Parsed, not cast: a malformed or forged job is a VALIDATION refusal, answered once and never retried.
+      const c = parsePaymentsCommand(command);
       return handler.handle(accountStreamId(c.customerId), c, context);
     };
   },

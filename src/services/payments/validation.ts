@@ -1,5 +1,4 @@
-import { validInteger, validString } from "../../platform/validation";
-import { validCurrency as currencyCode } from "../inventory/validation";
+import { validCurrency as currencyCode, validInteger } from "../../platform/validation";
 
 /** Input rules of the Payments context (decision 0001). */
 export const limits = {
@@ -10,7 +9,7 @@ export const limits = {
 } as const;
 
 export function validCurrency(value: unknown): string {
-  return currencyCode(validString("currency", value, "an ISO 4217 code like EUR"));
+  return currencyCode("currency", value);
 }
 
 /** 1-10^10 minor units; `min` 0 only for an opening balance. */
