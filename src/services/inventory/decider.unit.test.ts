@@ -165,7 +165,7 @@ describe("ChangePrice", () => {
     spec.given([defined(10, 1999)]).when(changePrice(1999)).then([]);
   });
 
-  // Price 0 is refused (decision 0009): such a product could be ordered but never paid for.
+  // Price 0 is refused (decision 0014): such a product could be ordered but never paid for.
   it("refuses a price of 0 with VALIDATION", () => {
     spec.given([defined(10, 1999)]).when(changePrice(0)).thenThrows("VALIDATION", { field: "priceMinor" });
   });

@@ -130,7 +130,7 @@ describe("PlaceOrder", () => {
       ]);
   });
 
-  // Price 0 is refused (decision 0009): such a line could be placed but never paid for (payments authorize 1 or more).
+  // Price 0 is refused (decision 0014): such a line could be placed but never paid for (payments authorize 1 or more).
   it("refuses a free line (unit price 0) with VALIDATION naming it", () => {
     spec
       .given([])
