@@ -1,6 +1,7 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix, createRedis, createTransactionalRedis } from "../bus/connections";
+import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
 import { errorMessage, NotFoundError } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
@@ -26,6 +27,8 @@ export interface ProjectorOptions {
   maxEventAttempts: number;
   /** A rebuild's lock expires this long after its last renewal (a crashed rebuild frees it). */
   rebuildLockTtlMs: number;
+  /** Drain jobs a dead projector held are taken back within this long (see WorkerRecovery). */
+  reclaimWithinMs: number;
 }
 
 export const defaultProjectorOptions: ProjectorOptions = {
@@ -34,6 +37,7 @@ export const defaultProjectorOptions: ProjectorOptions = {
   drainBudgetMs: 2000,
   maxEventAttempts: DEFAULT_MAX_EVENT_ATTEMPTS,
   rebuildLockTtlMs: defaultRebuildLockTtlMs,
+  reclaimWithinMs: DEFAULT_RECLAIM_WITHIN_MS,
 };
 
 export interface ProjectorDeps {
@@ -59,6 +63,7 @@ export class Projector {
   private readonly connections: Redis[] = [];
   private readonly rebuilds = new Map<string, { rebuild: Rebuild<unknown>; done: Promise<void> }>();
   private worker: Worker<DrainJobData> | null = null;
+  private recovery: WorkerRecovery | null = null;
   private admin: Worker<AdminRequest> | null = null;
   private queue: Queue<DrainJobData> | null = null;
   private status: StatusPublisher | null = null;
@@ -94,10 +99,13 @@ export class Projector {
     this.status = new StatusPublisher(this.control, store, keys);
     this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: this.connect(), prefix, ...queueTelemetry() });
     await this.removeSchedulers(this.queue);
+    const workerConnection = this.connect();
+    this.recovery = new WorkerRecovery(workerConnection, this.options.reclaimWithinMs, this.deps.log);
     this.worker = new Worker<DrainJobData>(PROJECTOR_QUEUE, (job) => this.drain(job), {
-      connection: this.connect(),
+      connection: workerConnection,
       prefix,
       concurrency: Math.max(1, projections.length),
+      ...this.recovery.workerOptions(),
       ...queueTelemetry(),
     });
     this.worker.on("failed", (job, error) =>
@@ -108,6 +116,7 @@ export class Projector {
     this.queue.on("error", () => undefined);
     this.admin = startAdminWorker(this.connect(), keys.prefix, (request) => this.handleAdmin(request), this.deps.log);
     await Promise.all([this.worker.waitUntilReady(), this.admin.waitUntilReady()]);
+    await this.recovery.start(this.worker);
     this.ticker = setInterval(() => this.tick(), this.options.catchUpEveryMs);
     this.tick();
     this.cleanup = this.removeAbandoned();
@@ -135,6 +144,7 @@ export class Projector {
     await this.cleanup;
     await this.admin?.close();
     await this.worker?.close();
+    await this.recovery?.stop();
     await this.queue?.close();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
   }
