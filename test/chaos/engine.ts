@@ -1,5 +1,6 @@
 import { createPool } from "../../src/platform/eventstore/pool";
-import { readModelsMatchLog } from "../support/invariants";
+import { readModelsMatchLog, stuckJobs } from "../support/invariants";
+import { type Availability, availability, formatAvailability } from "./availability";
 import { eventually, startSystem } from "../support/system";
 import { ADMIN_DATABASE_URL } from "../support/testEnv";
 import { conservation, exactlyOnce, expectedOutcomes, outcomes, sagasSettled, settlement, type Violation } from "./checks";
@@ -29,6 +30,7 @@ export interface ChaosReport {
   checkouts: { sent: number; accepted: number; refused: number; retried: number; outcomes: Record<string, number> };
   faults: Partial<Record<FaultKind, number>>;
   subscriptions: { subscribers: number; changes: number };
+  availability: Availability;
   violations: Violation[];
   convergedInMs: number | null;
   durationMs: number;
@@ -114,6 +116,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (settled) convergedInMs = Date.now() - healed;
     else violations.push({ check: "convergence", detail: `not settled ${options.convergeTimeoutMs} ms after the last fault` });
     await until("late compensations", 15_000, async () => (await settlement(system.db)).length === 0);
+    // Queues settled too: a job a killed worker held is taken back within the recovery bound (RECLAIM_WITHIN_MS).
+    await until("queues", 15_000, async () => (await stuckJobs(system.redis, system.prefix)).length === 0);
+    for (const job of await stuckJobs(system.redis, system.prefix)) violations.push({ check: "queues settled", detail: job });
 
     violations.push(...(await exactlyOnce(system.db, checkouts)));
     violations.push(...(await settlement(system.db)));
@@ -141,6 +146,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       faults: faultsDone,
       subscriptions,
+      availability: await availability(system.db, checkouts),
       violations,
       convergedInMs,
       durationMs: Date.now() - started,
@@ -172,6 +178,7 @@ export function formatReport(report: ChaosReport): string {
     `chaos seed ${report.seed}: ${report.checkouts.sent} checkouts (${report.checkouts.accepted} accepted, ${report.checkouts.refused} refused, ${report.checkouts.retried} needed retries)`,
     `  outcomes: ${Object.entries(report.checkouts.outcomes).map(([k, n]) => `${k} ${n}`).join(", ")}`,
     `  faults: ${total} (${faults})`,
+    formatAvailability(report.availability),
     `  subscriptions: ${report.subscriptions.subscribers} subscribers, ${report.subscriptions.changes} changes checked`,
     `  converged in ${report.convergedInMs === null ? "NEVER" : `${(report.convergedInMs / 1000).toFixed(1)} s`} after the last fault; run took ${(report.durationMs / 1000).toFixed(1)} s`,
     `  violations: ${report.violations.length}`,

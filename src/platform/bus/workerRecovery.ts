@@ -127,9 +127,7 @@ export class WorkerRecovery {
   /** Those of `names` that have no connection open to Redis. */
   private async deadAmong(names: ReadonlySet<string>): Promise<Set<string>> {
     if (names.size === 0) return new Set();
-    const list = String(await this.connection.client("LIST"));
-    const live = new Set<string>();
-    for (const match of list.matchAll(new RegExp(`\\bname=${PRESENCE}(\\S+)`, "g"))) live.add(match[1]!);
+    const live = await liveWorkers(this.connection);
     return new Set([...names].filter((n) => !live.has(n)));
   }
 
@@ -138,6 +136,12 @@ export class WorkerRecovery {
     const seconds = /uptime_in_seconds:(\d+)/.exec(info)?.[1];
     return seconds === undefined ? Number.POSITIVE_INFINITY : Number(seconds) * 1000;
   }
+}
+
+/** Names of the workers that have a presence connection open to this Redis (CLIENT LIST). */
+export async function liveWorkers(connection: Redis): Promise<Set<string>> {
+  const list = String(await connection.client("LIST"));
+  return new Set([...list.matchAll(new RegExp(`\\bname=${PRESENCE}(\\S+)`, "g"))].map((m) => m[1]!));
 }
 
 /**
