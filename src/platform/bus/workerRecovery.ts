@@ -105,9 +105,9 @@ export class WorkerRecovery {
       if (reclaimed === 1) taken.push(jobId);
     }
     if (taken.length > 0) {
+      // BullMQ's next stall pass (every withinMs / 2) moves them to wait. Not forced now: a pass ran at
+      // start-up, and passes are throttled to one per interval across all workers of the queue anyway.
       this.log.info({ queue: worker.name, jobs: taken }, `${worker.name}: took back ${taken.length} job(s) of a worker that is gone (${[...dead].join(", ")})`);
-      // Runs a stall pass now (or at the next interval if one just ran): it moves the unlocked jobs to wait.
-      void worker.startStalledCheckTimer().catch(() => undefined);
     }
     return taken;
   }
