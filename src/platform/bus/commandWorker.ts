@@ -70,9 +70,14 @@ export class CommandWorker {
           throw error;
         }
       },
-      { connection, prefix: bullPrefix(prefix), concurrency, ...this.recovery.workerOptions(), ...queueTelemetry() },
+      // Not autorun: it takes jobs only once its presence is registered (see WorkerRecovery.register).
+      { connection, prefix: bullPrefix(prefix), concurrency, autorun: false, ...this.recovery.workerOptions(), ...queueTelemetry() },
     );
-    this.started = this.worker.waitUntilReady().then(() => this.recovery.start(this.worker));
+    this.started = this.recovery.register().then(async () => {
+      this.worker.run().catch((error: unknown) => log.error({ service }, `${service} worker stopped: ${errorMessage(error)}`));
+      await this.worker.waitUntilReady();
+      await this.recovery.start(this.worker);
+    });
     this.started.catch((error: unknown) => log.error({ service }, `${service} worker recovery: ${errorMessage(error)}`));
     this.worker.on("failed", (job, error) =>
       log.warn(
@@ -83,7 +88,7 @@ export class CommandWorker {
     this.worker.on("error", (error) => log.error({ service }, `${service} worker: ${errorMessage(error)}`));
   }
 
-  /** Ready once taking jobs and having looked for commands a dead predecessor left running. */
+  /** Ready once taking jobs, with the look for commands a dead predecessor left running under way. */
   waitUntilReady(): Promise<unknown> {
     return this.started;
   }

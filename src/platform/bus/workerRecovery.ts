@@ -35,6 +35,7 @@ const PRESENCE = "eventline-worker:";
 export class WorkerRecovery {
   readonly name = `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private presence: Redis | null = null;
+  private registered: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -61,12 +62,23 @@ export class WorkerRecovery {
     };
   }
 
-  /** Opens the presence connection, then reclaims at once and every `withinMs / 2`. */
+  /**
+   * Opens the presence connection. Call it, and let it resolve, before the
+   * worker takes its first job: a job whose `pb` has no connection behind it
+   * yet would look like a dead worker's to the others.
+   */
+  register(): Promise<void> {
+    this.registered ??= (async () => {
+      this.presence = this.connection.duplicate({ connectionName: `${PRESENCE}${this.name}`, lazyConnect: false });
+      this.presence.on("error", () => undefined); // reconnects by itself, under the same name (ioredis sets it on every connect)
+      await this.presence.client("SETNAME", `${PRESENCE}${this.name}`);
+    })();
+    return this.registered;
+  }
+
+  /** Reclaims at once, then every `withinMs / 2`, jobs of `worker`'s queue whose worker is gone. */
   async start(worker: Worker): Promise<void> {
-    if (this.stopped) return;
-    this.presence = this.connection.duplicate({ connectionName: `${PRESENCE}${this.name}`, lazyConnect: false });
-    this.presence.on("error", () => undefined); // reconnects by itself under the same name
-    await this.presence.client("SETNAME", `${PRESENCE}${this.name}`);
+    await this.register();
     if (this.stopped) return;
     const sweep = () => {
       if (this.stopped || this.running) return;

@@ -101,6 +101,7 @@ export class Projector {
     await this.removeSchedulers(this.queue);
     const workerConnection = this.connect();
     this.recovery = new WorkerRecovery(workerConnection, this.options.reclaimWithinMs, this.deps.log);
+    await this.recovery.register(); // before the worker takes a job
     this.worker = new Worker<DrainJobData>(PROJECTOR_QUEUE, (job) => this.drain(job), {
       connection: workerConnection,
       prefix,

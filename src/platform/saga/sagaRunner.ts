@@ -90,6 +90,7 @@ export class SagaRunner {
   }
 
   async start(): Promise<void> {
+    await this.recovery.register(); // before the worker takes a job
     this.worker = new Worker<AdvanceJob>(SAGA_QUEUE, (job) => this.process(job), {
       connection: this.deps.connection,
       prefix: bullPrefix(this.deps.prefix),
