@@ -5,8 +5,9 @@ import type { Checkout } from "./workload";
  * How available checkout was through the faults: the share of accepted
  * checkouts that reached a business outcome (confirmed, out of stock,
  * declined) rather than the saga's timeout, and the time from the first
- * `placeOrder` request to the order's final status (its OrderConfirmed or
- * OrderCancelled, stamped by the service that appended it; same machine clock).
+ * `placeOrder` request to the order's final status (its last OrderConfirmed or
+ * OrderCancelled: a confirmation that came after the deadline is undone by a
+ * timeout cancellation; stamped by the service that appended it, same machine clock).
  */
 export interface Availability {
   accepted: number;
@@ -22,7 +23,7 @@ export interface Availability {
 export async function availability(db: TestDatabase, checkouts: readonly Checkout[]): Promise<Availability> {
   const { rows } = await db.pool.query<{ order_id: string; type: string; reason: string | null; recorded_at: string }>(
     `SELECT DISTINCT ON (data->>'orderId') data->>'orderId' AS order_id, type, data->>'reason' AS reason, metadata->>'recordedAt' AS recorded_at
-     FROM events WHERE type IN ('OrderConfirmed', 'OrderCancelled') ORDER BY data->>'orderId', global_position`,
+     FROM events WHERE type IN ('OrderConfirmed', 'OrderCancelled') ORDER BY data->>'orderId', global_position DESC`,
   );
   const final = new Map(rows.map((r) => [r.order_id, r]));
   const accepted = checkouts.filter((c) => c.outcome === "accepted");
