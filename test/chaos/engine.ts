@@ -87,7 +87,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         while (startedCheckouts < trigger[j]!) await sleep(20);
         faultsStarted += 1;
         options.log(`fault ${j + 1}/${schedule.length}: ${kind} (after ${startedCheckouts} checkouts)`);
+        const injected = Date.now();
         await inject(kind, { system, redis, admin, database, slowForMs: options.deadlineMs + 2000 }, faultRandom);
+        // For a kill: until the restarted role is ready, which is what the recovery bound counts from.
+        options.log(`fault ${j + 1}/${schedule.length}: ${kind} healed after ${((Date.now() - injected) / 1000).toFixed(1)} s`);
         faultsDone[kind] = (faultsDone[kind] ?? 0) + 1;
       }
     })().catch((error: unknown) => {
