@@ -53,3 +53,15 @@ export function formatAvailability(a: Availability): string {
   const ms = (v: number | null) => (v === null ? "-" : `${(v / 1000).toFixed(2)} s`);
   return `  availability: ${(a.share * 100).toFixed(2)}% business outcomes (${a.businessOutcomes} of ${a.accepted}, ${a.timedOut} timed out); placeOrder → final status p50 ${ms(a.p50Ms)}, p99 ${ms(a.p99Ms)}, max ${ms(a.maxMs)}`;
 }
+
+/** Waits (bounded, polling the log) until the order has a final status; a closed-loop client's pause between checkouts. */
+export async function finalStatus(db: TestDatabase, orderId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const found = await db.pool
+      .query("SELECT 1 FROM events WHERE stream_id = $1 AND type IN ('OrderConfirmed', 'OrderCancelled') LIMIT 1", [`ordering.order-${orderId}`])
+      .then((r) => (r.rowCount ?? 0) > 0, () => false);
+    if (found) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

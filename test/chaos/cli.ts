@@ -18,6 +18,7 @@ const USAGE = `npm run chaos -- [options]
   --deadline-ms N         saga deadline (default 6000; the checkout's own is 30000)
   --converge-timeout-ms N longest wait for the system to settle (default 180000)
   --only a,b | --skip a,b fault kinds to draw from or leave out: ${FAULT_KINDS.join(", ")}
+  --await-outcome         each client waits for its order's final status before the next (closed loop)
   --kill-only             only SIGKILLs of roles (${FAULT_KINDS.filter((k) => k.startsWith("kill:")).join(",")})
   --json                  the report as JSON`;
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     deadlineMs: flag("deadline-ms", 6000),
     convergeTimeoutMs: flag("converge-timeout-ms", 180_000),
     kinds,
+    awaitOutcome: args.includes("--await-outcome"),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   process.stdout.write(`${args.includes("--json") ? JSON.stringify(report) : formatReport(report)}\n`);

@@ -1,6 +1,6 @@
 import { createPool } from "../../src/platform/eventstore/pool";
 import { readModelsMatchLog, stuckJobs } from "../support/invariants";
-import { type Availability, availability, formatAvailability } from "./availability";
+import { type Availability, availability, finalStatus, formatAvailability } from "./availability";
 import { eventually, startSystem } from "../support/system";
 import { ADMIN_DATABASE_URL } from "../support/testEnv";
 import { conservation, exactlyOnce, expectedOutcomes, outcomes, sagasSettled, settlement, type Violation } from "./checks";
@@ -20,6 +20,11 @@ export interface ChaosOptions {
   deadlineMs: number;
   /** Longest wait for the system to settle once the faults stop. */
   convergeTimeoutMs: number;
+  /**
+   * Each client waits for its order's final status before placing the next (closed loop), as a
+   * shopper would: the time to the final status then measures recovery, not a backlog of sagas.
+   */
+  awaitOutcome?: boolean;
   /** Fault kinds to draw from (all by default); narrowing it helps to chase one failure. */
   kinds?: readonly FaultKind[];
   log(line: string): void;
@@ -101,7 +106,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (let i = next++; i < plans.length && !broken; i = next++) {
         while (faultsStarted < trigger.filter((t) => t < i).length && !broken) await sleep(20);
         startedCheckouts += 1;
-        checkouts.push(await placeCheckout(system.url, plans[i]!));
+        const checkout = await placeCheckout(system.url, plans[i]!);
+        checkouts.push(checkout);
+        if (options.awaitOutcome && checkout.outcome === "accepted") await finalStatus(system.db, checkout.orderId, options.deadlineMs + 30_000);
         if (checkouts.length % 100 === 0) options.log(`${checkouts.length}/${plans.length} checkouts placed`);
       }
     };
