@@ -6,7 +6,7 @@ import { errorMessage } from "../errors";
 import type { Logger } from "../observability/logger";
 
 /** Default of RECLAIM_WITHIN_MS: in-flight work of a dead process resumes this long after its successor is ready. */
-export const DEFAULT_RECLAIM_WITHIN_MS = 2000;
+export const DEFAULT_RECLAIM_WITHIN_MS = 1000;
 
 /** Names of the presence connections: a worker is alive exactly as long as Redis has one of them open. */
 const PRESENCE = "eventline-worker:";
