@@ -51,6 +51,8 @@ const schema = z.object({
   SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SAGA_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   SAGA_GIVE_UP_MS: z.coerce.number().int().min(1000).max(86_400_000).default(600_000),
+  // In-flight work of a killed process resumes within this long of its successor being ready (see WorkerRecovery).
+  RECLAIM_WITHIN_MS: z.coerce.number().int().min(200).max(60_000).default(1000),
   SNAPSHOT_EVERY: z.coerce.number().int().min(0).max(1_000_000).default(100),
   // Access control (see resolveAuthMode): empty counts as unset, as compose files tend to pass it.
   AUTH_MODE: z.preprocess(emptyAsUnset, z.enum(["dev", "jwt"]).optional()),

@@ -6,10 +6,28 @@ import { FAULT_KINDS } from "./faults";
  * `npm run chaos` — the full fault-injection run (2,000 checkouts, 50 faults
  * by default). `--seed N` replays a schedule; `--checkouts`, `--faults`,
  * `--concurrency`, `--json` as named; `--only a,b` or `--skip a,b` narrow
- * the fault kinds (e.g. `--only redis-wipe`).
+ * the fault kinds (e.g. `--only redis-wipe`); `--kill-only` is every `kill:`
+ * kind and nothing else, the availability measurement (with
+ * `--deadline-ms 30000`, the checkout's own deadline).
  */
+const USAGE = `npm run chaos -- [options]
+  --seed N                replay a schedule (default: random)
+  --checkouts N           checkouts placed (default 2000)
+  --faults N              faults injected (default 50)
+  --concurrency N         clients placing orders at once (default 8)
+  --deadline-ms N         saga deadline (default 6000; the checkout's own is 30000)
+  --converge-timeout-ms N longest wait for the system to settle (default 180000)
+  --only a,b | --skip a,b fault kinds to draw from or leave out: ${FAULT_KINDS.join(", ")}
+  --await-outcome         each client waits for its order's final status before the next (closed loop)
+  --kill-only             only SIGKILLs of roles (${FAULT_KINDS.filter((k) => k.startsWith("kill:")).join(",")})
+  --json                  the report as JSON`;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const flag = (name: string, fallback: number) => {
     const at = args.indexOf(`--${name}`);
     return at >= 0 ? Number(args[at + 1]) : fallback;
@@ -17,7 +35,8 @@ async function main(): Promise<void> {
   const seed = flag("seed", Math.floor(Math.random() * 2 ** 31));
   const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
   const skip = args.includes("--skip") ? args[args.indexOf("--skip") + 1]!.split(",") : [];
-  const kinds = FAULT_KINDS.filter((k) => (!only || only.includes(k)) && !skip.includes(k));
+  const killOnly = args.includes("--kill-only");
+  const kinds = FAULT_KINDS.filter((k) => (!only || only.includes(k)) && !skip.includes(k) && (!killOnly || k.startsWith("kill:")));
   const report = await runChaos({
     seed,
     checkouts: flag("checkouts", 2000),
@@ -26,6 +45,7 @@ async function main(): Promise<void> {
     deadlineMs: flag("deadline-ms", 6000),
     convergeTimeoutMs: flag("converge-timeout-ms", 180_000),
     kinds,
+    awaitOutcome: args.includes("--await-outcome"),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   process.stdout.write(`${args.includes("--json") ? JSON.stringify(report) : formatReport(report)}\n`);

@@ -10,6 +10,8 @@ export interface Checkout {
   commandId: string;
   kind: CheckoutKind;
   customerId: string;
+  /** When its first placeOrder request was sent (epoch ms): availability is measured from here. */
+  startedAt: number;
   /** Attempts it took until the API gave a definitive answer. */
   attempts: number;
   outcome: "accepted" | "refused";
@@ -58,12 +60,13 @@ export function planCheckout(random: Random, runId: string, index: number) {
 /** Places one order, retrying transient failures with the same commandId until the answer is definitive. */
 export async function placeCheckout(url: string, plan: ReturnType<typeof planCheckout>): Promise<Checkout> {
   let attempts = 0;
+  const startedAt = Date.now();
   const result = await untilDefinitive(() => {
     attempts += 1;
     return execute(url, PlaceOrderDocument, { input: { orderId: plan.orderId, customerId: plan.customerId, lines: plan.lines }, commandId: plan.commandId });
   });
   const error = result.errors?.[0];
-  const base = { index: plan.index, orderId: plan.orderId, commandId: plan.commandId, kind: plan.kind, customerId: plan.customerId, attempts };
+  const base = { index: plan.index, orderId: plan.orderId, commandId: plan.commandId, kind: plan.kind, customerId: plan.customerId, startedAt, attempts };
   return error ? { ...base, outcome: "refused", refusal: `${String(error.extensions?.code)}: ${error.message}` } : { ...base, outcome: "accepted" };
 }
 

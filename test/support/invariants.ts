@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { FIRST_GENERATION, parseGeneration, ReadModelKeys } from "../../src/platform/projection/keys";
 import { projectGeneration } from "../../src/platform/projection/rebuild";
 import { allProjections } from "../../src/platform/runtime/app";
+import { liveWorkers } from "../../src/platform/bus/workerRecovery";
 import { services } from "../../src/registry";
 import { snapshotGeneration } from "./readModelSnapshot";
 import type { TestDatabase } from "./testEnv";
@@ -88,6 +89,31 @@ export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix:
     }
   }
   return mismatches;
+}
+
+/**
+ * Jobs left `active` that nobody is running: no lock, or a lock held by a
+ * worker whose process is gone (no presence connection, see WorkerRecovery).
+ * Such a job would wait for BullMQ's stall check, or forever if no worker of
+ * its queue comes back; every queue under `prefix` is scanned.
+ */
+export async function stuckJobs(redis: Redis, prefix: string): Promise<string[]> {
+  const live = await liveWorkers(redis);
+  const stuck: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:bull:*:active`, "COUNT", 1000);
+    cursor = next;
+    for (const activeKey of keys) {
+      const queueKey = activeKey.slice(0, -":active".length);
+      for (const id of await redis.lrange(activeKey, 0, -1)) {
+        const [lock, owner] = await Promise.all([redis.get(`${queueKey}:${id}:lock`), redis.hget(`${queueKey}:${id}`, "pb")]);
+        if (lock === null) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: active without a lock`);
+        else if (owner !== null && !live.has(owner)) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: locked by ${owner}, which is gone`);
+      }
+    }
+  } while (cursor !== "0");
+  return stuck;
 }
 
 function move<T extends Record<string, number>>(totals: T, deltas: Partial<T>): void {

@@ -93,6 +93,15 @@ export class CommandInbox {
     );
   }
 
+  /** Keeps the lease of commands still running: a lease is short, so that a dead worker's commands are taken again soon. */
+  async renew(service: string, commandIds: readonly string[], leaseMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE command_inbox SET lease_until = now() + make_interval(secs => $3::float8 / 1000)
+       WHERE service = $1 AND command_id = ANY($2::text[]) AND reply IS NULL`,
+      [service, commandIds, leaseMs],
+    );
+  }
+
   /** Tries a command again after `delayMs` (a transient failure). */
   async release(service: string, commandId: string, delayMs: number): Promise<void> {
     await this.db.query(

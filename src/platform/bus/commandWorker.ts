@@ -8,6 +8,7 @@ import type { CommandExecutor } from "./commandBus";
 import { bullPrefix } from "./connections";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
 import { type CommandJob, type CommandReply, type DeferralNotice, parseCommandJob, refusalReply, toReply } from "./wire";
+import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "./workerRecovery";
 
 export interface CommandWorkerOptions {
   concurrency: number;
@@ -15,6 +16,8 @@ export interface CommandWorkerOptions {
   deferMs: number;
   /** When given, commands are deferred without trying while it says PostgreSQL is down. */
   health?: PostgresHealth;
+  /** A command its dead predecessor was running is taken back within this long (see WorkerRecovery). */
+  reclaimWithinMs: number;
 }
 
 /**
@@ -30,6 +33,8 @@ export interface CommandWorkerOptions {
  */
 export class CommandWorker {
   private readonly worker: Worker<CommandJob, CommandReply>;
+  private readonly recovery: WorkerRecovery;
+  private readonly started: Promise<void>;
 
   constructor(
     service: string,
@@ -39,7 +44,8 @@ export class CommandWorker {
     log: Logger,
     options: Partial<CommandWorkerOptions> = {},
   ) {
-    const { concurrency = 8, deferMs = 1000, health } = options;
+    const { concurrency = 8, deferMs = 1000, health, reclaimWithinMs = DEFAULT_RECLAIM_WITHIN_MS } = options;
+    this.recovery = new WorkerRecovery(connection, reclaimWithinMs, log);
     const defer = async (job: Job<CommandJob, CommandReply>, token: string | undefined, error: DomainError) => {
       const notice: DeferralNotice = { deferred: { code: error.code, message: error.message, details: { ...error.details } } };
       await job.updateProgress(notice);
@@ -65,8 +71,15 @@ export class CommandWorker {
           throw error;
         }
       },
-      { connection, prefix: bullPrefix(prefix), concurrency, ...queueTelemetry() },
+      // Not autorun: it takes jobs only once its presence is registered (see WorkerRecovery.register).
+      { connection, prefix: bullPrefix(prefix), concurrency, autorun: false, ...this.recovery.workerOptions(), ...queueTelemetry() },
     );
+    this.started = this.recovery.register().then(async () => {
+      this.worker.run().catch((error: unknown) => log.error({ service }, `${service} worker stopped: ${errorMessage(error)}`));
+      await this.worker.waitUntilReady();
+      await this.recovery.start(this.worker);
+    });
+    this.started.catch((error: unknown) => log.error({ service }, `${service} worker recovery: ${errorMessage(error)}`));
     this.worker.on("failed", (job, error) =>
       log.warn(
         { service, commandId: job?.data.context?.commandId, correlationId: job?.data.context?.correlationId, attempt: job?.attemptsMade },
@@ -76,12 +89,14 @@ export class CommandWorker {
     this.worker.on("error", (error) => log.error({ service }, `${service} worker: ${errorMessage(error)}`));
   }
 
+  /** Ready once taking jobs, with the look for commands a dead predecessor left running under way. */
   waitUntilReady(): Promise<unknown> {
-    return this.worker.waitUntilReady();
+    return this.started;
   }
 
-  /** Lets running commands finish; queued ones wait for the next worker. */
-  close(): Promise<void> {
-    return this.worker.close();
+  /** Lets running commands finish; queued ones wait for the next worker. Its presence goes last. */
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.recovery.stop();
   }
 }

@@ -11,7 +11,12 @@ export interface InboxWorkerOptions {
   concurrency: number;
   /** Looks at the inbox this often even without a notification. */
   pollMs: number;
-  /** How long a taken command is this worker's; past it another worker may run it (idempotently). */
+  /**
+   * How long a taken command is this worker's unless renewed; past it another
+   * worker may run it (idempotently). Renewed every third of it while the
+   * command runs, so it can be short: a dead worker's commands are taken again
+   * within a lease and a poll.
+   */
   leaseMs: number;
   /** Runs of a command failing transiently before its failure becomes its reply. */
   maxAttempts: number;
@@ -22,7 +27,7 @@ export interface InboxWorkerOptions {
 export const defaultInboxWorkerOptions: InboxWorkerOptions = {
   concurrency: 8,
   pollMs: 1000,
-  leaseMs: 10_000,
+  leaseMs: 1000,
   maxAttempts: 8,
   keepAnswersMs: 24 * 3600_000,
 };
@@ -98,7 +103,15 @@ export class InboxWorker {
     while (!this.stopped) {
       const taken = await this.inbox.claim(this.service, this.options.concurrency, this.options.leaseMs);
       if (taken.length === 0) return;
-      await Promise.all(taken.map((item) => this.runOne(item)));
+      const ids = taken.map((item) => item.context.commandId);
+      const renewal = setInterval(() => {
+        this.inbox.renew(this.service, ids, this.options.leaseMs).catch((e: unknown) => this.log.warn(`${this.service} inbox lease renewal: ${errorMessage(e)}`));
+      }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+      // Settled, not all: leases are renewed until every taken command has stopped running.
+      const results = await Promise.allSettled(taken.map((item) => this.runOne(item)));
+      clearInterval(renewal);
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failure) throw failure.reason;
     }
   }
 

@@ -1,6 +1,7 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix, createRedis, createTransactionalRedis } from "../bus/connections";
+import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
 import { errorMessage, NotFoundError } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
@@ -29,6 +30,8 @@ export interface ProjectorOptions {
   rebuildLockTtlMs: number;
   /** Change batches kept per projection for subscriptions to resume from. */
   changeLogLength: number;
+  /** Drain jobs a dead projector held are taken back within this long (see WorkerRecovery). */
+  reclaimWithinMs: number;
 }
 
 export const defaultProjectorOptions: ProjectorOptions = {
@@ -38,6 +41,7 @@ export const defaultProjectorOptions: ProjectorOptions = {
   maxEventAttempts: DEFAULT_MAX_EVENT_ATTEMPTS,
   rebuildLockTtlMs: defaultRebuildLockTtlMs,
   changeLogLength: DEFAULT_CHANGE_LOG_LENGTH,
+  reclaimWithinMs: DEFAULT_RECLAIM_WITHIN_MS,
 };
 
 export interface ProjectorDeps {
@@ -63,6 +67,7 @@ export class Projector {
   private readonly connections: Redis[] = [];
   private readonly rebuilds = new Map<string, { rebuild: Rebuild<unknown>; done: Promise<void> }>();
   private worker: Worker<DrainJobData> | null = null;
+  private recovery: WorkerRecovery | null = null;
   private admin: Worker<AdminRequest> | null = null;
   private queue: Queue<DrainJobData> | null = null;
   private status: StatusPublisher | null = null;
@@ -99,10 +104,14 @@ export class Projector {
     this.status = new StatusPublisher(this.control, store, keys);
     this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: this.connect(), prefix, ...queueTelemetry() });
     await this.removeSchedulers(this.queue);
+    const workerConnection = this.connect();
+    this.recovery = new WorkerRecovery(workerConnection, this.options.reclaimWithinMs, this.deps.log);
+    await this.recovery.register(); // before the worker takes a job
     this.worker = new Worker<DrainJobData>(PROJECTOR_QUEUE, (job) => this.drain(job), {
-      connection: this.connect(),
+      connection: workerConnection,
       prefix,
       concurrency: Math.max(1, projections.length),
+      ...this.recovery.workerOptions(),
       ...queueTelemetry(),
     });
     this.worker.on("failed", (job, error) =>
@@ -113,6 +122,7 @@ export class Projector {
     this.queue.on("error", () => undefined);
     this.admin = startAdminWorker(this.connect(), keys.prefix, (request) => this.handleAdmin(request), this.deps.log);
     await Promise.all([this.worker.waitUntilReady(), this.admin.waitUntilReady()]);
+    await this.recovery.start(this.worker);
     this.ticker = setInterval(() => this.tick(), this.options.catchUpEveryMs);
     this.tick();
     this.cleanup = this.removeAbandoned();
@@ -140,6 +150,7 @@ export class Projector {
     await this.cleanup;
     await this.admin?.close();
     await this.worker?.close();
+    await this.recovery?.stop();
     await this.queue?.close();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
   }

@@ -148,9 +148,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const bus = new FailoverCommandBus(queueBus, inboxBus, health, config.COMMAND_TIMEOUT_MS, log);
     /** A service takes its commands from both lanes: its BullMQ queue and, for when Redis is down, its inbox. */
     const takeCommands = async (service: string, execute: CommandExecutor, serviceLog: Logger) => {
-      const worker = new CommandWorker(service, execute, redis(), keys.prefix, serviceLog, { health });
+      const worker = new CommandWorker(service, execute, redis(), keys.prefix, serviceLog, { health, reclaimWithinMs: config.RECLAIM_WITHIN_MS });
       onStop(`${service} commands`, () => worker.close());
-      const inboxWorker = new InboxWorker(service, execute, inbox, listener, serviceLog, health);
+      const inboxWorker = new InboxWorker(service, execute, inbox, listener, serviceLog, health, {
+        // A lease plus a poll: a dead predecessor's inbox commands are taken again within RECLAIM_WITHIN_MS.
+        leaseMs: Math.floor(config.RECLAIM_WITHIN_MS / 2),
+        pollMs: Math.min(1000, Math.floor(config.RECLAIM_WITHIN_MS / 2)),
+      });
       onStop(`${service} command inbox`, () => inboxWorker.stop());
       return worker;
     };
@@ -171,6 +175,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
         maxEventAttempts: config.PROJECTOR_MAX_EVENT_ATTEMPTS,
         changeLogLength: config.SUBSCRIPTION_REPLAY_BATCHES,
+        reclaimWithinMs: config.RECLAIM_WITHIN_MS,
       });
       await projector.start();
       onStop("projector", () => projector.stop());
@@ -195,7 +200,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     if (wanted.has("saga") && sagas.length) {
       const runner = new SagaRunner(
         { db: pool, store, bus, connection: redis(), prefix: keys.prefix, definitions: sagas, log: log.child({ component: "saga" }) },
-        { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, attempts: config.SAGA_ATTEMPTS, giveUpMs: config.SAGA_GIVE_UP_MS },
+        { ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}), stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, attempts: config.SAGA_ATTEMPTS, giveUpMs: config.SAGA_GIVE_UP_MS, reclaimWithinMs: config.RECLAIM_WITHIN_MS },
       );
       await runner.start();
       onStop("saga runner", () => runner.stop());

@@ -1,6 +1,7 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix } from "../bus/connections";
+import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
 import type { RawCommandBus } from "../bus/failoverCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
@@ -31,11 +32,13 @@ export interface SagaRunnerOptions {
   giveUpMs: number;
   /** Period of the sweep that resumes sagas whose wake-up was lost. */
   sweepEveryMs: number;
+  /** Advances a dead runner was running are taken back within this long (see WorkerRecovery). */
+  reclaimWithinMs: number;
   /** Overrides the definitions' deadlines (tests, demos). */
   deadlineMs?: number;
 }
 
-export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_000, attempts: 8, giveUpMs: 600_000, sweepEveryMs: 5000 };
+export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_000, attempts: 8, giveUpMs: 600_000, sweepEveryMs: 5000, reclaimWithinMs: DEFAULT_RECLAIM_WITHIN_MS };
 
 export interface SagaRunnerDeps {
   db: Queryable;
@@ -69,6 +72,7 @@ export class SagaRunner {
   private readonly starter: LogSubscription;
   private readonly queue: Queue<AdvanceJob>;
   private worker: Worker<AdvanceJob> | null = null;
+  private readonly recovery: WorkerRecovery;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private stopping = false;
@@ -82,13 +86,16 @@ export class SagaRunner {
     const triggers = new Set(deps.definitions.flatMap((d) => d.triggerTypes));
     this.starter = new LogSubscription(SAGA_STARTER, deps.db, deps.store, triggers, (events) => this.startAll(events), deps.log);
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix), ...queueTelemetry() });
+    this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
   }
 
   async start(): Promise<void> {
+    await this.recovery.register(); // before the worker takes a job
     this.worker = new Worker<AdvanceJob>(SAGA_QUEUE, (job) => this.process(job), {
       connection: this.deps.connection,
       prefix: bullPrefix(this.deps.prefix),
       concurrency: 32,
+      ...this.recovery.workerOptions(),
       ...queueTelemetry(),
     });
     this.worker.on("failed", (job, error) =>
@@ -97,6 +104,7 @@ export class SagaRunner {
     );
     this.worker.on("error", (error) => this.deps.log.warn(`saga worker: ${errorMessage(error)}`));
     await this.worker.waitUntilReady();
+    await this.recovery.start(this.worker);
     await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
     // An in-process timer, not a job in Redis: the sweep is what recovers sagas after Redis lost its queues.
     this.sweepTimer = setInterval(() => void this.sweepOnce(), this.options.sweepEveryMs);
@@ -108,6 +116,7 @@ export class SagaRunner {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.starter.stop();
     await this.worker?.close();
+    await this.recovery.stop();
     await this.queue.close();
   }
 
