@@ -35,9 +35,12 @@ const orderStatus = async (id: string) => ((await run("buyer", `query($id: ID!) 
 it("a client cannot pre-empt the saga's start key: the order it read from the audit trail still gets its saga", async () => {
   const placed = await run("buyer", PLACE, { c: "checkout-a2", q: 1 });
   const { orderId, position } = placed.data!.placeOrder as { orderId: string; position: string };
-  const trail = await run("stocker", `query($id: ID!, $w: String) { order(id: $id, waitFor: $w) { auditTrail(first: 5) { edges { node { type eventId } } } } }`, { id: orderId, w: position });
-  const edges = (trail.data!.order!.auditTrail as { edges: Array<{ node: { type: string; eventId: string } }> }).edges;
-  const eventId = edges.find((e) => e.node.type === "OrderPlaced")!.node.eventId;
+  // The audit trail is the history read model, which may trail the orders one that `waitFor` waits for.
+  const eventId = await eventually(async () => {
+    const trail = await run("stocker", `query($id: ID!, $w: String) { order(id: $id, waitFor: $w) { auditTrail(first: 5) { edges { node { type eventId } } } } }`, { id: orderId, w: position });
+    const edges = (trail.data?.order?.auditTrail as { edges: Array<{ node: { type: string; eventId: string } }> } | undefined)?.edges ?? [];
+    return edges.find((e) => e.node.type === "OrderPlaced")?.node.eventId ?? null;
+  }, "the OrderPlaced event in the audit trail", 30_000);
 
   // The attack: the saga's key for this trigger, sent first under an inventory token.
   const attack = await run("stocker", `mutation($c: String) { restockProduct(sku: "TEA-1", quantity: 1, commandId: $c) { duplicate events } }`, { c: `saga-start:${eventId}` });

@@ -143,11 +143,19 @@ it("lists products with cursor pagination, sorting and an in-stock filter", asyn
   expect(tooBig.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION", field: "first" });
 });
 
-it("serves GraphiQL offline: every asset is inlined", async () => {
+it("serves GraphiQL offline: the page names only same-origin assets, and each is served", async () => {
   const response = await fetch(url, { headers: { accept: "text/html" } });
   expect(response.status).toBe(200);
   const html = await response.text();
-  expect(html).toContain("renderYogaGraphiQL");
-  expect(html).toContain('"subscriptionsProtocol":"WS"');
   expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/i);
+  const assets = [...html.matchAll(/<(?:script|link)[^>]+(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]!);
+  expect(assets.length).toBeGreaterThan(2);
+  const bodies = await Promise.all(assets.map(async (path) => {
+    const asset = await fetch(new URL(path, url));
+    expect({ path, status: asset.status }).toEqual({ path, status: 200 });
+    return asset.text();
+  }));
+  const scripts = bodies.join("\n");
+  expect(scripts).toContain("renderYogaGraphiQL");
+  expect(scripts).toContain('"subscriptionsProtocol":"WS"');
 });
