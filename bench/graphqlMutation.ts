@@ -38,7 +38,7 @@ export const graphqlMutationScenario: Scenario = {
     const client = new JsonClient(system.url);
     try {
       const skus = Array.from({ length: products }, (_, p) => benchSku(p));
-      await system.db.pool.query(multiRowInsert("events", skus.length), skus.flatMap((sku) => rawRow(productStreamId(sku), 1, productDefined(sku))));
+      await system.db.pool.query(multiRowInsert("events", skus.length), skus.flatMap((sku) => rawRow(productStreamId(sku), 1, productDefined(sku, 1000))));
       const handler = new CommandHandler(new EventStore(pool), productDecider);
       const query = print(RestockProductDocument);
       const sku = () => skus[Math.floor(Math.random() * skus.length)]!;

@@ -107,9 +107,12 @@ export async function stuckJobs(redis: Redis, prefix: string): Promise<string[]>
     for (const activeKey of keys) {
       const queueKey = activeKey.slice(0, -":active".length);
       for (const id of await redis.lrange(activeKey, 0, -1)) {
-        const [lock, owner] = await Promise.all([redis.get(`${queueKey}:${id}:lock`), redis.hget(`${queueKey}:${id}`, "pb")]);
-        if (lock === null) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: active without a lock`);
-        else if (owner !== null && !live.has(owner)) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: locked by ${owner}, which is gone`);
+        // Read as one step: a job finishing between the LRANGE and a lone GET would look active and unlocked.
+        const replies = await redis.multi().lpos(activeKey, id).exists(`${queueKey}:${id}:lock`).hget(`${queueKey}:${id}`, "pb").exec();
+        const [stillActive, locked, owner] = (replies ?? []).map(([, value]) => value);
+        if (stillActive === null || stillActive === undefined) continue;
+        if (locked === 0) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: active without a lock`);
+        else if (typeof owner === "string" && !live.has(owner)) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: locked by ${owner}, which is gone`);
       }
     }
   } while (cursor !== "0");
