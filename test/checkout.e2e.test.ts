@@ -25,7 +25,7 @@ import { TEST_REDIS_URL, untilSubscribed } from "./support/testEnv";
  * runner, inventory, ordering and payments. The deadline is short so that the
  * timeout paths run in seconds.
  */
-const DEADLINE_MS = 8000; // long enough to restart a process on a loaded 2-core machine, short enough to wait out
+const DEADLINE_MS = 12_000; // long enough to restart a process on a loaded 2-core machine, short enough to wait out
 const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
 let system: RunningSystem;
 let orderSeq = 0;
