@@ -113,6 +113,9 @@ export class ConfigError extends Error {
   readonly code = "CONFIG";
 }
 
+/** Variables whose values are credentials (not WS_MAX_SUBSCRIPTIONS_PER_TOKEN, which merely names tokens). */
+const SECRETS: ReadonlySet<string> = new Set(["AUTH_JWT_SECRET", "METRICS_TOKEN"]);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
   if (parsed.success) {
@@ -126,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join(".");
     // A secret's value never goes to a log, even a wrong one.
-    const value = /SECRET|TOKEN/.test(name) ? `<${(env[name] ?? "").length} characters>` : JSON.stringify(env[name] ?? "");
+    const value = SECRETS.has(name) ? `<${(env[name] ?? "").length} characters>` : JSON.stringify(env[name] ?? "");
     return `  ${name}=${value}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid environment:\n${problems.join("\n")}`);
