@@ -4,7 +4,7 @@ import { KeyedSerializer } from "../serialize";
 import type { CommandRecord, EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import type { Decider } from "./decider";
+import { ownedInitialState, type Decider } from "./decider";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "./idempotency";
 
 /** Who sent a command and why; copied into every event it produces. */
@@ -87,7 +87,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   async load(streamId: string): Promise<LoadedStream<State>> {
     if (this.snapshotKey === null) return this.loadFromStart(streamId);
     const { snapshot, events } = await this.store.readStreamFromSnapshot(streamId, this.snapshotKey);
-    const state = this.foldOnto(snapshot ? (snapshot.state as State) : this.decider.initialState, events);
+    const state = this.foldOnto(snapshot ? (snapshot.state as State) : ownedInitialState(this.decider), events);
     const snapshotVersion = snapshot?.streamVersion ?? 0;
     return { state, version: events.at(-1)?.streamVersion ?? snapshotVersion, events, snapshotVersion };
   }
@@ -95,7 +95,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   /** Folds every event of the stream, ignoring snapshots: what a snapshot must always equal. */
   async loadFromStart(streamId: string): Promise<LoadedStream<State>> {
     const events = await this.store.readStream(streamId);
-    return { state: this.foldOnto(this.decider.initialState, events), version: events.at(-1)?.streamVersion ?? 0, events, snapshotVersion: 0 };
+    return { state: this.foldOnto(ownedInitialState(this.decider), events), version: events.at(-1)?.streamVersion ?? 0, events, snapshotVersion: 0 };
   }
 
   /** Replaces the stream's snapshot with one folded from the start; returns its version (0: empty stream). */
