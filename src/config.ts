@@ -54,6 +54,7 @@ const schema = z.object({
   // In-flight work of a killed process resumes within this long of its successor being ready (see WorkerRecovery).
   RECLAIM_WITHIN_MS: z.coerce.number().int().min(200).max(60_000).default(1000),
   SNAPSHOT_EVERY: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  COMMAND_CACHE_STREAMS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   // Access control (see resolveAuthMode): empty counts as unset, as compose files tend to pass it.
   AUTH_MODE: z.preprocess(emptyAsUnset, z.enum(["dev", "jwt"]).optional()),
   AUTH_JWT_SECRET: z.preprocess(

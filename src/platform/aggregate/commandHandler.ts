@@ -4,8 +4,9 @@ import { KeyedSerializer } from "../serialize";
 import type { CommandRecord, EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import type { Decider } from "./decider";
+import { ownedInitialState, type Decider } from "./decider";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "./idempotency";
+import { StateCache, type CachedStream } from "./stateCache";
 
 /** Who sent a command and why; copied into every event it produces. */
 export interface CommandContext {
@@ -46,9 +47,14 @@ export interface CommandHandlerOptions {
   snapshotEvery: number;
   /** A snapshot that could not be taken; the command it followed has succeeded regardless. */
   onSnapshotError?: (streamId: string, error: unknown) => void;
+  /**
+   * Keep the last folded state of this many streams (least recently used goes
+   * first), so a command on a hot stream neither reads nor folds it (0: keep none).
+   */
+  cacheStreams: number;
 }
 
-export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5, snapshotEvery: 100 };
+export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5, snapshotEvery: 100, cacheStreams: 1000 };
 
 export interface LoadedStream<State> {
   state: State;
@@ -69,6 +75,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   /** Snapshots are tagged with it; null when this handler takes none. */
   readonly snapshotKey: string | null;
   private readonly pendingSnapshots = new Set<Promise<void>>();
+  private readonly cache: StateCache<State>;
 
   constructor(
     private readonly store: EventStore,
@@ -76,6 +83,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     options: Partial<CommandHandlerOptions> = {},
   ) {
     this.options = { ...defaultCommandHandlerOptions, ...options };
+    this.cache = new StateCache(this.options.cacheStreams);
     // Upcasting makes state depend on the events' current versions too, so a new event version retires old snapshots.
     this.snapshotKey =
       decider.stateVersion && this.options.snapshotEvery > 0
@@ -87,7 +95,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   async load(streamId: string): Promise<LoadedStream<State>> {
     if (this.snapshotKey === null) return this.loadFromStart(streamId);
     const { snapshot, events } = await this.store.readStreamFromSnapshot(streamId, this.snapshotKey);
-    const state = this.foldOnto(snapshot ? (snapshot.state as State) : this.decider.initialState, events);
+    const state = this.foldOnto(snapshot ? (snapshot.state as State) : ownedInitialState(this.decider), events);
     const snapshotVersion = snapshot?.streamVersion ?? 0;
     return { state, version: events.at(-1)?.streamVersion ?? snapshotVersion, events, snapshotVersion };
   }
@@ -95,7 +103,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   /** Folds every event of the stream, ignoring snapshots: what a snapshot must always equal. */
   async loadFromStart(streamId: string): Promise<LoadedStream<State>> {
     const events = await this.store.readStream(streamId);
-    return { state: this.foldOnto(this.decider.initialState, events), version: events.at(-1)?.streamVersion ?? 0, events, snapshotVersion: 0 };
+    return { state: this.foldOnto(ownedInitialState(this.decider), events), version: events.at(-1)?.streamVersion ?? 0, events, snapshotVersion: 0 };
   }
 
   /** Replaces the stream's snapshot with one folded from the start; returns its version (0: empty stream). */
@@ -116,25 +124,57 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     return state;
   }
 
-  /** Off the command's path: the caller has its answer before the snapshot is written, and never sees it fail. */
-  private snapshotAfterAppend(streamId: string, loaded: LoadedStream<State>, events: readonly Event[], streamVersion: number): void {
-    if (this.snapshotKey === null || streamVersion - loaded.snapshotVersion < this.options.snapshotEvery) return;
-    // The appended events are exactly versions loaded.version+1..streamVersion, so folding them gives the state at streamVersion.
-    let state = loaded.state;
+  /** The state a fold of the store gives, owned by the caller (load returns a freshly folded one). */
+  private async loadOwned(streamId: string): Promise<CachedStream<State>> {
+    const { state, version, snapshotVersion } = await this.load(streamId);
+    return { state, version, snapshotVersion };
+  }
+
+  /** After a conflict: only the events written since `stale.version`, folded onto its state (decide left it untouched). */
+  private async catchUp(streamId: string, stale: CachedStream<State>): Promise<CachedStream<State>> {
+    const events = await this.store.readStream(streamId, { fromVersion: stale.version + 1 });
+    return { ...stale, state: this.foldOnto(stale.state, events), version: events.at(-1)?.streamVersion ?? stale.version };
+  }
+
+  /**
+   * After a successful append: folds what was appended onto the state (in
+   * place), takes a snapshot when one is due, and caches the result for the
+   * stream's next command.
+   */
+  private advance(streamId: string, current: CachedStream<State>, events: readonly Event[], streamVersion: number): void {
+    // The appended events are exactly versions current.version+1..streamVersion, so folding them gives the state at streamVersion.
+    if (streamVersion !== current.version + events.length) return; // not what was expected: the next command loads instead
+    let state = current.state;
     for (const event of events) state = this.decider.evolve(state, event);
+    let snapshotVersion = current.snapshotVersion;
+    if (this.snapshotKey !== null && streamVersion - snapshotVersion >= this.options.snapshotEvery) {
+      this.snapshotInBackground(streamId, streamVersion, state);
+      snapshotVersion = streamVersion;
+    }
+    this.cache.put(streamId, { state, version: streamVersion, snapshotVersion });
+  }
+
+  /** Off the command's path: the caller has its answer before the snapshot is written, and never sees it fail. */
+  private snapshotInBackground(streamId: string, streamVersion: number, state: State): void {
     const pending = this.saveSnapshot(streamId, streamVersion, state)
-      .catch((error: unknown) => this.options.onSnapshotError?.(streamId, error))
+      .catch((error: unknown) => {
+        // Forget the cached state, whose snapshot version says "taken": the next command loads the stream and tries again.
+        this.cache.take(streamId);
+        this.options.onSnapshotError?.(streamId, error);
+      })
       .finally(() => this.pendingSnapshots.delete(pending));
     this.pendingSnapshots.add(pending);
   }
 
   private async saveSnapshot(streamId: string, streamVersion: number, state: State, replace = false): Promise<void> {
+    // Copied before the first await: the cached state goes on being updated in place by later commands.
     const json = JSON.stringify(state);
+    const copy: unknown = JSON.parse(json);
     // A Map, Set, Date or undefined would come back as something else: refuse rather than cache a different state.
-    if (!isDeepStrictEqual(JSON.parse(json), state)) {
+    if (!isDeepStrictEqual(copy, state)) {
       throw new Error(`the state of ${streamId} is not plain JSON, so it cannot be snapshotted`);
     }
-    await this.store.snapshots.save(streamId, streamVersion, this.snapshotKey!, state, replace);
+    await this.store.snapshots.save(streamId, streamVersion, this.snapshotKey!, copy, replace);
   }
 
   /**
@@ -155,11 +195,22 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     const previous = await this.store.findCommandResult(context.commandId);
     if (previous) return answerFirst(previous);
 
-    for (let attempt = 1; ; attempt++) {
-      const loaded = await this.load(streamId);
-      const { state, version } = loaded;
-      const events = this.decider.decide(command, state);
+    // The cached state, when there is one, saves reading and folding the stream. It is owned by this call
+    // until it is put back; if it is stale, the append's expected version makes that append fail.
+    let current = this.cache.take(streamId);
+    let fromCache = current !== undefined;
+    for (let attempt = 1; ; ) {
+      current ??= await this.loadOwned(streamId);
+      const { state, version } = current;
+      let events: Event[];
+      try {
+        events = this.decider.decide(command, state);
+      } catch (error) {
+        this.cache.put(streamId, current); // decide changes nothing: the state is still the stream's at `version`
+        throw error;
+      }
       if (events.length === 0) {
+        this.cache.put(streamId, current);
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
       const metadata = {
@@ -175,12 +226,13 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           events.map((e) => ({ type: e.type, data: e.data, metadata })),
           { commandId: context.commandId, actor: context.actor, fingerprint: fingerprintOf(command, context) },
         );
+        // A duplicate (or any error below) leaves `current` out of the cache: the next command loads the stream afresh.
         if (result.duplicate) {
           const first = await this.store.findCommandResult(context.commandId);
           return first ? answerFirst(first) : duplicateOutcome(context.commandId, result);
         }
         this.options.onAppended?.();
-        this.snapshotAfterAppend(streamId, loaded, events, result.streamVersion);
+        this.advance(streamId, current, events, result.streamVersion);
         return {
           commandId: context.commandId,
           streamId,
@@ -192,11 +244,14 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
-        if (attempt >= this.options.maxAttempts) throw new ConcurrencyError(streamId, version, attempt);
+        // A stale cached state costs no attempt: only conflicts on state just read from the store count.
+        if (!fromCache && attempt >= this.options.maxAttempts) throw new ConcurrencyError(streamId, version, attempt);
         // A racing duplicate of this same command may have won: answer with its result.
         const winner = await this.store.findCommandResult(context.commandId);
         if (winner) return answerFirst(winner);
-        await jitter(attempt);
+        if (fromCache) fromCache = false;
+        else await jitter(attempt++);
+        current = await this.catchUp(streamId, current);
       }
     }
   }

@@ -155,6 +155,13 @@ it("cleared snapshots only cost a full fold, and the policy takes a new one", as
   await say(handler, "cleared", 6);
   expect(await db.store.snapshots.clear("cleared")).toBe(1);
   expect(await handler.load("cleared")).toMatchObject({ snapshotVersion: 0, version: 6, state: stateAt(6) });
-  await say(handler, "cleared", 1);
+  // A handler that loads the stream (a restarted process, or one without its state cached) takes one on its next command...
+  await say(handlerFor(tally), "cleared", 1);
   expect(await db.store.snapshots.find("cleared")).toMatchObject({ streamVersion: 7, state: stateAt(7) });
+  // ...and one that keeps the stream's state cached takes one when its own count says so: 5 beyond the one it took at 5.
+  expect(await db.store.snapshots.clear("cleared")).toBe(1);
+  await say(handler, "cleared", 2);
+  expect(await db.store.snapshots.find("cleared")).toBeNull();
+  await say(handler, "cleared", 1);
+  expect(await db.store.snapshots.find("cleared")).toMatchObject({ streamVersion: 10, state: stateAt(10) });
 });

@@ -1,6 +1,6 @@
 import { DomainError } from "../errors";
 import type { DomainEvent } from "../eventstore/types";
-import type { Decider } from "./decider";
+import { ownedInitialState, type Decider } from "./decider";
 
 /** Test-only: given([events]).when(command).then([events]) or .thenThrows(code). */
 export interface DeciderSpec<C, E extends DomainEvent> {
@@ -18,11 +18,12 @@ export function deciderSpec<C, E extends DomainEvent, S>(decider: Decider<C, E, 
     given(events) {
       return {
         when(command) {
-          // Everything decide and evolve see is frozen: a mutation throws in strict mode instead of passing silently.
+          // The fold owns its state, so evolve may update it in place (see Decider.evolve); everything
+          // else is frozen: an event changed by evolve, or a state or command changed by decide, throws in strict mode.
           const decide = () => {
-            let state = deepFreeze(decider.initialState);
-            for (const event of events) state = deepFreeze(decider.evolve(state, deepFreeze(event)));
-            return decider.decide(deepFreeze(command), state);
+            let state = ownedInitialState(decider);
+            for (const event of events) state = decider.evolve(state, deepFreeze(event));
+            return decider.decide(deepFreeze(command), deepFreeze(state));
           };
           return {
             then(expected) {

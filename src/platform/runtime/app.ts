@@ -166,6 +166,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       maxAttempts: config.COMMAND_MAX_ATTEMPTS,
       onAppended: () => wakeups.wake(),
       snapshotEvery: config.SNAPSHOT_EVERY,
+      cacheStreams: config.COMMAND_CACHE_STREAMS,
       onSnapshotError: (stream: string, e: unknown) => log.warn(`snapshot of ${stream} not taken (loads fold from the log instead): ${errorMessage(e)}`),
     };
 

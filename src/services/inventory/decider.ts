@@ -109,52 +109,59 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
   }
 }
 
-function settle(state: DefinedProduct, orderId: string, status: ReservationStatus): DefinedProduct["reservations"] {
-  const reservation = reservationOf(state, orderId) ?? { quantity: 0 }; // none: a release tombstone
-  return { ...state.reservations, [orderId]: { ...reservation, status } };
+/** What evolve may change: the fold owns the state it updates (see Decider.evolve). */
+type Draft = { -readonly [K in keyof DefinedProduct]: DefinedProduct[K] } & { reservations: Record<string, Reservation> };
+
+// An own property, as an object literal would make: assigning would call Object.prototype's
+// `__proto__` setter for order id "__proto__" instead of recording a reservation.
+function setReservation(product: Draft, orderId: string, reservation: Reservation): void {
+  Object.defineProperty(product.reservations, orderId, { value: reservation, enumerable: true, writable: true, configurable: true });
+}
+
+function settle(product: Draft, orderId: string, status: ReservationStatus): void {
+  const reservation = reservationOf(product, orderId) ?? { quantity: 0 }; // none: a release tombstone
+  setReservation(product, orderId, { ...reservation, status });
 }
 
 // Events are facts already accepted by `decide`; evolve applies them and never refuses one.
+// It updates the state in place, so an event costs the same on a product with 10,000 reservations as on a new one.
 function evolve(state: ProductState, event: InventoryEvent): ProductState {
   if (event.type === "ProductDefined") {
     const { sku, name, priceMinor, currency, initialStock } = event.data;
     return { status: "defined", sku, name, priceMinor, currency, available: initialStock, reserved: 0, reservations: {} };
   }
   if (state.status === "absent") return state;
+  const product = state as Draft;
   switch (event.type) {
     case "ProductPriceChanged":
-      return { ...state, priceMinor: event.data.priceMinor };
+      product.priceMinor = event.data.priceMinor;
+      return product;
     case "StockRestocked":
-      return { ...state, available: state.available + event.data.quantity };
+      product.available += event.data.quantity;
+      return product;
     case "StockReserved": {
       const { orderId, quantity } = event.data;
-      return {
-        ...state,
-        available: state.available - quantity,
-        reserved: state.reserved + quantity,
-        reservations: { ...state.reservations, [orderId]: { quantity, status: "held" } },
-      };
+      product.available -= quantity;
+      product.reserved += quantity;
+      setReservation(product, orderId, { quantity, status: "held" });
+      return product;
     }
     case "StockReservationReleased":
-      return {
-        ...state,
-        available: state.available + event.data.quantity,
-        reserved: state.reserved - event.data.quantity,
-        reservations: settle(state, event.data.orderId, "released"),
-      };
+      product.available += event.data.quantity;
+      product.reserved -= event.data.quantity;
+      settle(product, event.data.orderId, "released");
+      return product;
     case "StockReservationCommitted":
-      return {
-        ...state,
-        reserved: state.reserved - event.data.quantity,
-        reservations: settle(state, event.data.orderId, "committed"),
-      };
+      product.reserved -= event.data.quantity;
+      settle(product, event.data.orderId, "committed");
+      return product;
     default:
       return assertNever(event);
   }
 }
 
 export const productDecider: Decider<InventoryCommand, InventoryEvent, ProductState> = {
-  initialState: { status: "absent" },
+  initialState: Object.freeze({ status: "absent" }),
   stateVersion: "inventory.product@1",
   decide,
   evolve,

@@ -105,7 +105,7 @@ function evolve(state: OrderState, event: OrderingEvent): OrderState {
 }
 
 export const orderDecider: Decider<OrderingCommand, OrderingEvent, OrderState> = {
-  initialState: { status: "ABSENT" },
+  initialState: Object.freeze({ status: "ABSENT" }),
   stateVersion: "ordering.order@1",
   decide,
   evolve,

@@ -124,61 +124,58 @@ function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] 
   }
 }
 
-function record(account: OpenedAccount, orderId: string, payment: Payment): OpenedAccount["payments"] {
-  return { ...account.payments, [orderId]: payment };
+/** What evolve may change: the fold owns the state it updates (see Decider.evolve). */
+type Draft = { -readonly [K in keyof OpenedAccount]: OpenedAccount[K] } & { payments: Record<string, Payment> };
+
+// An own property, as an object literal would make: assigning would call Object.prototype's
+// `__proto__` setter for order id "__proto__" instead of recording a payment.
+function record(account: Draft, orderId: string, payment: Payment): Draft {
+  Object.defineProperty(account.payments, orderId, { value: payment, enumerable: true, writable: true, configurable: true });
+  return account;
 }
 
 // Events are facts already accepted by `decide`; evolve applies them and never refuses one.
 // Every balance move is a transfer between available, held and captured, except AccountOpened and
 // FundsAdded: so available + held + captured only ever grows by money paid in.
+// It updates the state in place, so an event costs the same on an account with 10,000 payments as on a new one.
 function evolve(state: AccountState, event: PaymentsEvent): AccountState {
   if (event.type === "AccountOpened") {
     const { customerId, currency, initialBalanceMinor } = event.data;
     return { status: "OPEN", customerId, currency, available: initialBalanceMinor, held: 0, captured: 0, payments: {} };
   }
   if (state.status === "ABSENT") return state;
+  const account = state as Draft;
   switch (event.type) {
     case "FundsAdded":
-      return { ...state, available: state.available + event.data.amountMinor };
+      account.available += event.data.amountMinor;
+      return account;
     case "PaymentAuthorized": {
       const { orderId, amountMinor } = event.data;
-      return {
-        ...state,
-        available: state.available - amountMinor,
-        held: state.held + amountMinor,
-        payments: record(state, orderId, { amountMinor, status: "AUTHORIZED" }),
-      };
+      account.available -= amountMinor;
+      account.held += amountMinor;
+      return record(account, orderId, { amountMinor, status: "AUTHORIZED" });
     }
     case "PaymentDeclined": {
       const { orderId, amountMinor } = event.data;
-      return { ...state, payments: record(state, orderId, { amountMinor, status: "DECLINED" }) };
+      return record(account, orderId, { amountMinor, status: "DECLINED" });
     }
     case "PaymentCaptured": {
       const { orderId, amountMinor } = event.data;
-      return {
-        ...state,
-        held: state.held - amountMinor,
-        captured: state.captured + amountMinor,
-        payments: record(state, orderId, { amountMinor, status: "CAPTURED" }),
-      };
+      account.held -= amountMinor;
+      account.captured += amountMinor;
+      return record(account, orderId, { amountMinor, status: "CAPTURED" });
     }
     case "PaymentVoided": {
       const { orderId, amountMinor } = event.data;
-      return {
-        ...state,
-        available: state.available + amountMinor,
-        held: state.held - amountMinor,
-        payments: record(state, orderId, { amountMinor, status: "VOIDED" }),
-      };
+      account.available += amountMinor;
+      account.held -= amountMinor;
+      return record(account, orderId, { amountMinor, status: "VOIDED" });
     }
     case "PaymentRefunded": {
       const { orderId, amountMinor } = event.data;
-      return {
-        ...state,
-        available: state.available + amountMinor,
-        captured: state.captured - amountMinor,
-        payments: record(state, orderId, { amountMinor, status: "REFUNDED" }),
-      };
+      account.available += amountMinor;
+      account.captured -= amountMinor;
+      return record(account, orderId, { amountMinor, status: "REFUNDED" });
     }
     default:
       return assertNever(event);
@@ -186,7 +183,7 @@ function evolve(state: AccountState, event: PaymentsEvent): AccountState {
 }
 
 export const accountDecider: Decider<PaymentsCommand, PaymentsEvent, AccountState> = {
-  initialState: { status: "ABSENT" },
+  initialState: Object.freeze({ status: "ABSENT" }),
   stateVersion: "payments.account@1",
   decide,
   evolve,
