@@ -11,7 +11,12 @@ export interface AdmissionOptions {
 }
 
 interface Count {
+  /** Queued jobs at the last read. */
   queued: number;
+  /** Admitted since the last read and not yet answered: not in `queued`, but soon in the queue. */
+  admitted: number;
+  /** Which read `admitted` counts from. */
+  generation: number;
   at: number;
   reading: Promise<void> | null;
 }
@@ -27,8 +32,9 @@ const QUEUED_STATES = ["wait", "delayed", "prioritized"] as const;
  *
  * It costs no Redis round trip per command: a queue's count is read once,
  * then re-read in the background at most every `countEveryMs`, and commands
- * admitted in between are added to it, so a burst between two reads cannot
- * overshoot the bound by more than what other api processes admit.
+ * admitted in between and not yet answered are added to it, so a burst
+ * between two reads cannot overshoot the bound by more than what other api
+ * processes admit, and fast sequential commands are not counted twice.
  */
 export class Admission {
   private readonly counts = new Map<string, Count>();
@@ -38,13 +44,17 @@ export class Admission {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Throws OVERLOADED when `service`'s queue is past the bound; otherwise counts the command in. */
-  async admit(service: string, queue: Queue): Promise<void> {
+  /**
+   * Throws OVERLOADED when `service`'s queue is past the bound; otherwise
+   * counts the command in and returns what to call once it is answered (it
+   * has then left the queue; if a read came in between, it counted it).
+   */
+  async admit(service: string, queue: Queue): Promise<() => void> {
     const { maxQueued, countEveryMs, retryAfterMs } = this.options;
-    if (maxQueued <= 0) return;
+    if (maxQueued <= 0) return () => undefined;
     let count = this.counts.get(service);
     if (!count) {
-      count = { queued: 0, at: 0, reading: null };
+      count = { queued: 0, admitted: 0, generation: 0, at: 0, reading: null };
       this.counts.set(service, count);
     }
     if (count.at === 0) {
@@ -52,8 +62,14 @@ export class Admission {
     } else if (this.now() - count.at >= countEveryMs && !count.reading) {
       void this.read(count, queue);
     }
-    if (count.queued >= maxQueued) throw new OverloadedError(service, count.queued, maxQueued, retryAfterMs);
-    count.queued += 1;
+    const queued = count.queued + count.admitted;
+    if (queued >= maxQueued) throw new OverloadedError(service, queued, maxQueued, retryAfterMs);
+    count.admitted += 1;
+    const { generation } = count;
+    const counted = count;
+    return () => {
+      if (counted.generation === generation) counted.admitted = Math.max(0, counted.admitted - 1);
+    };
   }
 
   private read(count: Count, queue: Queue): Promise<void> {
@@ -61,6 +77,8 @@ export class Admission {
       .getJobCounts(...QUEUED_STATES)
       .then((counts) => {
         count.queued = QUEUED_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+        count.admitted = 0;
+        count.generation += 1;
       })
       // Redis unreachable: the enqueue that follows finds out and takes the other lane; keep the last count.
       .catch(() => undefined)

@@ -93,7 +93,7 @@ export class QueueCommandBus implements CommandBus {
   async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number, admit = false): Promise<CommandReply> {
     const enqueued = await this.enqueue(service, command, context, admit);
     if ("reply" in enqueued) return enqueued.reply;
-    const { job, events } = enqueued;
+    const { job, events, answered } = enqueued;
     let stopListening = () => undefined as void;
     const deferred = new Promise<never>((_, reject) => {
       const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
@@ -127,6 +127,7 @@ export class QueueCommandBus implements CommandBus {
       throw new UnavailableError(`the ${service} service`, message);
     } finally {
       stopListening();
+      answered?.();
     }
   }
 
@@ -141,7 +142,7 @@ export class QueueCommandBus implements CommandBus {
     command: unknown,
     context: CommandContext,
     admit: boolean,
-  ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents }> {
+  ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents; answered?: () => void }> {
     if (this.wasReady && this.connection.status !== "ready") {
       throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
     }
@@ -161,14 +162,14 @@ export class QueueCommandBus implements CommandBus {
       if (job && state === "completed") return { reply: asDuplicate(parseReply(job.returnvalue)) };
       if (job && state === "failed") await job.retry("failed");
       // Only a command not yet queued can be refused: a resend joins its job, whatever the load.
-      if (!job && admit) await this.options.admission?.admit(service, queue);
+      const answered = !job && admit ? await this.options.admission?.admit(service, queue) : undefined;
       job ??= await queue.add(COMMAND_JOB, { command, context }, {
         jobId,
         attempts: this.options.attempts,
         backoff: { type: "exponential", delay: 100 },
         ...retention(this.options),
       });
-      return { job, events };
+      return { job, events, answered };
     };
     const enqueueTimeoutMs = this.options.enqueueTimeoutMs ?? 2000;
     let timer: NodeJS.Timeout | undefined;
