@@ -137,8 +137,10 @@ export const overloadScenario: Scenario = {
         ctx.emit({ label: `${label}, p99`, value: s.p99, unit: "ms", baseline: first.p99, params: { ...params, stat: "p99" } });
         if (s.cpuMs > 0) ctx.emit({ label: `${label}, CPU`, value: s.cpuMs, unit: "ms CPU/checkout", baseline: first.cpuMs || null, params: { ...params, stat: "cpu" } });
       }
-      const worst = Math.min(...steps.map((s) => s.goodput / peak.goodput));
-      ctx.progress(`goodput stays at ${worst.toFixed(2)}× the peak or more (bar: 0.8×): ${worst >= 0.8 ? "PASS" : "FAIL"}`);
+      // The bar is on what follows the peak: more clients than the system can serve must not make it serve fewer.
+      const worst = Math.min(...steps.slice(steps.indexOf(peak)).map((s) => s.goodput / peak.goodput));
+      const note = peak === steps[0] ? "" : ` (the peak came at ${peak.concurrency} clients: --saturating ${saturating} does not saturate here)`;
+      ctx.progress(`goodput after the peak stays at ${worst.toFixed(2)}× it or more (bar: 0.8×): ${worst >= 0.8 ? "PASS" : "FAIL"}${note}`);
 
       ctx.progress(`checking invariants over ${accepted.size} accepted orders`);
       const stock = await stockConservation(system.db);
