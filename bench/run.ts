@@ -9,6 +9,7 @@ import { Args, UsageError } from "./lib/args";
 import { cleanupAll, profileRolesInto } from "./lib/env";
 import { progress, Reporter } from "./lib/report";
 import type { Scenario } from "./lib/scenario";
+import { overloadScenario } from "./overload";
 import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
@@ -27,6 +28,7 @@ export const scenarios: readonly Scenario[] = [
   rebuildScenario,
   queryScenario,
   checkoutScenario,
+  overloadScenario,
   snapshotScenario,
   graphiqlScenario,
   wsSlowReaderScenario,

@@ -44,6 +44,10 @@ const schema = z.object({
   COMMAND_KEEP_COMPLETED: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   COMMAND_KEEP_FAILED: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   COMMAND_MAX_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(16 * 1024),
+  // Admission control (see bus/admission.ts): 0 turns it off.
+  COMMAND_MAX_QUEUED: z.coerce.number().int().min(0).max(10_000_000).default(2000),
+  COMMAND_QUEUE_COUNT_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  OVERLOAD_RETRY_AFTER_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   REDIS_READ_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   PG_HEALTH_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   PG_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),

@@ -93,6 +93,17 @@ export const platformErrors = {
     retryable: true,
     advice: RESEND,
   },
+  OVERLOADED: {
+    meaning: "The owning service has more commands queued than its bound (COMMAND_MAX_QUEUED): this new command was refused, not queued, so that those accepted run in time. Commands already queued (a resend with their commandId) are never refused.",
+    details: {
+      service: "The overloaded service.",
+      queued: "Commands it had queued when this one came.",
+      max: "The bound (COMMAND_MAX_QUEUED).",
+      retryAfterMs: "How long to wait before resending, in milliseconds.",
+    },
+    retryable: true,
+    advice: "Resend the same request (with the same commandId) after retryAfterMs, with backoff if refused again.",
+  },
   COMMAND_TIMEOUT: {
     meaning: "The owning service did not answer within COMMAND_TIMEOUT_MS. The command stays queued and runs when the service is back.",
     details: { service: "The service that did not answer.", commandId: "The command's id.", timeoutMs: "How long the caller waited." },
@@ -264,6 +275,17 @@ export class UnavailableError extends DomainError<"UNAVAILABLE"> {
   }
 }
 
+/** A service's queue is past its bound; see Admission (bus/admission.ts). */
+export class OverloadedError extends DomainError<"OVERLOADED"> {
+  constructor(service: string, queued: number, max: number, retryAfterMs: number) {
+    super(
+      ErrorCode.OVERLOADED,
+      `The ${service} service has ${queued} commands queued (at most ${max}, COMMAND_MAX_QUEUED): this command was not accepted. Resend it after ${retryAfterMs} ms`,
+      { service, queued, max, retryAfterMs },
+    );
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError<"IDEMPOTENCY_KEY_REUSED"> {
   constructor(commandId: string) {
     super(
@@ -288,7 +310,12 @@ export class ResumeWindowExceededError extends DomainError<"RESUME_WINDOW_EXCEED
 /** Errors worth retrying: the same request may succeed later. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof DomainError)) return true;
-  return error.code === ErrorCode.UNAVAILABLE || error.code === ErrorCode.CONCURRENCY_CONFLICT || error.code === ErrorCode.COMMAND_TIMEOUT;
+  return (
+    error.code === ErrorCode.UNAVAILABLE ||
+    error.code === ErrorCode.CONCURRENCY_CONFLICT ||
+    error.code === ErrorCode.COMMAND_TIMEOUT ||
+    error.code === ErrorCode.OVERLOADED
+  );
 }
 
 /** For logs: the message, and the cause an UnavailableError keeps out of its client-facing message. */

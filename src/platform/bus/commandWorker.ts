@@ -1,7 +1,7 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError, ValidationError } from "../errors";
-import type { PostgresHealth } from "../eventstore/postgresHealth";
+import { connectionLost, type PostgresHealth } from "../eventstore/postgresHealth";
 import type { Logger } from "../observability/logger";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import type { CommandExecutor } from "./commandBus";
@@ -46,9 +46,10 @@ export class CommandWorker {
   ) {
     const { concurrency = 8, deferMs = 1000, health, reclaimWithinMs = DEFAULT_RECLAIM_WITHIN_MS } = options;
     this.recovery = new WorkerRecovery(connection, reclaimWithinMs, log);
-    const defer = async (job: Job<CommandJob, CommandReply>, token: string | undefined, error: DomainError) => {
+    // `notify: false` for a busy database (not an outage): the caller keeps waiting for the reply, which comes after the pause.
+    const defer = async (job: Job<CommandJob, CommandReply>, token: string | undefined, error: DomainError, notify = true) => {
       const notice: DeferralNotice = { deferred: { code: error.code, message: error.message, details: { ...error.details } } };
-      await job.updateProgress(notice);
+      if (notify) await job.updateProgress(notice);
       await job.moveToDelayed(Date.now() + deferMs, token);
       throw new DelayedError();
     };
@@ -64,8 +65,8 @@ export class CommandWorker {
           return toReply(await execute(command, context));
         } catch (error) {
           if (error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE) {
-            health?.reportFailure(error);
-            return defer(job, token, error);
+            health?.reportFailure(error); // believed only for a lost connection, see connectionLost
+            return defer(job, token, error, connectionLost(error));
           }
           if (error instanceof DomainError && !isTransient(error)) return refusalReply(error);
           throw error;

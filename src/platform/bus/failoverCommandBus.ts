@@ -30,13 +30,14 @@ export class FailoverCommandBus implements RawCommandBus {
   ) {}
 
   async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
-    return fromReply(await this.sendRaw(service, command, context, this.timeoutMs));
+    return fromReply(await this.sendRaw(service, command, context, this.timeoutMs, true));
   }
 
-  async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> {
+  /** `admit`: a client's new command, which admission control may refuse with OVERLOADED (see QueueCommandBus). */
+  async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number, admit = false): Promise<CommandReply> {
     this.health.assertUp();
     try {
-      const reply = await this.queue.sendRaw(service, command, context, timeoutMs);
+      const reply = await this.queue.sendRaw(service, command, context, timeoutMs, admit);
       this.lane(false, "");
       return reply;
     } catch (error) {

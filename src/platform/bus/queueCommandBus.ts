@@ -3,7 +3,8 @@ import { type Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "../aggregate/idempotency";
-import { DomainError, ErrorCode, errorMessage, IdempotencyKeyReusedError, UnavailableError, ValidationError } from "../errors";
+import { DomainError, ErrorCode, errorMessage, IdempotencyKeyReusedError, OverloadedError, UnavailableError, ValidationError } from "../errors";
+import type { Admission } from "./admission";
 import type { CommandBus } from "./commandBus";
 import { bullPrefix, createRedis } from "./connections";
 import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice, refusalReply } from "./wire";
@@ -37,6 +38,8 @@ export interface QueueCommandBusOptions {
   keepFailed?: number;
   /** Largest command (with its context) put on a queue, as JSON bytes (default 16 KiB): bounds what Redis holds. */
   maxCommandBytes?: number;
+  /** Refuses new commands of clients (`send`, `admit`) while a service's queue is past its bound; none when absent. */
+  admission?: Admission;
 }
 
 /**
@@ -80,14 +83,17 @@ export class QueueCommandBus implements CommandBus {
   }
 
   async send(service: string, command: unknown, context: CommandContext): Promise<CommandOutcome> {
-    return fromReply(await this.sendRaw(service, command, context, this.options.timeoutMs));
+    return fromReply(await this.sendRaw(service, command, context, this.options.timeoutMs, true));
   }
 
-  /** Like `send`, with a wait bound of the caller's choosing; refusals come back as replies, not errors. */
-  async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> {
-    const enqueued = await this.enqueue(service, command, context);
+  /**
+   * Like `send`, with a wait bound of the caller's choosing; refusals come back as replies, not errors.
+   * `admit`: a client's new command, subject to admission control; sagas' steps are not (they finish accepted work).
+   */
+  async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number, admit = false): Promise<CommandReply> {
+    const enqueued = await this.enqueue(service, command, context, admit);
     if ("reply" in enqueued) return enqueued.reply;
-    const { job, events } = enqueued;
+    const { job, events, answered } = enqueued;
     let stopListening = () => undefined as void;
     const deferred = new Promise<never>((_, reject) => {
       const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
@@ -121,6 +127,7 @@ export class QueueCommandBus implements CommandBus {
       throw new UnavailableError(`the ${service} service`, message);
     } finally {
       stopListening();
+      answered?.();
     }
   }
 
@@ -134,7 +141,8 @@ export class QueueCommandBus implements CommandBus {
     service: string,
     command: unknown,
     context: CommandContext,
-  ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents }> {
+    admit: boolean,
+  ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents; answered?: () => void }> {
     if (this.wasReady && this.connection.status !== "ready") {
       throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
     }
@@ -153,13 +161,15 @@ export class QueueCommandBus implements CommandBus {
       const state = job ? await job.getState() : null;
       if (job && state === "completed") return { reply: asDuplicate(parseReply(job.returnvalue)) };
       if (job && state === "failed") await job.retry("failed");
+      // Only a command not yet queued can be refused: a resend joins its job, whatever the load.
+      const answered = !job && admit ? await this.options.admission?.admit(service, queue) : undefined;
       job ??= await queue.add(COMMAND_JOB, { command, context }, {
         jobId,
         attempts: this.options.attempts,
         backoff: { type: "exponential", delay: 100 },
         ...retention(this.options),
       });
-      return { job, events };
+      return { job, events, answered };
     };
     const enqueueTimeoutMs = this.options.enqueueTimeoutMs ?? 2000;
     let timer: NodeJS.Timeout | undefined;
@@ -171,6 +181,7 @@ export class QueueCommandBus implements CommandBus {
         }),
       ]);
     } catch (error) {
+      if (error instanceof OverloadedError) throw error;
       throw new CommandQueueUnavailable(error);
     } finally {
       clearTimeout(timer);

@@ -4,6 +4,7 @@ import { CommandInbox } from "../bus/commandInbox";
 import type { CommandExecutor } from "../bus/commandBus";
 import { CommandWorker } from "../bus/commandWorker";
 import { createRedis } from "../bus/connections";
+import { Admission } from "../bus/admission";
 import { FailoverCommandBus } from "../bus/failoverCommandBus";
 import { InboxCommandBus } from "../bus/inboxCommandBus";
 import { InboxWorker } from "../bus/inboxWorker";
@@ -141,6 +142,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       keepCompleted: config.COMMAND_KEEP_COMPLETED,
       keepFailed: config.COMMAND_KEEP_FAILED,
       maxCommandBytes: config.COMMAND_MAX_BYTES,
+      admission: new Admission({
+        maxQueued: config.COMMAND_MAX_QUEUED,
+        countEveryMs: config.COMMAND_QUEUE_COUNT_MS,
+        retryAfterMs: config.OVERLOAD_RETRY_AFTER_MS,
+      }),
     });
     onStop("command bus", () => queueBus.close());
     const inboxBus = new InboxCommandBus(inbox, listener, { timeoutMs: config.COMMAND_TIMEOUT_MS, pollMs: 500 }, health);
