@@ -76,9 +76,13 @@ export class ActiveGenerations {
   }
 
   async current(projection: string): Promise<ActiveGeneration> {
+    return this.cached(projection) ?? this.refresh(projection);
+  }
+
+  /** The cached pointer if there is a fresh one; synchronous, so the hot path awaits nothing for it. */
+  cached(projection: string): ActiveGeneration | null {
     const entry = this.entries.get(projection);
-    if (entry && this.now() - entry.at < this.maxAgeMs) return { generation: entry.generation, keys: entry.keys, cached: true };
-    return this.refresh(projection);
+    return entry && this.now() - entry.at < this.maxAgeMs ? { generation: entry.generation, keys: entry.keys, cached: true } : null;
   }
 
   /** Reads the pointer from Redis (and caches it when it is safe to). */

@@ -112,7 +112,7 @@ export class ReadModelStore {
    * a deleted generation, and the common case stays one round trip.
    */
   private async fromActive<T>(projection: string, read: (gen: GenerationKeys) => Promise<T>, found: (value: T) => boolean): Promise<T> {
-    const active = await this.call(() => this.generations.current(projection));
+    const active = this.generations.cached(projection) ?? (await this.call(() => this.generations.refresh(projection)));
     const value = await this.call(() => read(active.keys));
     if (!active.cached || found(value)) return value;
     const fresh = await this.call(() => this.generations.refresh(projection));
