@@ -3,11 +3,11 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../observability/logger";
+import { apolloHandler } from "./apolloExpress";
 import { AuthError, type Principal, requireScope } from "./auth";
 import { domainGraphQLError, formatError } from "./errors";
 import { graphiql } from "./graphiql";
@@ -166,10 +166,9 @@ export async function startGraphQLServer<Context extends object>(
     express.json({ limit: options.maxBodyBytes }),
     requireJsonBody,
     checkPersistedQueryHash,
-    expressMiddleware(apollo, {
-      context: async ({ req }) =>
-        options.context(await options.authenticate(req.headers.authorization), { headers: req.headers, extensions: extensionsOf(req) }),
-    }),
+    apolloHandler(apollo, async ({ req }) =>
+      options.context(await options.authenticate(req.headers.authorization), { headers: req.headers, extensions: extensionsOf(req) }),
+    ),
   );
   app.use(jsonBodyErrors(options.maxBodyBytes, log));
 

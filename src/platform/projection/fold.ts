@@ -12,6 +12,8 @@ export interface Plan<Doc> {
   after: Map<string, Doc | null>;
   /** Index memberships of each changed document that still exists. */
   indexes: Map<string, IndexEntry[]>;
+  /** JSON of each changed document that still exists: serialised once, to check it and then to write it. */
+  json: Map<string, string>;
   notifications: Array<{ topic: string; message: ChangeNotification<Doc> }>;
 }
 
@@ -55,16 +57,19 @@ export function planBatch<Doc>(
   }
   const ids = [...after.keys()].filter((id) => after.get(id) !== before.get(id));
   const indexes = new Map<string, IndexEntry[]>();
+  const json = new Map<string, string>();
   for (const id of ids) {
     const doc = after.get(id) ?? null;
     try {
-      if (doc !== null) indexes.set(id, projection.indexes?.(doc) ?? []);
-      JSON.stringify(doc);
+      if (doc !== null) {
+        indexes.set(id, projection.indexes?.(doc) ?? []);
+        json.set(id, JSON.stringify(doc));
+      }
     } catch (error) {
       throw new EventFailure(firstFailing(projection, history.get(id)!) ?? history.get(id)!.at(-1)!.event, error);
     }
   }
-  return { ids, after, indexes, notifications };
+  return { ids, after, indexes, json, notifications };
 }
 
 /** The first event after which the document could not be indexed or serialised. */
@@ -92,7 +97,7 @@ export function writePlan<Doc>(
     const old = before.get(id) ?? null;
     const doc = plan.after.get(id) ?? null;
     if (doc === null) tx.del(gen.doc(id));
-    else tx.set(gen.doc(id), JSON.stringify(doc));
+    else tx.set(gen.doc(id), plan.json.get(id) ?? JSON.stringify(doc));
     if (!projection.indexes) continue;
     const oldEntries = old ? indexesOf(projection, old) : [];
     const newEntries = plan.indexes.get(id) ?? [];

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../serialize";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
-import type { RecordedEvent } from "../eventstore/types";
+import type { ReadAllResult, RecordedEvent } from "../eventstore/types";
 import { ConcurrencyError, errorMessage, NotFoundError } from "../errors";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
 import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
@@ -21,6 +21,13 @@ export interface RunnerOptions {
   maxEventAttempts?: number;
   /** Batches of changes kept in the projection's change log for subscriptions to resume from (default 10,000). */
   changeLogLength?: number;
+  /**
+   * Reads the next batch from PostgreSQL while this one is written to Redis
+   * (rebuilds). Safe: a batch read early is a batch like any other (it ends
+   * below every open transaction as of its read), and it is used only if the
+   * stored checkpoint is where it starts.
+   */
+  readAhead?: boolean;
 }
 
 export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
@@ -45,6 +52,7 @@ export class ProjectionRunner<Doc> {
   /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
   private readonly serial = new KeyedSerializer();
   private readonly maxEventAttempts: number;
+  private ahead: { from: string; read: Promise<ReadAllResult> } | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -73,7 +81,7 @@ export class ProjectionRunner<Doc> {
   private async readAndApply(): Promise<StepResult> {
     const { generation, gen } = await this.watchTarget();
     const checkpoint = parseCheckpoint(await this.redis.get(gen.checkpoint));
-    const { events, checkpoint: next } = await this.store.readAll(checkpoint, this.options.batchSize).catch(async (error: unknown) => {
+    const { events, checkpoint: next } = await this.readBatch(checkpoint).catch(async (error: unknown) => {
       await this.redis.unwatch().catch(() => undefined); // leave the connection clean for the next step
       throw error;
     });
@@ -81,7 +89,18 @@ export class ProjectionRunner<Doc> {
       await this.redis.unwatch();
       return { kind: "idle", checkpoint };
     }
+    if (this.options.readAhead) {
+      const read = this.store.readAll(next, this.options.batchSize);
+      read.catch(() => undefined); // reported by the step that uses it, if any
+      this.ahead = { from: formatLogPosition(next), read };
+    }
     return this.commit(generation, gen, checkpoint, events, next);
+  }
+
+  private readBatch(from: LogPosition): Promise<ReadAllResult> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    return ahead?.from === formatLogPosition(from) ? ahead.read : this.store.readAll(from, this.options.batchSize);
   }
 
   private async applyIfAt(from: LogPosition, events: RecordedEvent[]): Promise<StepResult> {

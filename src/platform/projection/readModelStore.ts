@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import { UnavailableError, ValidationError } from "../errors";
 import type { LogPosition } from "../eventstore/logPosition";
-import { parseGeneration, type GenerationKeys, type ReadModelKeys } from "./keys";
+import { ActiveGenerations } from "./activeGenerations";
+import type { GenerationKeys, ReadModelKeys } from "./keys";
 import { parseCheckpoint } from "./projectionRunner";
 
 /** Separates an index member's sort key from the document id it points to. */
@@ -38,16 +39,24 @@ export const MAX_ID_LENGTH = 256;
  * always read from the projection's active generation.
  */
 export class ReadModelStore {
+  /**
+   * @param generations where the active generation is looked up; by default
+   * one that caches nothing until `listen()` is called on it (the api does).
+   */
   constructor(
     private readonly redis: Redis,
-    private readonly keys: ReadModelKeys,
+    keys: ReadModelKeys,
+    readonly generations: ActiveGenerations = new ActiveGenerations(redis, keys),
   ) {}
 
   async get<Doc>(projection: string, id: string): Promise<Doc | null> {
     // No id of the write side is this long (they are checked when commands are decided), so none is stored.
     if (id.length > MAX_ID_LENGTH) throw new ValidationError("id", id, `at most ${MAX_ID_LENGTH} characters`);
-    const gen = await this.activeKeys(projection);
-    const raw = await this.call(() => this.redis.get(gen.doc(id)));
+    const raw = await this.fromActive(
+      projection,
+      (gen) => this.redis.get(gen.doc(id)),
+      (found) => found !== null,
+    );
     return raw === null ? null : (JSON.parse(raw) as Doc);
   }
 
@@ -56,17 +65,17 @@ export class ReadModelStore {
       throw new ValidationError("first", request.first, `an integer from 1 to ${MAX_PAGE_SIZE}`);
     }
     const after = request.after ? decodeCursor(request.after) : null;
-    const gen = await this.activeKeys(projection);
-    const key = gen.index(index);
-    const members = await this.call(() =>
-      request.descending
+    const read = async (gen: GenerationKeys) => {
+      const key = gen.index(index);
+      const members = await (request.descending
         ? this.redis.zrange(key, after ? `(${after}` : "+", "-", "BYLEX", "REV", "LIMIT", 0, request.first + 1)
-        : this.redis.zrange(key, after ? `(${after}` : "-", upperBound(request.upTo), "BYLEX", "LIMIT", 0, request.first + 1),
-    );
-    const pageMembers = members.slice(0, request.first);
-    const raw = pageMembers.length
-      ? await this.call(() => this.redis.mget(pageMembers.map((m) => gen.doc(idOfMember(m)))))
-      : [];
+        : this.redis.zrange(key, after ? `(${after}` : "-", upperBound(request.upTo), "BYLEX", "LIMIT", 0, request.first + 1));
+      const pageMembers = members.slice(0, request.first);
+      const raw = pageMembers.length ? await this.redis.mget(pageMembers.map((m) => gen.doc(idOfMember(m)))) : [];
+      return { members, pageMembers, raw };
+    };
+    // An empty page, or a member whose document is gone, may be a generation being deleted.
+    const { members, pageMembers, raw } = await this.fromActive(projection, read, (r) => r.members.length > 0 && r.raw.every((d) => d !== null));
     const nodes = pageMembers.flatMap((member, i) =>
       raw[i] ? [{ cursor: encodeCursor(member), node: JSON.parse(raw[i]!) as Doc }] : [],
     );
@@ -79,19 +88,35 @@ export class ReadModelStore {
 
   /** Entries of an index, or only those up to a sort key (inclusive). */
   async count(projection: string, index: string, upTo?: string): Promise<number> {
-    const gen = await this.activeKeys(projection);
-    const key = gen.index(index);
-    return this.call(() => (upTo === undefined ? this.redis.zcard(key) : this.redis.zlexcount(key, "-", upperBound(upTo))));
+    return this.fromActive(
+      projection,
+      (gen) => (upTo === undefined ? this.redis.zcard(gen.index(index)) : this.redis.zlexcount(gen.index(index), "-", upperBound(upTo))),
+      (n) => n > 0,
+    );
   }
 
   async checkpoint(projection: string): Promise<LogPosition> {
-    const gen = await this.activeKeys(projection);
-    return parseCheckpoint(await this.call(() => this.redis.get(gen.checkpoint)));
+    const raw = await this.fromActive(
+      projection,
+      (gen) => this.redis.get(gen.checkpoint),
+      (found) => found !== null,
+    );
+    return parseCheckpoint(raw);
   }
 
-  private async activeKeys(projection: string): Promise<GenerationKeys> {
-    const active = await this.call(() => this.redis.get(this.keys.activeGeneration(projection)));
-    return this.keys.generation(projection, parseGeneration(active));
+  /**
+   * Reads from the active generation. A cached pointer may still name the
+   * generation a rebuild has just switched away from (its message in flight)
+   * and is deleting: a read that finds nothing there re-reads the pointer and,
+   * if it moved, reads again from the new generation. So no query answers from
+   * a deleted generation, and the common case stays one round trip.
+   */
+  private async fromActive<T>(projection: string, read: (gen: GenerationKeys) => Promise<T>, found: (value: T) => boolean): Promise<T> {
+    const active = this.generations.cached(projection) ?? (await this.call(() => this.generations.refresh(projection)));
+    const value = await this.call(() => read(active.keys));
+    if (!active.cached || found(value)) return value;
+    const fresh = await this.call(() => this.generations.refresh(projection));
+    return fresh.generation === active.generation ? value : this.call(() => read(fresh.keys));
   }
 
   private async call<T>(read: () => Promise<T>): Promise<T> {

@@ -26,6 +26,7 @@ export async function projectGeneration<Doc>(
   const runner = new ProjectionRunner(redis, store, keys, projection, {
     batchSize: options.batchSize ?? 1000,
     target: { kind: "fixed", generation },
+    readAhead: true,
     ...(options.maxEventAttempts ? { maxEventAttempts: options.maxEventAttempts } : {}),
   });
   let total = 0;

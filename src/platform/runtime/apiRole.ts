@@ -14,6 +14,7 @@ import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
+import { ActiveGenerations } from "../projection/activeGenerations";
 import { ChangeFeeds } from "../subscriptions/feeds";
 import type { StaticPage } from "../service";
 import { observeBus } from "../observability/busTelemetry";
@@ -50,7 +51,10 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   if (!(await untilReady(reader, READER_CONNECT_WAIT_MS))) {
     log.warn(`api: Redis not reachable after ${READER_CONNECT_WAIT_MS} ms; queries answer UNAVAILABLE until it is`);
   }
-  const readModels = new ReadModelStore(reader, keys);
+  // The active-generation pointer is cached in process, dropped when a rebuild's switch is published (decision 0018).
+  const generations = new ActiveGenerations(reader, keys);
+  await generations.listen(subscriber);
+  const readModels = new ReadModelStore(reader, keys, generations);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
   const feeds = new ChangeFeeds({ subscriber, reader, keys, log });
   // Every subscription opens its own feed (context.subscribe); type-graphql only wants a PubSub to exist.

@@ -1,0 +1,128 @@
+import type { Redis } from "ioredis";
+import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
+
+export interface ActiveGenerationsOptions {
+  /**
+   * A cached pointer older than this is read again (default 1000 ms). It
+   * bounds staleness should a switch's message be lost while the subscriber
+   * still looks connected (a half-open TCP connection); one pointer read per
+   * projection per interval costs nothing measurable.
+   */
+  maxAgeMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface ActiveGeneration {
+  generation: number;
+  keys: GenerationKeys;
+  /** True when it came from the process cache, which may lag a switch: see ReadModelStore.fromActive. */
+  cached: boolean;
+}
+
+interface Entry {
+  generation: number;
+  keys: GenerationKeys;
+  at: number;
+}
+
+export const defaultPointerMaxAgeMs = 1000;
+
+/**
+ * The `active` pointer of each projection, cached in process so that a query
+ * costs one Redis round trip instead of two (decision 0018).
+ *
+ * - Invalidated by the checkpoint channel: a rebuild's switch publishes
+ *   `{name} {newGen} {position}` in the same MULTI that moves the pointer, and
+ *   a message naming another generation than the cached one drops the entry.
+ * - Nothing is cached unless a subscriber is listening: from its connection's
+ *   close until its SUBSCRIBE is confirmed again, every read goes to Redis,
+ *   because messages published meanwhile are lost.
+ * - An entry lives at most `maxAgeMs`.
+ * - A pointer read that started before an invalidation is not stored (epoch),
+ *   so a late reply cannot put an old generation back.
+ * The residual window (a switch whose message is still in flight) is closed by
+ * the store: a read of a cached generation that finds nothing re-reads the pointer.
+ */
+export class ActiveGenerations {
+  private readonly entries = new Map<string, Entry>();
+  /** Per projection, bumped by every invalidation. */
+  private readonly epochs = new Map<string, number>();
+  /** Bumped when everything is invalidated. */
+  private epoch = 0;
+  private listening = false;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly reader: Redis,
+    private readonly keys: ReadModelKeys,
+    options: ActiveGenerationsOptions = {},
+  ) {
+    this.maxAgeMs = options.maxAgeMs ?? defaultPointerMaxAgeMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts caching, invalidated through `subscriber` (a connection in subscriber mode, may be shared). */
+  async listen(subscriber: Redis): Promise<void> {
+    const channel = this.keys.checkpointChannel;
+    subscriber.on("message", (from: string, message: string) => {
+      if (from === channel) this.onMessage(message);
+    });
+    subscriber.on("close", () => this.deafen());
+    // ioredis resubscribes by itself on reconnect; ours is confirmed before caching resumes (Redis answers in order).
+    subscriber.on("ready", () => void this.subscribe(subscriber).catch(() => undefined));
+    if (subscriber.status === "ready") await this.subscribe(subscriber);
+  }
+
+  async current(projection: string): Promise<ActiveGeneration> {
+    return this.cached(projection) ?? this.refresh(projection);
+  }
+
+  /** The cached pointer if there is a fresh one; synchronous, so the hot path awaits nothing for it. */
+  cached(projection: string): ActiveGeneration | null {
+    const entry = this.entries.get(projection);
+    return entry && this.now() - entry.at < this.maxAgeMs ? { generation: entry.generation, keys: entry.keys, cached: true } : null;
+  }
+
+  /** Reads the pointer from Redis (and caches it when it is safe to). */
+  async refresh(projection: string): Promise<ActiveGeneration> {
+    const epoch = this.epoch;
+    const own = this.epochs.get(projection);
+    const generation = parseGeneration(await this.reader.get(this.keys.activeGeneration(projection)));
+    const keys = this.keys.generation(projection, generation);
+    if (this.listening && epoch === this.epoch && own === this.epochs.get(projection)) this.entries.set(projection, { generation, keys, at: this.now() });
+    return { generation, keys, cached: false };
+  }
+
+  private async subscribe(subscriber: Redis): Promise<void> {
+    await subscriber.subscribe(this.keys.checkpointChannel);
+    if (subscriber.status !== "ready") return; // closed again meanwhile; the next 'ready' retries
+    this.invalidateAll(); // switches during the outage went unheard
+    this.listening = true;
+  }
+
+  private deafen(): void {
+    this.listening = false;
+    this.invalidateAll();
+  }
+
+  private invalidateAll(): void {
+    this.epoch++;
+    this.entries.clear();
+  }
+
+  /**
+   * Live batches publish with the active generation too: a message naming the
+   * cached generation changes nothing. Any other (or one arriving while a
+   * pointer read is in flight, with nothing cached yet) invalidates.
+   */
+  private onMessage(message: string): void {
+    const [projection, generation] = message.split(" ", 2);
+    if (projection === undefined) return;
+    const entry = this.entries.get(projection);
+    if (entry !== undefined && String(entry.generation) === generation) return;
+    this.epochs.set(projection, (this.epochs.get(projection) ?? 0) + 1);
+    this.entries.delete(projection);
+  }
+}
