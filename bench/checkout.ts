@@ -1,8 +1,9 @@
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
-import { DefineProductDocument, OpenAccountDocument, OrderChangesDocument, PlaceOrderDocument, ProductDocument } from "../test/graphql/generated";
+import { OrderChangesDocument, PlaceOrderDocument } from "../test/graphql/generated";
 import { ORDERS_TOPIC } from "../projections/orders";
 import { request, wsClient } from "../test/support/graphqlClient";
+import { seedCheckoutCatalog } from "./lib/checkoutCatalog";
 import { untilSubscribed } from "../test/support/testEnv";
 import { benchSystem } from "./lib/env";
 import { closedLoop } from "./lib/load";
@@ -37,18 +38,7 @@ export const checkoutScenario: Scenario = {
     const system = await benchSystem(["api", "projector", "saga", "inventory", "ordering", "payments"]);
     let client: Client | null = null;
     try {
-      // Spread over products and customers, as real traffic is; a single hot stream serialises by design.
-      let last = "";
-      for (let p = 0; p < products; p++) {
-        const { defineProduct } = await request(system.url, DefineProductDocument, {
-          input: { sku: `BENCH-${p}`, name: `bench ${p}`, priceMinor: 100, currency: "EUR", initialStock: 1_000_000 },
-        });
-        last = defineProduct.position!;
-      }
-      for (let c = 0; c < customers; c++) {
-        await request(system.url, OpenAccountDocument, { customerId: `bench-${c}`, currency: "EUR", initialBalanceMinor: 10_000_000_000 });
-      }
-      await request(system.url, ProductDocument, { id: "BENCH-0", waitFor: last });
+      await seedCheckoutCatalog(system.url, "BENCH", products, customers);
 
       const confirmed = new Map<string, () => void>();
       client = wsClient(system.url.replace(/^http/, "ws"));

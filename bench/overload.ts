@@ -1,8 +1,9 @@
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
-import { DefineProductDocument, OpenAccountDocument, OrderChangesDocument, PlaceOrderDocument, ProductDocument } from "../test/graphql/generated";
+import { OrderChangesDocument, PlaceOrderDocument } from "../test/graphql/generated";
 import { ORDERS_TOPIC } from "../projections/orders";
-import { execute, request, wsClient } from "../test/support/graphqlClient";
+import { execute, wsClient } from "../test/support/graphqlClient";
+import { seedCheckoutCatalog } from "./lib/checkoutCatalog";
 import { moneyConservation, stockConservation, stuckJobs } from "../test/support/invariants";
 import { untilSubscribed } from "../test/support/testEnv";
 import { benchSystem } from "./lib/env";
@@ -45,17 +46,7 @@ export const overloadScenario: Scenario = {
     const system = await benchSystem(ROLES, { COMMAND_MAX_QUEUED: String(maxQueued), OVERLOAD_RETRY_AFTER_MS: "200" });
     let client: Client | null = null;
     try {
-      let last = "";
-      for (let p = 0; p < products; p++) {
-        const { defineProduct } = await request(system.url, DefineProductDocument, {
-          input: { sku: `OVER-${p}`, name: `overload ${p}`, priceMinor: 100, currency: "EUR", initialStock: 1_000_000 },
-        });
-        last = defineProduct.position!;
-      }
-      for (let c = 0; c < customers; c++) {
-        await request(system.url, OpenAccountDocument, { customerId: `over-${c}`, currency: "EUR", initialBalanceMinor: 10_000_000_000 });
-      }
-      await request(system.url, ProductDocument, { id: "OVER-0", waitFor: last });
+      await seedCheckoutCatalog(system.url, "OVER", products, customers);
 
       const confirmed = new Map<string, () => void>();
       const accepted = new Set<string>();
