@@ -1,5 +1,5 @@
 import type { CommandHandlerOptions } from "./aggregate/commandHandler";
-import type { ErrorCatalogue } from "./errors";
+import type { ErrorCatalogue } from "./errorCatalogue";
 import type { CommandExecutor } from "./bus/commandBus";
 import type { EventSchemas } from "./eventstore/eventSchemas";
 import type { EventStore } from "./eventstore/eventStore";

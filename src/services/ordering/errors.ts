@@ -1,4 +1,5 @@
-import { codesOf, DomainError, type ErrorCatalogue, ErrorCode, NotFoundError } from "../../platform/errors";
+import { codesOf, type ErrorCatalogue } from "../../platform/errorCatalogue";
+import { DomainError, ErrorCode, NotFoundError } from "../../platform/errors";
 
 /**
  * Codes specific to Ordering. Its refusals are the platform's (ALREADY_EXISTS, NOT_FOUND,

@@ -1,4 +1,5 @@
-import { codesOf, DomainError, type ErrorCatalogue, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
+import { codesOf, type ErrorCatalogue } from "../../platform/errorCatalogue";
+import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
 import type { PaymentStatus } from "./decider";
 
 /** Refusals specific to Payments; each code is part of the public API (GraphQL `extensions.code`, docs/errors.md). */
