@@ -1,10 +1,7 @@
-import { print } from "graphql";
 import type { Client } from "graphql-ws";
-import { OrderChangesDocument, PlaceOrderDocument } from "../test/graphql/generated";
-import { ORDERS_TOPIC } from "../projections/orders";
+import { PlaceOrderDocument } from "../test/graphql/generated";
 import { request, wsClient } from "../test/support/graphqlClient";
-import { seedCheckoutCatalog } from "./lib/checkoutCatalog";
-import { untilSubscribed } from "../test/support/testEnv";
+import { followConfirmations, seedCheckoutCatalog } from "./lib/checkoutCatalog";
 import { benchSystem } from "./lib/env";
 import { closedLoop } from "./lib/load";
 import type { Scenario } from "./lib/scenario";
@@ -17,7 +14,6 @@ import { medianOf, repeat, summarize } from "./lib/stats";
  * places its next order once its last one is confirmed, so latency is not
  * queueing behind a burst. No baseline: nothing simpler does the same work.
  */
-type OrderChange = { orderChanges: { eventType: string; order: { orderId: string; status: string } | null } };
 
 export const checkoutScenario: Scenario = {
   name: "checkout",
@@ -40,20 +36,8 @@ export const checkoutScenario: Scenario = {
     try {
       await seedCheckoutCatalog(system.url, "BENCH", products, customers);
 
-      const confirmed = new Map<string, () => void>();
       client = wsClient(system.url.replace(/^http/, "ws"));
-      client.subscribe<OrderChange>(
-        { query: print(OrderChangesDocument) },
-        {
-          next: ({ data }) => {
-            const order = data?.orderChanges.order;
-            if (order?.status === "CONFIRMED") confirmed.get(order.orderId)?.();
-          },
-          error: (e) => ctx.progress(`subscription failed: ${String(e)}`),
-          complete: () => undefined,
-        },
-      );
-      await untilSubscribed(system.redis, system.prefix, ORDERS_TOPIC);
+      const confirmed = await followConfirmations(client, system, (message) => ctx.progress(message));
 
       const measure = async (tag: string, n: number) => {
         const result = await closedLoop({

@@ -1,11 +1,8 @@
-import { print } from "graphql";
 import type { Client } from "graphql-ws";
-import { OrderChangesDocument, PlaceOrderDocument } from "../test/graphql/generated";
-import { ORDERS_TOPIC } from "../projections/orders";
+import { PlaceOrderDocument } from "../test/graphql/generated";
 import { execute, wsClient } from "../test/support/graphqlClient";
-import { seedCheckoutCatalog } from "./lib/checkoutCatalog";
+import { followConfirmations, seedCheckoutCatalog } from "./lib/checkoutCatalog";
 import { moneyConservation, stockConservation, stuckJobs } from "../test/support/invariants";
-import { untilSubscribed } from "../test/support/testEnv";
 import { benchSystem } from "./lib/env";
 import { closedLoop } from "./lib/load";
 import { cpuMsOf } from "./lib/procCpu";
@@ -23,7 +20,6 @@ import { summarize } from "./lib/stats";
  * accepted order must be confirmed and stock, money and jobs must check out
  * (test/support/invariants.ts): nothing accepted is lost.
  */
-type OrderChange = { orderChanges: { eventType: string; order: { orderId: string; status: string } | null } };
 const RETRYABLE = new Set(["OVERLOADED", "UNAVAILABLE", "COMMAND_TIMEOUT", "CONCURRENCY_CONFLICT"]);
 const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
 
@@ -48,21 +44,9 @@ export const overloadScenario: Scenario = {
     try {
       await seedCheckoutCatalog(system.url, "OVER", products, customers);
 
-      const confirmed = new Map<string, () => void>();
       const accepted = new Set<string>();
       client = wsClient(system.url.replace(/^http/, "ws"));
-      client.subscribe<OrderChange>(
-        { query: print(OrderChangesDocument) },
-        {
-          next: ({ data }) => {
-            const order = data?.orderChanges.order;
-            if (order?.status === "CONFIRMED") confirmed.get(order.orderId)?.();
-          },
-          error: (e) => ctx.progress(`subscription failed: ${String(e)}`),
-          complete: () => undefined,
-        },
-      );
-      await untilSubscribed(system.redis, system.prefix, ORDERS_TOPIC);
+      const confirmed = await followConfirmations(client, system, (message) => ctx.progress(message));
       const pids = () => ROLES.map((r) => system.role(r).child.pid);
 
       let stepNo = 0;

@@ -1,21 +1,9 @@
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
 import { DomainError, ErrorCode } from "../errors";
-import type { DomainEvent } from "../eventstore/types";
 import { CommandHandler } from "./commandHandler";
-import type { Decider } from "./decider";
+import { COUNTER_LIMIT, counterDecider } from "../../../test/support/counterDecider";
 
-/** A counter that refuses to pass a limit: enough to make concurrent decisions matter. */
-type Add = { type: "Add"; amount: number };
-type Added = DomainEvent<"Added", { amount: number; total: number }>;
-const LIMIT = 1000;
-const counter: Decider<Add, Added, number> = {
-  initialState: 0,
-  decide: (c, total) => {
-    if (total + c.amount > LIMIT) throw new DomainError("LIMIT", `would pass ${LIMIT}`);
-    return [{ type: "Added", data: { amount: c.amount, total: total + c.amount } }];
-  },
-  evolve: (_total, e) => e.data.total,
-};
+const counter = counterDecider;
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -86,7 +74,7 @@ it("the same command sent concurrently is applied once", async () => {
 
 it("a refused command appends nothing", async () => {
   const handler = new CommandHandler(db.store, counter);
-  await expect(handler.handle("refused", { type: "Add", amount: LIMIT + 1 }, ctx("refused-1"))).rejects.toMatchObject({
+  await expect(handler.handle("refused", { type: "Add", amount: COUNTER_LIMIT + 1 }, ctx("refused-1"))).rejects.toMatchObject({
     code: "LIMIT",
   });
   expect(await versions("refused")).toEqual([]);

@@ -3,24 +3,12 @@ import { createTestDatabase, type TestDatabase } from "../../../test/support/tes
 import type { InventoryCommand } from "../../services/inventory/commands";
 import { productDecider, productStreamId } from "../../services/inventory/decider";
 import type { InventoryEvent } from "../../services/inventory/events";
-import { DomainError } from "../errors";
 import { EventStore } from "../eventstore/eventStore";
-import type { DomainEvent, RecordedEvent } from "../eventstore/types";
+import type { RecordedEvent } from "../eventstore/types";
 import { CommandHandler } from "./commandHandler";
-import type { Decider } from "./decider";
+import { type Add, type Added, counterDecider } from "../../../test/support/counterDecider";
 
-/** A counter whose events carry the total they were decided on: a decision on stale state shows as a wrong total. */
-type Add = { type: "Add"; amount: number };
-type Added = DomainEvent<"Added", { amount: number; total: number }>;
-const LIMIT = 1000;
-const counter: Decider<Add, Added, number> = {
-  initialState: 0,
-  decide: (c, total) => {
-    if (total + c.amount > LIMIT) throw new DomainError("LIMIT", `would pass ${LIMIT}`);
-    return [{ type: "Added", data: { amount: c.amount, total: total + c.amount } }];
-  },
-  evolve: (_total, e) => e.data.total,
-};
+const counter = counterDecider;
 
 /** Counts every read of a stream (from the start, from a snapshot, or a range of it). */
 class CountingStore extends EventStore {

@@ -3,28 +3,21 @@ import type { Redis } from "ioredis";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "../../../test/support/testEnv";
 import { eventually } from "../../../test/support/system";
 import { CommandHandler, type CommandContext } from "../aggregate/commandHandler";
-import type { Decider } from "../aggregate/decider";
 import { clientIdempotencyKey, commandFingerprint } from "../aggregate/idempotency";
 import { DomainError, ErrorCode } from "../errors";
-import type { DomainEvent } from "../eventstore/types";
 import { capturingLogger } from "../observability/logger";
 import { Admission } from "./admission";
 import { bullPrefix } from "./connections";
 import { CommandWorker } from "./commandWorker";
 import { commandQueueName, QueueCommandBus } from "./queueCommandBus";
+import { type Add, counterDecider } from "../../../test/support/counterDecider";
 
 /**
  * Admission control: with its service stopped and its queue at the bound, a
  * new command is refused with OVERLOADED (and retryAfterMs); resends of queued
  * commands are not; everything accepted runs once the service is back.
  */
-type Add = { type: "Add"; counter: string; amount: number };
-type Added = DomainEvent<"Added", { total: number }>;
-const counter: Decider<Add, Added, number> = {
-  initialState: 0,
-  decide: (c, total) => [{ type: "Added", data: { total: total + c.amount } }],
-  evolve: (_total, e) => e.data.total,
-};
+const counter = counterDecider;
 const SERVICE = "counters";
 const MAX = 2;
 

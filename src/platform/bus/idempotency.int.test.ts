@@ -1,11 +1,9 @@
 import type { Redis } from "ioredis";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "../../../test/support/testEnv";
 import { CommandHandler, type CommandContext } from "../aggregate/commandHandler";
-import type { Decider } from "../aggregate/decider";
 import { clientIdempotencyKey, commandFingerprint } from "../aggregate/idempotency";
 import { DomainError } from "../errors";
 import { PgListener } from "../eventstore/pgListener";
-import type { DomainEvent } from "../eventstore/types";
 import { capturingLogger } from "../observability/logger";
 import type { CommandExecutor } from "./commandBus";
 import { CommandInbox } from "./commandInbox";
@@ -14,19 +12,14 @@ import { InboxCommandBus } from "./inboxCommandBus";
 import { InboxWorker } from "./inboxWorker";
 import { QueueCommandBus } from "./queueCommandBus";
 import { fromReply } from "./wire";
+import { type Add, type Added, counterDecider } from "../../../test/support/counterDecider";
 
 /**
  * Idempotency keys are scoped to the sender and bound to the command: a
  * resend answers with the first result only when it is the same command from
  * the same sender, on every lane (handler, BullMQ queue, PostgreSQL inbox).
  */
-type Add = { type: "Add"; counter: string; amount: number };
-type Added = DomainEvent<"Added", { total: number }>;
-const counter: Decider<Add, Added, number> = {
-  initialState: 0,
-  decide: (c, total) => [{ type: "Added", data: { total: total + c.amount } }],
-  evolve: (_total, e) => e.data.total,
-};
+const counter = counterDecider;
 
 let db: TestDatabase;
 let redis: Redis;
