@@ -6,7 +6,7 @@ import { unlinkMatching } from "./generations";
 import { ReadModelKeys } from "./keys";
 import { ReadModelStore } from "./readModelStore";
 import { projectGeneration, Rebuild } from "./rebuild";
-import { type Tally, tallies } from "./testing";
+import { type Tally, tallies } from "../../../test/support/tallyProjection";
 import type { DocumentProjection } from "./types";
 
 /** The same read model, with every document marked, so that a read tells which generation answered. */

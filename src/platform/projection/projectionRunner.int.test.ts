@@ -4,7 +4,7 @@ import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { formatLogPosition, LOG_START } from "../eventstore/logPosition";
 import { ReadModelKeys } from "./keys";
 import { ProjectionRunner } from "./projectionRunner";
-import { type Tally, tallies } from "./testing";
+import { type Tally, tallies } from "../../../test/support/tallyProjection";
 
 const meta = { correlationId: "c", causationId: "c", actor: "test" };
 

@@ -11,7 +11,7 @@ import { ProjectionRunner } from "./projectionRunner";
 import { Rebuild, type RebuildProgress } from "./rebuild";
 import { ReadModelStore } from "./readModelStore";
 import { readProjectionStatus } from "./status";
-import { type Tally, tallies } from "./testing";
+import { type Tally, tallies } from "../../../test/support/tallyProjection";
 import type { DocumentProjection } from "./types";
 import { silentLogger } from "../observability/logger";
 

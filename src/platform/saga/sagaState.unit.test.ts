@@ -1,6 +1,6 @@
-import { deciderSpec } from "../aggregate/testing";
+import { deciderSpec } from "../../../test/support/deciderSpec";
 import { sagaCommandDecider } from "./sagaState";
-import { sagaHistory as h } from "./testing";
+import { sagaHistory as h } from "../../../test/support/sagaSpec";
 
 const spec = deciderSpec(sagaCommandDecider);
 const redrive = { type: "RedriveSaga" as const, sagaStreamId: "saga.checkout-o-1", by: "operator" };

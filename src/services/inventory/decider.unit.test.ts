@@ -1,5 +1,5 @@
 import { fold } from "../../platform/aggregate/decider";
-import { deciderSpec } from "../../platform/aggregate/testing";
+import { deciderSpec } from "../../../test/support/deciderSpec";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
 import { inventoryErrors } from "./errors";

@@ -1,4 +1,4 @@
-import { sagaHistory as h, sagaSpec } from "../../platform/saga/testing";
+import { sagaHistory as h, sagaSpec } from "../../../test/support/sagaSpec";
 import type { SagaStep } from "../../platform/saga/types";
 import { type CheckoutData, checkoutSaga } from "./checkoutSaga";
 

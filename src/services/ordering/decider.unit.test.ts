@@ -1,5 +1,5 @@
 import { fold } from "../../platform/aggregate/decider";
-import { deciderSpec } from "../../platform/aggregate/testing";
+import { deciderSpec } from "../../../test/support/deciderSpec";
 import type { OrderingCommand, OrderLineInput, PlaceOrder } from "./commands";
 import { orderDecider, orderStreamId, type OrderStatus } from "./decider";
 import { orderingErrors } from "./errors";

@@ -1,5 +1,5 @@
 import { fold } from "../../platform/aggregate/decider";
-import { deciderSpec } from "../../platform/aggregate/testing";
+import { deciderSpec } from "../../../test/support/deciderSpec";
 import { DomainError } from "../../platform/errors";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId, type AccountState, type PaymentStatus } from "./decider";

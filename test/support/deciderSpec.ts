@@ -1,6 +1,6 @@
-import { DomainError } from "../errors";
-import type { DomainEvent } from "../eventstore/types";
-import { ownedInitialState, type Decider } from "./decider";
+import { DomainError } from "../../src/platform/errors";
+import type { DomainEvent } from "../../src/platform/eventstore/types";
+import { ownedInitialState, type Decider } from "../../src/platform/aggregate/decider";
 
 /** Test-only: given([events]).when(command).then([events]) or .thenThrows(code). */
 export interface DeciderSpec<C, E extends DomainEvent> {

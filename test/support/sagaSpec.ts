@@ -1,5 +1,5 @@
-import { evolveSaga, initialSagaState } from "./sagaState";
-import type { SagaDefinition, SagaEvent, SagaState, SagaStep, StepReply } from "./types";
+import { evolveSaga, initialSagaState } from "../../src/platform/saga/sagaState";
+import type { SagaDefinition, SagaEvent, SagaState, SagaStep, StepReply } from "../../src/platform/saga/types";
 
 /**
  * Test-only: given([saga events]).next() is what the runner would do next;

@@ -1,5 +1,5 @@
-import { indexMember } from "./readModelStore";
-import type { DocumentProjection } from "./types";
+import { indexMember } from "../../src/platform/projection/readModelStore";
+import type { DocumentProjection } from "../../src/platform/projection/types";
 
 /** A toy read model for tests of the projection machinery: per stream, the sum of the numbers its `Added` events carry. */
 export interface Tally {
