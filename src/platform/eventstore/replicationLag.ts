@@ -1,4 +1,9 @@
-import type { Queryable } from "./eventStore";
+import type { QueryResult, QueryResultRow } from "pg";
+
+/** A pool or a client (EventStore's Queryable, spelled out so this file does not import eventStore.ts back). */
+interface Queries {
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
 
 // 0 once the standby has replayed all the WAL the primary has flushed (an idle log is no lag);
 // otherwise the age of the last transaction it replayed, or of the standby itself when it has
@@ -15,7 +20,7 @@ END)::float8 AS seconds`;
  * primary: the primary's flushed WAL position is read first, so a standby
  * that has replayed up to it counts as caught up however long the log was idle.
  */
-export async function replicationLagSeconds(primary: Queryable, reader: Queryable): Promise<number> {
+export async function replicationLagSeconds(primary: Queries, reader: Queries): Promise<number> {
   if (primary === reader) return 0;
   const { rows: head } = await primary.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
   const { rows } = await reader.query<{ seconds: number }>(READER_LAG_SQL, [head[0]?.lsn]);
