@@ -16,6 +16,8 @@ export type TracingConfig = z.infer<z.ZodObject<typeof tracingShape>>;
  */
 const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
+  /** A hot standby of DATABASE_URL for the log readers (projectors, saga starter, lag and status); appends stay on the primary. */
+  DATABASE_READ_URL: z.preprocess(emptyAsUnset, z.string().url().optional()),
   REDIS_URL: z.string().url().optional(),
   EVENTLINE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default("eventline"),
   // Unset: `.data`, or as root /var/lib/eventline/<hash of the project directory> (see embeddedPlan.ts).

@@ -3,6 +3,7 @@ import type { QueryConfig, QueryResult, QueryResultRow } from "pg";
 import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../errors";
 import type { EventRegistry } from "./eventRegistry";
 import { type LogPosition, LOG_START } from "./logPosition";
+import { replicationLagSeconds } from "./replicationLag";
 import { SnapshotStore, type Snapshot } from "./snapshots";
 import type {
   AppendResult,
@@ -137,6 +138,12 @@ export interface EventStoreOptions {
   registry?: EventRegistry;
   /** Told of every append that wrote events; for metrics and logs. */
   observer?: AppendObserver;
+  /**
+   * Where the log readers query (readAll, countVisibleEvents, lagBehind): a
+   * pool on a hot standby (DATABASE_READ_URL). Appends and stream reads stay
+   * on `db`, the primary. Default: `db`.
+   */
+  reader?: Queryable;
 }
 
 /** Told of every append that wrote events (not of duplicates); for metrics and logs. Must not throw. */
@@ -148,6 +155,7 @@ export class EventStore {
   readonly registry: EventRegistry | undefined;
   readonly snapshots: SnapshotStore;
   private readonly observer: AppendObserver | undefined;
+  private readonly reader: Queryable;
 
   constructor(
     private readonly db: Queryable,
@@ -155,6 +163,7 @@ export class EventStore {
   ) {
     this.registry = options.registry;
     this.observer = options.observer;
+    this.reader = options.reader ?? db;
     this.snapshots = new SnapshotStore(db);
   }
 
@@ -281,14 +290,17 @@ export class EventStore {
   /**
    * Reads the log in commit order after `checkpoint`. Only transactions older
    * than every transaction still running are returned, so an event can never
-   * be committed later behind the returned checkpoint.
+   * be committed later behind the returned checkpoint. On a hot standby the
+   * same holds: its snapshot counts every transaction the primary had open in
+   * the WAL it replayed (pg_current_xact_id(), which a standby refuses, is not used).
    */
   async readAll(checkpoint: LogPosition = LOG_START, limit = 500): Promise<ReadAllResult> {
-    const { rows } = await this.query<EventRow>(READ_ALL_SQL, [
-      checkpoint.transactionId.toString(),
-      checkpoint.globalPosition.toString(),
-      limit,
-    ]);
+    const { rows } = await this.query<EventRow>(
+      READ_ALL_SQL,
+      [checkpoint.transactionId.toString(), checkpoint.globalPosition.toString(), limit],
+      undefined,
+      this.reader,
+    );
     const events = rows.map((row) => this.toRecordedEvent(row));
     const last = events.at(-1);
     return { events, checkpoint: last ? last.position : checkpoint };
@@ -298,6 +310,9 @@ export class EventStore {
   async countVisibleEvents(): Promise<number> {
     const { rows } = await this.query<{ n: string }>(
       "SELECT count(*) AS n FROM events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+      [],
+      undefined,
+      this.reader,
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -322,16 +337,31 @@ export class EventStore {
          (SELECT count(*) FROM after) AS pending,
          (SELECT a.metadata->>'recordedAt' FROM after a ORDER BY a.transaction_id, a.global_position LIMIT 1) AS oldest`,
       [checkpoint.transactionId.toString(), checkpoint.globalPosition.toString(), cap],
+      undefined,
+      this.reader,
     );
     const row = rows[0]!;
     const head = row.head_tx && row.head_pos ? { transactionId: BigInt(row.head_tx), globalPosition: BigInt(row.head_pos) } : LOG_START;
     return { head, events: Number(row.pending), oldestRecordedAt: row.oldest };
   }
 
-  /** `name` makes it a prepared statement, parsed once per connection and planned by PostgreSQL's plan cache. */
-  private async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string) {
+  /** Seconds the log readers' server is behind the primary; 0 without a separate reader. */
+  async replicationLagSeconds(): Promise<number> {
     try {
-      return await (name ? this.db.query<R>({ name, text: sql, values: params }) : this.db.query<R>(sql, params));
+      return await replicationLagSeconds(this.db, this.reader);
+    } catch (error) {
+      if (isConnectionError(error)) throw new UnavailableError("PostgreSQL", error);
+      throw error;
+    }
+  }
+
+  /**
+   * `name` makes it a prepared statement, parsed once per connection and planned by PostgreSQL's plan cache.
+   * `on`: the primary (default) or the log readers' pool.
+   */
+  private async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], name?: string, on = this.db) {
+    try {
+      return await (name ? on.query<R>({ name, text: sql, values: params }) : on.query<R>(sql, params));
     } catch (error) {
       if (isConnectionError(error)) throw new UnavailableError("PostgreSQL", error);
       throw error;
