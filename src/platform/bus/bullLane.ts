@@ -70,13 +70,15 @@ export class BullLane<Data, T> {
     await this.queue.close();
   }
 
-  private async read(jobId: string): Promise<Reply<T> | null> {
+  /** The reply of a finished job, or null. A thrown failure: the job failed for good. */
+  async read(jobId: string): Promise<Reply<T> | null> {
+    const state = await this.queue.getJobState(jobId);
+    if (state !== "completed" && state !== "failed") return null;
+    // Read after its state: a job read while it still ran has no return value, even once its state says completed.
     const job = await this.queue.getJob(jobId);
     if (!job) return null;
-    const state = await job.getState();
-    if (state === "completed") return this.options.parse(job.returnvalue);
     if (state === "failed") throw this.failure(job.failedReason);
-    return null;
+    return this.options.parse(job.returnvalue);
   }
 
   private parsed(value: unknown): { reply: Reply<T> } | { failure: DomainError } {

@@ -152,7 +152,8 @@ export class QueueCommandBus implements RawCommandBus {
         return { reply: refusalReply(new IdempotencyKeyReusedError(shownCommandId(context))) };
       }
       const state = job ? await job.getState() : null;
-      if (job && state === "completed") return { reply: asDuplicate(parseCommandReply(job.returnvalue)) };
+      const earlier = state === "completed" ? await lane.read(jobId) : null; // not job.returnvalue: read before it completed
+      if (earlier) return { reply: asDuplicate(earlier) };
       if (job && state === "failed") await job.retry("failed");
       if (job) return {}; // a resend joins its job, whatever the load
       // Only a command not yet queued can be refused.
