@@ -1,13 +1,12 @@
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import { shownCommandId } from "../aggregate/idempotency";
 import { UnavailableError } from "../errors";
 import { isConnectionError } from "../eventstore/eventStore";
 import type { PgListener } from "../eventstore/pgListener";
 import type { PostgresHealth } from "../eventstore/postgresHealth";
 import { CommandInbox, REPLY_CHANNEL, replyKey } from "./commandInbox";
 import type { RawCommandBus } from "./rawCommandBus";
-import { RequestReply, RequestTimeoutError } from "./requestReply";
-import { asDuplicate, type CommandReply, fromReply, type WireOutcome } from "./wire";
+import { RequestReply } from "./requestReply";
+import { asDuplicate, type CommandReply, commandTimedOut, fromReply, type WireOutcome } from "./wire";
 
 export interface InboxCommandBusOptions {
   timeoutMs: number;
@@ -40,7 +39,6 @@ export class InboxCommandBus implements RawCommandBus {
   async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> {
     // Listens only once this lane is first used: most processes never need it.
     this.unlisten ??= this.listener.on(REPLY_CHANNEL, (key) => this.core.hear(key === "" ? null : key, { changed: true }));
-    const commandId = shownCommandId(context);
     return this.core.request(replyKey(service, context.commandId), {
       // A refusal (IDEMPOTENCY_KEY_REUSED among them) stays as it is.
       put: async () => {
@@ -50,12 +48,7 @@ export class InboxCommandBus implements RawCommandBus {
       read: () => this.pg(() => this.inbox.reply(service, context.commandId)),
       timeoutMs,
       pollMs: this.options.pollMs,
-      timedOut: () =>
-        new RequestTimeoutError(
-          `The ${service} service did not answer within ${timeoutMs} ms. The command stays in its inbox and will run ` +
-            `when the service is back; resend it with the same commandId (${commandId}) to get its result.`,
-          { service, commandId, timeoutMs },
-        ),
+      timedOut: () => commandTimedOut(service, timeoutMs, context, "stays in its inbox"),
     });
   }
 

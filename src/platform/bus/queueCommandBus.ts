@@ -8,8 +8,7 @@ import { BullLane } from "./bullLane";
 import { createRedis } from "./connections";
 import type { RawCommandBus } from "./rawCommandBus";
 import { refusalReply } from "./reply";
-import { RequestTimeoutError } from "./requestReply";
-import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice, parseCommandReply, type WireOutcome } from "./wire";
+import { asDuplicate, type CommandJob, commandTimedOut, type CommandReply, fromReply, isDeferralNotice, parseCommandReply, type WireOutcome } from "./wire";
 
 export const COMMAND_JOB = "command";
 
@@ -102,12 +101,7 @@ export class QueueCommandBus implements RawCommandBus {
           return enqueued.reply ?? null;
         },
         timeoutMs,
-        timedOut: () =>
-          new RequestTimeoutError(
-            `The ${service} service did not answer within ${timeoutMs} ms. The command stays queued and will run ` +
-              `when the service is back; resend it with the same commandId (${commandId}) to get its result.`,
-            { service, commandId, timeoutMs },
-          ),
+        timedOut: () => commandTimedOut(service, timeoutMs, context, "stays queued"),
         onNotice: (notice) =>
           isDeferralNotice(notice)
             ? new DomainError(

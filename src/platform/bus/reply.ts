@@ -51,10 +51,16 @@ export function parseReply<T>(value: unknown, outcome: z.ZodType<T>): Reply<T> {
     z.object({ ok: z.literal(true), outcome }),
     z.object({ ok: z.literal(false), error: wireError }),
   ]);
-  const parsed = schema.safeParse(typeof value === "string" ? safeJson(value) : value);
-  if (parsed.success) return parsed.data.ok ? okReply(parsed.data.outcome) : { ok: false, error: parsed.data.error };
+  const parsed = parseEnvelope(schema, typeof value === "string" ? safeJson(value) : value, "reply");
+  return parsed.ok ? okReply(parsed.outcome) : { ok: false, error: parsed.error };
+}
+
+/** What crosses a lane (a job, a request, a reply), parsed, not trusted: VALIDATION naming the field otherwise, never retried. */
+export function parseEnvelope<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  throw new ValidationError(["reply", ...issue.path.map(String)].join("."), "a malformed reply", issue.message);
+  throw new ValidationError([name, ...issue.path.map(String)].join("."), `a malformed ${name}`, issue.message);
 }
 
 function safeJson(text: string): unknown {

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import { ValidationError } from "../errors";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
-import { parseReply, type Reply, unwrap } from "./reply";
+import { shownCommandId } from "../aggregate/idempotency";
+import { parseEnvelope, parseReply, type Reply, unwrap } from "./reply";
+import { RequestTimeoutError } from "./requestReply";
 
 /** What travels in a command job. */
 export interface CommandJob {
@@ -28,10 +29,7 @@ const jobSchema = z.object({
  * command itself is parsed by the service's executor against its schemas.
  */
 export function parseCommandJob(data: unknown): CommandJob {
-  const parsed = jobSchema.safeParse(data);
-  if (parsed.success) return { command: parsed.data.command, context: parsed.data.context };
-  const issue = parsed.error.issues[0]!;
-  throw new ValidationError(["job", ...issue.path.map(String)].join("."), "a malformed job", issue.message);
+  return parseEnvelope(jobSchema, data, "job");
 }
 
 /** What a command job returns: the reply envelope of every lane (see reply.ts) around a command's outcome. */
@@ -63,6 +61,16 @@ export function parseCommandReply(value: unknown): CommandReply {
 export function fromReply(reply: CommandReply): CommandOutcome {
   const { position, ...rest } = unwrap(reply);
   return { ...rest, position: position ? parseLogPosition(position) : null };
+}
+
+/** A command lane's COMMAND_TIMEOUT: the command stays where it is (`stays`), and a resend gets its result. */
+export function commandTimedOut(service: string, timeoutMs: number, context: CommandContext, stays: string): RequestTimeoutError {
+  const commandId = shownCommandId(context);
+  return new RequestTimeoutError(
+    `The ${service} service did not answer within ${timeoutMs} ms. The command ${stays} and will run when the service ` +
+      `is back; resend it with the same commandId (${commandId}) to get its result.`,
+    { service, commandId, timeoutMs },
+  );
 }
 
 /**

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { errorMessage, UnavailableError, ValidationError } from "../errors";
+import { errorMessage, UnavailableError } from "../errors";
 import { BullLane } from "../bus/bullLane";
 import { bullPrefix } from "../bus/connections";
-import { answer, parseReply, type Reply, unwrap } from "../bus/reply";
+import { answer, parseEnvelope, parseReply, type Reply, unwrap } from "../bus/reply";
 import { RequestTimeoutError } from "../bus/requestReply";
 import type { ProjectionStatusView } from "./status";
 import type { Logger } from "../observability/logger";
@@ -106,17 +106,10 @@ export function startAdminWorker(
 ): Worker<AdminRequest, Reply<AdminResult>> {
   const worker = new Worker<AdminRequest, Reply<AdminResult>>(
     PROJECTOR_ADMIN_QUEUE,
-    (job) => answer(() => handle(parseAdminRequest(job.data))),
+    (job) => answer(() => handle(parseEnvelope(adminRequest, job.data, "request"))),
     { connection, prefix: bullPrefix(prefix), concurrency: 4 },
   );
   worker.on("failed", (job, error) => log.warn(`projector admin ${job?.data.op ?? "?"} ${job?.data.projection ?? ""} failed: ${errorMessage(error)}`));
   worker.on("error", (error) => log.warn(`projector admin worker: ${errorMessage(error)}`));
   return worker;
-}
-
-function parseAdminRequest(data: unknown): AdminRequest {
-  const parsed = adminRequest.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new ValidationError(["request", ...issue.path.map(String)].join("."), "a malformed admin request", issue.message);
 }
