@@ -3,7 +3,8 @@ import type { Queryable } from "../eventstore/eventStore";
 import { createHash } from "node:crypto";
 import { fingerprintOf, shownCommandId } from "../aggregate/idempotency";
 import { IdempotencyKeyReusedError } from "../errors";
-import { type CommandReply, refusalReply } from "./wire";
+import { refusalReply } from "./reply";
+import { type CommandReply, parseCommandReply } from "./wire";
 
 /** Notified (payload: service) when a command lands in the inbox. */
 export const INBOX_CHANNEL = "eventline_command_inbox";
@@ -38,7 +39,7 @@ export class CommandInbox {
    */
   async put(service: string, command: unknown, context: CommandContext): Promise<CommandReply | null> {
     const identity = inboxIdentity(command, context);
-    const { rows } = await this.db.query<{ reply: CommandReply | null; identity: string | null }>(
+    const { rows } = await this.db.query<{ reply: unknown; identity: string | null }>(
       `WITH upsert AS (
          INSERT INTO command_inbox (service, command_id, command, context, fingerprint) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (service, command_id) DO UPDATE
@@ -58,15 +59,15 @@ export class CommandInbox {
     if (row && row.identity !== null && row.identity !== identity) {
       return refusalReply(new IdempotencyKeyReusedError(shownCommandId(context)));
     }
-    return row?.reply ?? null;
+    return row?.reply ? parseCommandReply(row.reply) : null;
   }
 
   async reply(service: string, commandId: string): Promise<CommandReply | null> {
-    const { rows } = await this.db.query<{ reply: CommandReply | null }>(
+    const { rows } = await this.db.query<{ reply: unknown }>(
       "SELECT reply FROM command_inbox WHERE service = $1 AND command_id = $2",
       [service, commandId],
     );
-    return rows[0]?.reply ?? null;
+    return rows[0]?.reply ? parseCommandReply(rows[0].reply) : null;
   }
 
   /** Takes up to `limit` unanswered commands for `leaseMs`; another worker may take them once it expires. */

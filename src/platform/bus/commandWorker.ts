@@ -1,13 +1,14 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError, ValidationError } from "../errors";
+import { DomainError, ErrorCode, errorMessage, UnavailableError, ValidationError } from "../errors";
 import { connectionLost, type PostgresHealth } from "../eventstore/postgresHealth";
 import type { Logger } from "../observability/logger";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import type { CommandExecutor } from "./commandBus";
 import { bullPrefix } from "./connections";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
-import { type CommandJob, type CommandReply, type DeferralNotice, parseCommandJob, refusalReply, toReply } from "./wire";
+import { answer, refusalReply } from "./reply";
+import { type CommandJob, type CommandReply, type DeferralNotice, parseCommandJob, toWireOutcome } from "./wire";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "./workerRecovery";
 
 export interface CommandWorkerOptions {
@@ -61,15 +62,14 @@ export class CommandWorker {
           return defer(job, token, new UnavailableError("PostgreSQL", "not answering health probes"));
         }
         try {
-          const { command, context } = parseCommandJob(job.data); // a forged job: VALIDATION, answered, not retried
-          return toReply(await execute(command, context));
+          return await answer(async () => {
+            const { command, context } = parseCommandJob(job.data); // a forged job: VALIDATION, answered, not retried
+            return toWireOutcome(await execute(command, context));
+          });
         } catch (error) {
-          if (error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE) {
-            health?.reportFailure(error); // believed only for a lost connection, see connectionLost
-            return defer(job, token, error, connectionLost(error));
-          }
-          if (error instanceof DomainError && !isTransient(error)) return refusalReply(error);
-          throw error;
+          if (!(error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE)) throw error;
+          health?.reportFailure(error); // believed only for a lost connection, see connectionLost
+          return defer(job, token, error, connectionLost(error));
         }
       },
       // Not autorun: it takes jobs only once its presence is registered (see WorkerRecovery.register).

@@ -1,15 +1,10 @@
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import type { PostgresHealth } from "../eventstore/postgresHealth";
-import type { CommandBus } from "./commandBus";
 import type { InboxCommandBus } from "./inboxCommandBus";
 import { CommandQueueUnavailable, type QueueCommandBus } from "./queueCommandBus";
+import type { RawCommandBus } from "./rawCommandBus";
 import { type CommandReply, fromReply } from "./wire";
 import type { Logger } from "../observability/logger";
-
-/** A command bus whose callers choose how long to wait and get refusals as replies (sagas). */
-export interface RawCommandBus extends CommandBus {
-  sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply>;
-}
 
 /**
  * Sends each command by the best lane still open. Every command ends in

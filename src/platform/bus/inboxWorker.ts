@@ -1,9 +1,10 @@
-import { DomainError, ErrorCode, errorMessage, isTransient } from "../errors";
+import { DomainError, ErrorCode, errorMessage } from "../errors";
 import type { PgListener } from "../eventstore/pgListener";
 import type { PostgresHealth } from "../eventstore/postgresHealth";
 import type { CommandExecutor } from "./commandBus";
 import { CommandInbox, INBOX_CHANNEL } from "./commandInbox";
-import { refusalReply, toReply } from "./wire";
+import { answer, refusalReply } from "./reply";
+import { toWireOutcome } from "./wire";
 import type { Logger } from "../observability/logger";
 
 export interface InboxWorkerOptions {
@@ -118,12 +119,8 @@ export class InboxWorker {
   private async runOne(item: { command: unknown; context: { commandId: string; actor: string }; attempts: number }): Promise<void> {
     const { commandId } = item.context;
     try {
-      await this.inbox.answer(this.service, commandId, toReply(await this.execute(item.command, item.context)));
+      await this.inbox.answer(this.service, commandId, await answer(async () => toWireOutcome(await this.execute(item.command, item.context))));
     } catch (error) {
-      if (error instanceof DomainError && !isTransient(error)) {
-        await this.inbox.answer(this.service, commandId, refusalReply(error));
-        return;
-      }
       if (error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE) {
         this.health?.reportFailure(error);
         throw error; // the lease runs out and the command is taken again once PostgreSQL is back

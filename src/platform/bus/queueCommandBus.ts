@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
-import { type Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "../aggregate/idempotency";
-import { DomainError, ErrorCode, errorMessage, IdempotencyKeyReusedError, OverloadedError, UnavailableError, ValidationError } from "../errors";
+import { DomainError, ErrorCode, IdempotencyKeyReusedError, OverloadedError, UnavailableError, ValidationError } from "../errors";
 import type { Admission } from "./admission";
-import type { CommandBus } from "./commandBus";
-import { bullPrefix, createRedis } from "./connections";
-import { asDuplicate, type CommandJob, type CommandReply, fromReply, isDeferralNotice, refusalReply } from "./wire";
-import { queueTelemetry } from "../observability/queueTelemetry";
+import { BullLane } from "./bullLane";
+import { createRedis } from "./connections";
+import type { RawCommandBus } from "./rawCommandBus";
+import { refusalReply } from "./reply";
+import { asDuplicate, type CommandJob, commandTimedOut, type CommandReply, fromReply, isDeferralNotice, parseCommandReply, type WireOutcome } from "./wire";
 
 export const COMMAND_JOB = "command";
 
@@ -65,9 +65,8 @@ export class CommandQueueUnavailable extends UnavailableError {
  * waits for the reply up to a bound; past it, the command stays queued and
  * runs when the service is back: an accepted command is never dropped.
  */
-export class QueueCommandBus implements CommandBus {
-  private readonly queues = new Map<string, Queue<CommandJob, CommandReply>>();
-  private readonly events = new Map<string, Promise<QueueEvents>>();
+export class QueueCommandBus implements RawCommandBus {
+  private readonly lanes = new Map<string, BullLane<CommandJob, WireOutcome>>();
   private readonly eventConnections: Redis[] = [];
   /** A connection still making its first contact is waited for; one that was lost is not. */
   private wasReady: boolean;
@@ -91,42 +90,29 @@ export class QueueCommandBus implements CommandBus {
    * `admit`: a client's new command, subject to admission control; sagas' steps are not (they finish accepted work).
    */
   async sendRaw(service: string, command: unknown, context: CommandContext, timeoutMs: number, admit = false): Promise<CommandReply> {
-    const enqueued = await this.enqueue(service, command, context, admit);
-    if ("reply" in enqueued) return enqueued.reply;
-    const { job, events, answered } = enqueued;
-    let stopListening = () => undefined as void;
-    const deferred = new Promise<never>((_, reject) => {
-      const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
-        if (jobId !== job.id || !isDeferralNotice(data)) return;
-        const { details } = data.deferred;
-        reject(
-          new DomainError(
-            ErrorCode.UNAVAILABLE,
-            `${data.deferred.message}. The command stays queued and will run when it is back; resend it with the ` +
-              `same commandId (${shownCommandId(context)}) to get its result.`,
-            { ...details, service, commandId: shownCommandId(context), queued: true },
-          ),
-        );
-      };
-      events.on("progress", onProgress);
-      stopListening = () => void events.off("progress", onProgress);
-    });
+    const lane = this.lane(service);
+    const commandId = shownCommandId(context);
+    let answered: (() => void) | undefined;
     try {
-      return parseReply(await Promise.race([job.waitUntilFinished(events, timeoutMs), deferred]));
-    } catch (error) {
-      if (error instanceof DomainError) throw error;
-      const message = errorMessage(error);
-      if (/timed out before finishing/.test(message)) {
-        throw new DomainError(
-          ErrorCode.COMMAND_TIMEOUT,
-          `The ${service} service did not answer within ${timeoutMs} ms. The command stays queued and will run ` +
-            `when the service is back; resend it with the same commandId (${shownCommandId(context)}) to get its result.`,
-          { service, commandId: shownCommandId(context), timeoutMs },
-        );
-      }
-      throw new UnavailableError(`the ${service} service`, message);
+      return await lane.request(commandJobId(service, context.commandId), {
+        put: async () => {
+          const enqueued = await this.enqueue(lane, service, command, context, admit);
+          answered = enqueued.answered;
+          return enqueued.reply ?? null;
+        },
+        timeoutMs,
+        timedOut: () => commandTimedOut(service, timeoutMs, context, "stays queued"),
+        onNotice: (notice) =>
+          isDeferralNotice(notice)
+            ? new DomainError(
+                ErrorCode.UNAVAILABLE,
+                `${notice.deferred.message}. The command stays queued and will run when it is back; resend it with the ` +
+                  `same commandId (${commandId}) to get its result.`,
+                { ...notice.deferred.details, service, commandId, queued: true },
+              )
+            : undefined,
+      });
     } finally {
-      stopListening();
       answered?.();
     }
   }
@@ -138,38 +124,41 @@ export class QueueCommandBus implements CommandBus {
    * the command running once by its commandId).
    */
   private async enqueue(
+    lane: BullLane<CommandJob, WireOutcome>,
     service: string,
     command: unknown,
     context: CommandContext,
     admit: boolean,
-  ): Promise<{ reply: CommandReply } | { job: Job<CommandJob, CommandReply>; events: QueueEvents; answered?: () => void }> {
+  ): Promise<{ reply?: CommandReply; answered?: () => void }> {
     if (this.wasReady && this.connection.status !== "ready") {
       throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
     }
     const maxBytes = this.options.maxCommandBytes ?? 16 * 1024;
     const bytes = Buffer.byteLength(JSON.stringify({ command, context }));
     if (bytes > maxBytes) throw new ValidationError("command", `${bytes} bytes`, `at most ${maxBytes} bytes (COMMAND_MAX_BYTES)`);
-    const queue = this.queue(service);
+    const queue = lane.queue;
     const jobId = commandJobId(service, context.commandId);
     const attempt = async () => {
-      const events = await this.queueEvents(service);
-      let job = await queue.getJob(jobId);
+      await lane.listen();
+      const job = await queue.getJob(jobId);
       // A job under this key that holds another command (or another sender's) is never joined nor answered from.
       if (job && !sameCommand(job.data, command, context)) {
         return { reply: refusalReply(new IdempotencyKeyReusedError(shownCommandId(context))) };
       }
       const state = job ? await job.getState() : null;
-      if (job && state === "completed") return { reply: asDuplicate(parseReply(job.returnvalue)) };
+      const earlier = state === "completed" ? await lane.read(jobId) : null; // not job.returnvalue: read before it completed
+      if (earlier) return { reply: asDuplicate(earlier) };
       if (job && state === "failed") await job.retry("failed");
-      // Only a command not yet queued can be refused: a resend joins its job, whatever the load.
-      const answered = !job && admit ? await this.options.admission?.admit(service, queue) : undefined;
-      job ??= await queue.add(COMMAND_JOB, { command, context }, {
+      if (job) return {}; // a resend joins its job, whatever the load
+      // Only a command not yet queued can be refused.
+      const answered = admit ? await this.options.admission?.admit(service, queue) : undefined;
+      await queue.add(COMMAND_JOB, { command, context }, {
         jobId,
         attempts: this.options.attempts,
         backoff: { type: "exponential", delay: 100 },
         ...retention(this.options),
       });
-      return { job, events, answered };
+      return { answered };
     };
     const enqueueTimeoutMs = this.options.enqueueTimeoutMs ?? 2000;
     let timer: NodeJS.Timeout | undefined;
@@ -189,53 +178,29 @@ export class QueueCommandBus implements CommandBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.events.values()].map(async (e) => (await e.catch(() => null))?.close()));
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.lanes.values()].map((lane) => lane.close()));
     await Promise.all(this.eventConnections.map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  private queue(service: string): Queue<CommandJob, CommandReply> {
-    let queue = this.queues.get(service);
-    if (!queue) {
-      queue = new Queue<CommandJob, CommandReply>(commandQueueName(service), {
+  private lane(service: string): BullLane<CommandJob, WireOutcome> {
+    let lane = this.lanes.get(service);
+    if (!lane) {
+      lane = new BullLane({
+        name: commandQueueName(service),
         connection: this.connection,
-        prefix: bullPrefix(this.prefix),
-        ...queueTelemetry(),
+        prefix: this.prefix,
+        dependency: `the ${service} service`,
+        parse: parseCommandReply,
+        eventsConnection: () => {
+          const connection = createRedis(this.redisUrl);
+          connection.on("error", () => undefined); // reconnects by itself
+          this.eventConnections.push(connection);
+          return connection;
+        },
       });
-      queue.on("error", () => undefined); // Redis outages surface as CommandQueueUnavailable on send
-      this.queues.set(service, queue);
+      this.lanes.set(service, lane);
     }
-    return queue;
-  }
-
-  private async queueEvents(service: string): Promise<QueueEvents> {
-    let events = this.events.get(service);
-    if (!events) {
-      events = this.openQueueEvents(service);
-      this.events.set(service, events);
-      events.catch(() => this.events.delete(service)); // the next send tries again
-    }
-    const ready = await events;
-    await ready.waitUntilReady();
-    return ready;
-  }
-
-  /**
-   * QueueEvents reads the queue's event stream from where it stood when it was
-   * opened, not from "$": its first XREAD is sent only after a round trip or
-   * two, and a job finishing in between (the first command a process sends to
-   * a service) would otherwise go unnoticed until the caller's timeout.
-   */
-  private async openQueueEvents(service: string): Promise<QueueEvents> {
-    const name = commandQueueName(service);
-    const prefix = bullPrefix(this.prefix);
-    const [last] = await this.connection.xrevrange(`${prefix}:${name}:events`, "+", "-", "COUNT", 1);
-    const connection = createRedis(this.redisUrl);
-    connection.on("error", () => undefined); // reconnects by itself
-    this.eventConnections.push(connection);
-    const events = new QueueEvents(name, { connection, prefix, lastEventId: last?.[0] ?? "0-0" });
-    events.on("error", () => undefined);
-    return events;
+    return lane;
   }
 }
 
@@ -248,8 +213,4 @@ function sameCommand(job: CommandJob | undefined, command: unknown, context: Com
   } catch {
     return false;
   }
-}
-
-function parseReply(value: unknown): CommandReply {
-  return (typeof value === "string" ? JSON.parse(value) : value) as CommandReply;
 }

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import { DomainError, ValidationError } from "../errors";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
-import type { DomainEvent } from "../eventstore/types";
+import { shownCommandId } from "../aggregate/idempotency";
+import { parseEnvelope, parseReply, type Reply, unwrap } from "./reply";
+import { RequestTimeoutError } from "./requestReply";
 
 /** What travels in a command job. */
 export interface CommandJob {
@@ -28,36 +29,48 @@ const jobSchema = z.object({
  * command itself is parsed by the service's executor against its schemas.
  */
 export function parseCommandJob(data: unknown): CommandJob {
-  const parsed = jobSchema.safeParse(data);
-  if (parsed.success) return { command: parsed.data.command, context: parsed.data.context };
-  const issue = parsed.error.issues[0]!;
-  throw new ValidationError(["job", ...issue.path.map(String)].join("."), "a malformed job", issue.message);
+  return parseEnvelope(jobSchema, data, "job");
 }
 
-/**
- * What a command job returns. Domain refusals are answers, not failures: they
- * complete the job (no retry) and are rebuilt as DomainErrors on the caller's side.
- */
-export type CommandReply =
-  | { ok: true; outcome: WireOutcome }
-  | { ok: false; error: { code: string; message: string; details: Record<string, unknown> } };
+/** What a command job returns: the reply envelope of every lane (see reply.ts) around a command's outcome. */
+export type CommandReply = Reply<WireOutcome>;
 
-interface WireOutcome extends Omit<CommandOutcome, "position"> {
+export interface WireOutcome extends Omit<CommandOutcome, "position"> {
   position: string | null;
 }
 
-export function toReply(outcome: CommandOutcome): CommandReply {
-  return { ok: true, outcome: { ...outcome, position: outcome.position ? formatLogPosition(outcome.position) : null } };
+// Loose: fields a handler adds (an event's id and metadata, say) cross the lane as they always have.
+const wireOutcome: z.ZodType<WireOutcome> = z.looseObject({
+  commandId: z.string(),
+  streamId: z.string(),
+  streamVersion: z.number(),
+  position: z.string().nullable(),
+  events: z.array(z.looseObject({ type: z.string(), data: z.unknown() })),
+  eventTypes: z.array(z.string()),
+  duplicate: z.boolean(),
+});
+
+export function toWireOutcome(outcome: CommandOutcome): WireOutcome {
+  return { ...outcome, position: outcome.position ? formatLogPosition(outcome.position) : null };
 }
 
-export function refusalReply(error: DomainError): CommandReply {
-  return { ok: false, error: { code: error.code, message: error.message, details: { ...error.details } } };
+export function parseCommandReply(value: unknown): CommandReply {
+  return parseReply(value, wireOutcome);
 }
 
 export function fromReply(reply: CommandReply): CommandOutcome {
-  if (!reply.ok) throw new DomainError(reply.error.code, reply.error.message, reply.error.details);
-  const { position, ...rest } = reply.outcome;
-  return { ...rest, events: rest.events as DomainEvent[], position: position ? parseLogPosition(position) : null };
+  const { position, ...rest } = unwrap(reply);
+  return { ...rest, position: position ? parseLogPosition(position) : null };
+}
+
+/** A command lane's COMMAND_TIMEOUT: the command stays where it is (`stays`), and a resend gets its result. */
+export function commandTimedOut(service: string, timeoutMs: number, context: CommandContext, stays: string): RequestTimeoutError {
+  const commandId = shownCommandId(context);
+  return new RequestTimeoutError(
+    `The ${service} service did not answer within ${timeoutMs} ms. The command ${stays} and will run when the service ` +
+      `is back; resend it with the same commandId (${commandId}) to get its result.`,
+    { service, commandId, timeoutMs },
+  );
 }
 
 /**

@@ -1,7 +1,12 @@
-import { Queue, QueueEvents, Worker } from "bullmq";
+import { randomUUID } from "node:crypto";
+import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode, errorMessage, isTransient, UnavailableError } from "../errors";
+import { z } from "zod";
+import { errorMessage, UnavailableError } from "../errors";
+import { BullLane } from "../bus/bullLane";
 import { bullPrefix } from "../bus/connections";
+import { answer, parseEnvelope, parseReply, type Reply, unwrap } from "../bus/reply";
+import { RequestTimeoutError } from "../bus/requestReply";
 import type { ProjectionStatusView } from "./status";
 import type { Logger } from "../observability/logger";
 
@@ -30,85 +35,78 @@ export interface ProjectionControl {
   send(request: AdminRequest): Promise<AdminResult>;
 }
 
-type AdminReply = { ok: true; result: AdminResult } | { ok: false; error: { code: string; message: string; details: Record<string, unknown> } };
+const projection = z.string().min(1).max(200);
+const by = z.string().min(1).max(1000);
+const eventId = z.string().min(1).max(200);
+const adminRequest: z.ZodType<AdminRequest> = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("rebuild"), projection, by }),
+  z.object({ op: z.literal("retry"), projection, eventId, by }),
+  z.object({ op: z.literal("skip"), projection, eventId, by }),
+]);
+const adminResult: z.ZodType<AdminResult> = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("rebuild"), projection: z.string(), generation: z.number(), fromGeneration: z.number() }),
+  z.object({ op: z.literal("retry"), projection: z.string(), eventId: z.string(), resolved: z.boolean(), error: z.string().nullable() }),
+  z.object({ op: z.literal("skip"), projection: z.string(), eventId: z.string(), resolved: z.literal(true), error: z.null() }),
+]);
 
+/** The API's end: a thin lane over BullMQ, the waiting and the envelope being the request/reply core's. */
 export class ProjectorAdminClient {
-  private readonly queue: Queue<AdminRequest, AdminReply>;
-  private events: Promise<QueueEvents> | null = null;
+  private readonly lane: BullLane<AdminRequest, AdminResult>;
 
   constructor(
     connection: Redis,
     /** Dedicated: QueueEvents blocks on it. */
-    private readonly eventsConnection: Redis,
-    private readonly prefix: string,
+    eventsConnection: Redis,
+    prefix: string,
     private readonly timeoutMs: number,
   ) {
-    this.queue = new Queue(PROJECTOR_ADMIN_QUEUE, { connection, prefix: bullPrefix(prefix) });
+    this.lane = new BullLane({
+      name: PROJECTOR_ADMIN_QUEUE,
+      connection,
+      prefix,
+      eventsConnection: () => eventsConnection,
+      dependency: "the projector",
+      parse: (value) => parseReply(value, adminResult),
+    });
   }
 
   async send(request: AdminRequest): Promise<AdminResult> {
-    const events = await this.queueEvents();
-    let job;
-    try {
-      job = await this.queue.add(request.op, request, { attempts: 1, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
-    } catch (error) {
-      throw new UnavailableError("the projector admin queue (Redis)", error);
-    }
-    let reply: AdminReply;
-    try {
-      reply = (await job.waitUntilFinished(events, this.timeoutMs)) as AdminReply;
-    } catch (error) {
-      if (/timed out before finishing/.test(errorMessage(error))) {
-        await job.remove().catch(() => undefined); // not taken yet: nobody will run it late; taken: it finishes
-        throw new DomainError(ErrorCode.COMMAND_TIMEOUT, `No projector answered within ${this.timeoutMs} ms; is a projector running?`, {
-          service: "projector",
-          timeoutMs: this.timeoutMs,
-        });
+    const jobId = `admin-${randomUUID()}`;
+    const put = async () => {
+      try {
+        await this.lane.listen();
+        await this.lane.queue.add(request.op, request, { jobId, attempts: 1, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
+        return null; // every request is new: no resends to answer
+      } catch (error) {
+        throw new UnavailableError("the projector admin queue (Redis)", error);
       }
-      throw new UnavailableError("the projector", error);
+    };
+    const { timeoutMs } = this;
+    try {
+      return unwrap(await this.lane.request(jobId, { put, timeoutMs, timedOut: () => new RequestTimeoutError(
+        `No projector answered within ${timeoutMs} ms; is a projector running?`, { service: "projector", timeoutMs }) }));
+    } catch (error) {
+      // Not taken yet: nobody will run it late. Taken: it finishes.
+      if (error instanceof RequestTimeoutError) await this.lane.queue.remove(jobId).catch(() => undefined);
+      throw error;
     }
-    if (!reply.ok) throw new DomainError(reply.error.code, reply.error.message, reply.error.details);
-    return reply.result;
   }
 
-  async close(): Promise<void> {
-    await (await this.events?.catch(() => null))?.close();
-    await this.queue.close();
-  }
-
-  /** Opened from the stream's current end, so a job finishing before the first XREAD is still heard (see QueueCommandBus). */
-  private async queueEvents(): Promise<QueueEvents> {
-    this.events ??= (async () => {
-      const prefix = bullPrefix(this.prefix);
-      const [last] = await this.eventsConnection.xrevrange(`${prefix}:${PROJECTOR_ADMIN_QUEUE}:events`, "+", "-", "COUNT", 1);
-      const events = new QueueEvents(PROJECTOR_ADMIN_QUEUE, { connection: this.eventsConnection, prefix, lastEventId: last?.[0] ?? "0-0" });
-      await events.waitUntilReady();
-      return events;
-    })();
-    this.events.catch(() => (this.events = null));
-    return this.events;
+  close(): Promise<void> {
+    return this.lane.close();
   }
 }
 
-/** The projector's end: runs each request; refusals are answers, other failures fail the job. */
+/** The projector's end: parses and runs each request; refusals are answers, other failures fail the job. */
 export function startAdminWorker(
   connection: Redis,
   prefix: string,
   handle: (request: AdminRequest) => Promise<AdminResult>,
   log: Logger,
-): Worker<AdminRequest, AdminReply> {
-  const worker = new Worker<AdminRequest, AdminReply>(
+): Worker<AdminRequest, Reply<AdminResult>> {
+  const worker = new Worker<AdminRequest, Reply<AdminResult>>(
     PROJECTOR_ADMIN_QUEUE,
-    async (job) => {
-      try {
-        return { ok: true, result: await handle(job.data) };
-      } catch (error) {
-        if (error instanceof DomainError && !isTransient(error)) {
-          return { ok: false, error: { code: error.code, message: error.message, details: { ...error.details } } };
-        }
-        throw error;
-      }
-    },
+    (job) => answer(() => handle(parseEnvelope(adminRequest, job.data, "request"))),
     { connection, prefix: bullPrefix(prefix), concurrency: 4 },
   );
   worker.on("failed", (job, error) => log.warn(`projector admin ${job?.data.op ?? "?"} ${job?.data.projection ?? ""} failed: ${errorMessage(error)}`));

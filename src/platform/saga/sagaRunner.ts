@@ -2,7 +2,7 @@ import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix } from "../bus/connections";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
-import type { RawCommandBus } from "../bus/failoverCommandBus";
+import type { RawCommandBus } from "../bus/rawCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
 import { LogSubscription } from "../eventstore/logSubscription";
