@@ -20,6 +20,8 @@ export interface Composition {
   projections: readonly DocumentProjection<unknown>[];
   /** Every resolver the api serves. */
   resolvers: readonly ResolverClass[];
+  /** The roles a deployment runs as processes of their own, the platform's first: one container (or replica set) each. */
+  processRoles: readonly string[];
 }
 
 /**
@@ -43,7 +45,8 @@ export function compose(services: readonly ServiceDefinition[]): Composition {
     resolvers,
     pages: services.flatMap((s) => s.pages ?? []),
   });
-  return { parts: [...backends, api], projections, resolvers };
+  const processRoles = [api, projector, saga, ...serviceRoles].map((p) => p.role);
+  return { parts: [...backends, api], projections, resolvers, processRoles };
 }
 
 /** Every resolver the API serves: the services', the history's and, when any service has sagas, the saga operations. */
@@ -60,7 +63,7 @@ export function allProjections(services: readonly ServiceDefinition[]): Document
 
 /** The roles a deployment runs as processes of their own: one container (or replica set) each. */
 export function processRoles(services: readonly ServiceDefinition[]): string[] {
-  return compose(services).parts.map((p) => p.role);
+  return [...compose(services).processRoles];
 }
 
 /** Every role `eventline <role>` accepts. */
