@@ -2,12 +2,14 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
+import { parse } from "yaml";
+import { deployedRoles } from "../src/registry";
 
 const ROOT = resolve(__dirname, "..");
 const dockerfile = readFileSync(resolve(ROOT, "docker/Dockerfile"), "utf8");
 const composeFile = resolve(ROOT, "docker/compose.yml");
 const compose = readFileSync(composeFile, "utf8");
-const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
+const ROLES = deployedRoles;
 // No Docker engine here: docker-compose validates and renders the file offline.
 const dockerCompose = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"].find((p) => existsSync(p));
 
@@ -48,4 +50,26 @@ describe("docker/compose.yml", () => {
     expect(compose).toMatch(/healthcheck: &health\n\s+test: \[[^\n]*127\.0\.0\.1:9464\/health/);
     expect(compose).toMatch(/api:\n(?:.*\n){0,6}\s+healthcheck:\n\s+<<: \*health\n\s+test: \[[^\n]*127\.0\.0\.1:4000\/health/);
   });
+
+  it("runs exactly the registry's roles, each from the Eventline image with its role as command (compose stays a static file: this keeps it in step)", () => {
+    const eventline = eventlineServices(parse(compose, { merge: true }));
+    const missing = ROLES.filter((role) => !(role in eventline));
+    const unknown = Object.keys(eventline).filter((role) => !ROLES.includes(role));
+    expect({ missing, unknown }).toEqual({ missing: [], unknown: [] });
+    for (const role of ROLES) expect({ role, command: eventline[role] }).toEqual({ role, command: [role] });
+  });
 });
+
+/** The services of a parsed compose file that run the Eventline image, with their commands. */
+function eventlineServices(file: unknown): Record<string, unknown> {
+  const services = isRecord(file) && isRecord(file.services) ? file.services : {};
+  const eventline: Record<string, unknown> = {};
+  for (const [name, service] of Object.entries(services)) {
+    if (isRecord(service) && service.image === "eventline:local") eventline[name] = service.command;
+  }
+  return eventline;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -2,12 +2,9 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Pool } from "pg";
 import type { Redis } from "ioredis";
-import { eventRegistryOf } from "../../src/platform/eventCatalog";
 import { EventStore } from "../../src/platform/eventstore/eventStore";
-import { inventoryEventSchemas } from "../../src/services/inventory/events";
-import { orderingEventSchemas } from "../../src/services/ordering/events";
-import { paymentsEventSchemas } from "../../src/services/payments/events";
 import { createPool } from "../../src/platform/eventstore/pool";
+import { eventRegistry } from "../../src/registry";
 import { startSystem, type RunningSystem } from "../../test/support/system";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, type TestDatabase } from "../../test/support/testEnv";
 
@@ -43,19 +40,13 @@ export interface BenchDatabase extends TestDatabase {
   release(): Promise<void>;
 }
 
-/** What the services' stores check and upcast with, so that benchmarks pay for it as the system does. */
-const registry = eventRegistryOf([
-  { name: "inventory", events: inventoryEventSchemas },
-  { name: "ordering", events: orderingEventSchemas },
-  { name: "payments", events: paymentsEventSchemas },
-]);
 
-/** A fresh, migrated database whose pool has room for `connections` concurrent queries; `store` validates and upcasts. */
+/** A fresh, migrated database whose pool has room for `connections` concurrent queries; `store` validates and upcasts with the registry's events, so that benchmarks pay for it as the system does. */
 export async function benchDatabase(connections = 20): Promise<BenchDatabase> {
   const db = await createTestDatabase();
   // Idle connections stay open: a case at concurrency 32 after a long one at 1 must not pay for 31 connects.
   const pool = createPool(db.url, { max: connections, idleTimeoutMillis: 0 });
-  const wide: TestDatabase = { ...db, pool, store: new EventStore(pool, { registry }) };
+  const wide: TestDatabase = { ...db, pool, store: new EventStore(pool, { registry: eventRegistry }) };
   return track(async () => {
     await pool.end();
     await db.drop();

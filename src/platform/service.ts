@@ -37,8 +37,9 @@ export interface StaticPage {
 
 /**
  * A bounded context as the platform sees it. Registering one in
- * src/registry.ts is all it takes to run its commands, project its read
- * models, serve its part of the GraphQL schema and run its sagas.
+ * src/registry.ts is all it takes to run its commands (a role of its name),
+ * project its read models, serve its part of the GraphQL schema and run its
+ * sagas: runtime/composition.ts derives its role, queue and log followers.
  */
 export interface ServiceDefinition {
   readonly name: string;

@@ -1,4 +1,5 @@
 import { createPool } from "../../src/platform/eventstore/pool";
+import { deployedRoles } from "../../src/registry";
 import { readModelsMatchLog, stuckJobs } from "../support/invariants";
 import { type Availability, availability, finalStatus, formatAvailability } from "./availability";
 import { eventually, startSystem } from "../support/system";
@@ -41,7 +42,8 @@ export interface ChaosReport {
   durationMs: number;
 }
 
-const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
+/** Every role the registry deploys, each its own process. */
+const ROLES = [...deployedRoles];
 
 /**
  * Drives concurrent checkouts through every role, each its own process,

@@ -23,6 +23,7 @@ import { healthRouter, type ReadinessCheck } from "../observability/health";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import { readProjectionStatus } from "../projection/status";
+import type { RolePart } from "./rolePart";
 
 export interface ApiDeps {
   config: Config;
@@ -136,3 +137,48 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
 
 const READER_CONNECT_WAIT_MS = 10_000;
 
+
+/** What the api serves, gathered from every registration. */
+export interface ApiServes {
+  /** Every queue of the system: the api sends to them all, reports them and shows them on its board. */
+  queues: readonly string[];
+  /** Every read model: the api reads them all and reports their lag. */
+  projections: readonly string[];
+  resolvers: readonly ResolverClass[];
+  pages: readonly StaticPage[];
+}
+
+/** The api as a registered role: GraphQL, GraphiQL and the services' pages, on PORT. */
+export function apiRole(serves: ApiServes): RolePart {
+  return {
+    role: "api",
+    queues: serves.queues,
+    projections: serves.projections,
+    subscriptions: [],
+    async start(ctx) {
+      const { config, log, telemetry } = ctx;
+      const api = await startApi({
+        config,
+        bus: ctx.bus,
+        keys: ctx.keys,
+        resolvers: serves.resolvers,
+        redis: ctx.redis,
+        log: log.child({ component: "api" }),
+        graphiqlQuery: ctx.graphiqlQuery,
+        telemetry: { role: ctx.role, metrics: ctx.metrics, checks: telemetry.checks, queues: telemetry.queues },
+        pages: serves.pages,
+        projections: serves.projections,
+      });
+      ctx.onStop("api", () => api.close());
+      // The URL is followed by a space: tests and scripts read it with /GraphiQL at (\S+)/ (or /GraphQL at/ when GraphiQL is off).
+      if (config.GRAPHIQL_ENABLED) log.info({ url: api.url }, `api: GraphiQL at ${api.url} (GraphQL over HTTP and WebSocket)`);
+      else log.info({ url: api.url }, `api: GraphQL at ${api.url} (HTTP and WebSocket; GraphiQL is off, GRAPHIQL_ENABLED=true serves it)`);
+      for (const page of serves.pages) log.info(`api: ${page.title} at ${new URL(page.path, api.url).href}`);
+      // With access control on, metrics anyone can read would be the one open door.
+      if (config.METRICS_PORT === undefined && !config.METRICS_TOKEN && config.AUTH_MODE === "jwt") {
+        log.warn("api: /metrics is open to anyone who can reach the api's port: set METRICS_PORT (and METRICS_HOST) to serve it apart, or METRICS_TOKEN");
+      }
+      return api;
+    },
+  };
+}
