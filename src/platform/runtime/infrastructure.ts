@@ -46,7 +46,16 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
   onStop("postgres pool", () => pool.end());
   const applied = await migrate(pool);
   if (applied.length) log.info(`migrations applied: ${applied.join(", ")}`);
-  const store = new EventStore(pool, { registry: options.registry, observer: appendTelemetry(metrics, log.child({ component: "eventstore" })) });
+  // Log readers may follow a hot standby; appends and stream reads stay on the primary.
+  const reader = config.DATABASE_READ_URL
+    ? createPool(config.DATABASE_READ_URL, { max: config.PG_POOL_SIZE }, (e) => log.warn(`postgres reader: ${e.message}`))
+    : undefined;
+  if (reader) onStop("postgres read pool", () => reader.end());
+  const store = new EventStore(pool, {
+    registry: options.registry,
+    observer: appendTelemetry(metrics, log.child({ component: "eventstore" })),
+    ...(reader ? { reader } : {}),
+  });
   const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
   const redis = (opts: object = {}): Redis => {
     const connection = createRedis(config.REDIS_URL, opts);
