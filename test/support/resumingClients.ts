@@ -21,6 +21,37 @@ export function reconnectingClient(url: string, retryWait?: (retries: number) =>
   });
 }
 
+/**
+ * The same client over several API replicas: each connection attempt goes to
+ * the next url, so when its replica dies the retry lands on another one.
+ * `follow` resubscribes there after the last position it saw, and the change
+ * log in Redis is shared, so nothing is missed. `urls` may change between
+ * attempts (a replica restarted on a new address); `connectedTo` tells which
+ * one each connection reached.
+ */
+export function failoverClient(
+  urls: readonly string[] | (() => readonly string[]),
+  options: { first?: number; retryWait?: (retries: number) => Promise<void>; connectedTo?: (url: string) => void } = {},
+): Client {
+  const list = typeof urls === "function" ? urls : () => urls;
+  let next = options.first ?? 0;
+  let tried = "";
+  const client = createClient({
+    url: () => {
+      const current = list();
+      tried = current[next++ % current.length]!;
+      return tried;
+    },
+    webSocketImpl: WebSocket, // not needed in a browser
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+    ...(options.retryWait ? { retryWait: options.retryWait } : {}),
+  });
+  const { connectedTo } = options;
+  if (connectedTo) client.on("connected", () => connectedTo(tried));
+  return client;
+}
+
 type Change = { position: string };
 type ResumeError = { message: string; extensions?: Readonly<Record<string, unknown>> };
 

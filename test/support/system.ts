@@ -9,8 +9,13 @@ export interface RunningSystem {
   prefix: string;
   env: Record<string, string>;
   role(name: string): RoleProcess;
-  /** Starts (or restarts) a role as its own process and waits until it is ready. */
+  /**
+   * Starts (or restarts) a role as its own process and waits until it is ready.
+   * `role#label` starts another replica of `role`, kept under that name (e.g. `api#2`).
+   */
   start(name: string): Promise<RoleProcess>;
+  /** The GraphQL URL a started `api` or `all` process (any replica, by name) printed. */
+  urlOf(name: string): string;
   stop(name: string, signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops every role gracefully, checks they exit 0, and removes the database and keys. */
   shutdown(): Promise<Array<number | null>>;
@@ -37,6 +42,7 @@ export async function startSystem(
   const base = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0" };
   const env = { ...base, ...(typeof extraEnv === "function" ? extraEnv(base) : extraEnv) };
   const processes = new Map<string, RoleProcess>();
+  const urls = new Map<string, string>();
   let url = "";
 
   const system: RunningSystem = {
@@ -48,11 +54,19 @@ export async function startSystem(
     prefix,
     env,
     role: (name) => processes.get(name)!,
+    urlOf(name) {
+      const found = urls.get(name);
+      if (!found) throw new Error(`no GraphQL URL for '${name}': start it first`);
+      return found;
+    },
     async start(name) {
-      const child = spawnRole(name, env);
+      const role = roleOf(name);
+      const child = spawnRole(role, env);
       processes.set(name, child);
-      await child.waitFor(new RegExp(`ready \\(${name}\\)`), READY_TIMEOUT_MS);
-      if (name === "api" || name === "all") url = (await child.waitFor(/Graph(?:iQL|QL) at (http:\/\/\S+)/))[1]!;
+      await child.waitFor(new RegExp(`ready \\(${role}\\)`), READY_TIMEOUT_MS);
+      if (role === "api" || role === "all") urls.set(name, (await child.waitFor(/Graph(?:iQL|QL) at (http:\/\/\S+)/))[1]!);
+      // `url` stays the first replica's, as when only one was started.
+      if (name === "api" || name === "all") url = urls.get(name)!;
       return child;
     },
     stop: (name, signal) => processes.get(name)?.stop(signal) ?? Promise.resolve(null),
@@ -73,6 +87,11 @@ export async function startSystem(
     throw error;
   }
   return system;
+}
+
+/** `api#2` is a second replica of `api`; a plain name is its role. */
+function roleOf(name: string): string {
+  return name.split("#")[0]!;
 }
 
 /** Polls `probe` until it returns a value (bounded); for outcomes that arrive asynchronously. */
