@@ -53,3 +53,8 @@ export function isEvent<C extends AnyContract, Type extends EventOf<C>["type"]>(
 export function eventTypesOf<C extends AnyContract, const Types extends readonly EventOf<C>["type"][]>(_contract: C, types: Types): Types {
   return types;
 }
+
+/** Whether an event read from the log is one of a contract's events; narrows it to their union. */
+export function isEventOf<C extends AnyContract>(event: RecordedEvent, contract: C): event is Recorded<EventOf<C>> {
+  return Object.hasOwn(contract.events, event.type);
+}
