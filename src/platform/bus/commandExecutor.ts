@@ -22,6 +22,17 @@ export interface CommandRoute<Command extends AnyCommand, Event extends DomainEv
  * worker, inbox worker, local reactors): parsed, not cast, so a malformed,
  * unknown or stale command is a VALIDATION refusal, answered once and never retried.
  */
+/**
+ * The decider as its service runs it: a command parsed at the boundary, then decided. Deciders
+ * trust their typed commands and keep only business rules; given/when/then tests of shape go through this.
+ */
+export function decidingParsed<Command extends AnyCommand, Event extends DomainEvent, State>(
+  decider: Decider<Command, Event, State>,
+  parse: (command: unknown) => Command,
+): Decider<unknown, Event, State> {
+  return { ...decider, decide: (command, state) => decider.decide(parse(command), state) };
+}
+
 export function commandExecutor<Command extends AnyCommand, Event extends DomainEvent, State>(
   { store, handlerOptions }: CommandExecutorDeps,
   { decider, parse, streamOf }: CommandRoute<Command, Event, State>,

@@ -78,7 +78,7 @@ it.each([
   [ORDERING, "an unknown command type", COMMAND_JOB, job({ type: "ShipEverything", orderId: "o-1" }), "type"],
   [ORDERING, "a malformed command (a line of quantity -1)", COMMAND_JOB, job({ type: "PlaceOrder", orderId: "o-1", customerId: "c-1", currency: "EUR", lines: [{ sku: "TEA", quantity: -1, unitPriceMinor: 100 }] }), "lines[0].quantity"],
   [ORDERING, "a stale shape (lines without prices)", COMMAND_JOB, job({ type: "PlaceOrder", orderId: "o-1", customerId: "c-1", currency: "EUR", lines: [{ sku: "TEA", quantity: 1 }] }), "lines[0].unitPriceMinor"],
-  [ORDERING, "a command that is not an object", COMMAND_JOB, job("CancelOrder"), "type"],
+  [ORDERING, "a command that is not an object", COMMAND_JOB, job("CancelOrder"), "command"],
   [PAYMENTS, "an unknown command type", COMMAND_JOB, job({ type: "PrintMoney", customerId: "c-1" }), "type"],
   [PAYMENTS, "a malformed command (a fractional amount)", COMMAND_JOB, job({ type: "AddFunds", customerId: "c-1", amountMinor: 1.5 }), "amountMinor"],
   [PAYMENTS, "a stale shape (amount, not amountMinor)", COMMAND_JOB, job({ type: "AuthorizePayment", customerId: "c-1", orderId: "o-1", amount: 100 }), "amountMinor"],
