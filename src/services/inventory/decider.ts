@@ -1,6 +1,7 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
 import { unknownCommandType } from "../../platform/validation";
-import { inventoryCommandTypes, type InventoryCommand } from "./commands";
+import { type InventoryCommand } from "./commands";
+import { inventoryCommandSchemas } from "./commandSchemas";
 import { inventoryErrors } from "./errors";
 import type { InventoryEvent } from "./events";
 import { limits } from "./validation";
@@ -96,7 +97,7 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
       return [{ type: "StockReservationCommitted", data: { sku, orderId, quantity } }];
     }
     default:
-      return unknownCommandType(command, inventoryCommandTypes);
+      return unknownCommandType(command, Object.keys(inventoryCommandSchemas));
   }
 }
 

@@ -1,7 +1,8 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
 import { ValidationError } from "../../platform/errors";
 import { unknownCommandType } from "../../platform/validation";
-import { orderingCommandTypes, type OrderingCommand, type PlaceOrder } from "./commands";
+import { type OrderingCommand, type PlaceOrder } from "./commands";
+import { orderingCommandSchemas } from "./commandSchemas";
 import { orderingErrors } from "./errors";
 import type { OrderingEvent, OrderItem, OrderLine } from "./events";
 
@@ -78,7 +79,7 @@ function decide(command: OrderingCommand, state: OrderState): OrderingEvent[] {
       return [{ type: "OrderShipped", data: { orderId, customerId: order.customerId, lines: items(order) } }];
     }
     default:
-      return unknownCommandType(command, orderingCommandTypes);
+      return unknownCommandType(command, Object.keys(orderingCommandSchemas));
   }
 }
 

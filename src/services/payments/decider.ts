@@ -1,6 +1,7 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
 import { unknownCommandType } from "../../platform/validation";
-import { paymentsCommandTypes, type PaymentsCommand } from "./commands";
+import { type PaymentsCommand } from "./commands";
+import { paymentsCommandSchemas } from "./commandSchemas";
 import { paymentsErrors, type PaymentTransitionTarget } from "./errors";
 import type { PaymentsEvent } from "./events";
 import { limits } from "./validation";
@@ -112,7 +113,7 @@ function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] 
       return [{ type: "PaymentRefunded", data: { customerId, orderId, amountMinor } }];
     }
     default:
-      return unknownCommandType(command, paymentsCommandTypes);
+      return unknownCommandType(command, Object.keys(paymentsCommandSchemas));
   }
 }
 
