@@ -80,6 +80,6 @@ export function validArray(field: string, value: unknown, min: number, max: numb
  */
 export function unknownCommandType(command: never, known: readonly string[]): never {
   const value: unknown = command;
-  const type = typeof value === "object" && value !== null && "type" in value ? value.type : value;
+  const type = typeof value === "object" && value !== null ? ("type" in value ? value.type : undefined) : value;
   throw new ValidationError("type", type, `one of ${known.join(", ")}`);
 }
