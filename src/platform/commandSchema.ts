@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "./errors";
+import { validObject } from "./validation";
 
 /**
  * Command schemas: one per command, in the service that owns it, parsed at the
@@ -32,9 +33,9 @@ type CommandSchema = z.ZodType<{ type: string }>;
 
 /** Parses a command against its service's schemas; VALIDATION naming the field otherwise. */
 export function parseCommand<S extends CommandSchema>(schemas: Readonly<Record<string, S>>, command: unknown): z.output<S> {
-  const type = typeof command === "object" && command !== null ? (command as { type?: unknown }).type : undefined;
+  const { type } = validObject("command", command);
   const schema = typeof type === "string" && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
-  if (!schema) throw new ValidationError("type", type ?? command, `one of ${Object.keys(schemas).join(", ")}`);
+  if (!schema) throw new ValidationError("type", type, `one of ${Object.keys(schemas).join(", ")}`);
   const result = schema.safeParse(command);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

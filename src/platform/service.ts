@@ -14,10 +14,10 @@ import type { SagaDefinition } from "./saga/types";
  * itself. `key` makes each command's id deterministic, so a redelivered
  * event never applies twice.
  */
-export interface Reactor {
+export interface Reactor<Command = unknown> {
   readonly name: string;
   readonly eventTypes: readonly string[];
-  react(event: RecordedEvent): Array<{ key: string; command: unknown }>;
+  react(event: RecordedEvent): Array<{ key: string; command: Command }>;
 }
 
 /**

@@ -79,6 +79,7 @@ export function validArray(field: string, value: unknown, min: number, max: numb
  * compile error, but a command type that only exists at runtime (a stale or forged job) is a VALIDATION error.
  */
 export function unknownCommandType(command: never, known: readonly string[]): never {
-  const type: unknown = typeof command === "object" && command !== null ? (command as { type?: unknown }).type : command;
+  const value: unknown = command;
+  const type = typeof value === "object" && value !== null ? ("type" in value ? value.type : undefined) : value;
   throw new ValidationError("type", type, `one of ${known.join(", ")}`);
 }

@@ -1,3 +1,4 @@
+import type { AnyContract } from "../../src/platform/contract";
 import { evolveSaga, initialSagaState } from "../../src/platform/saga/sagaState";
 import type { SagaDefinition, SagaEvent, SagaState, SagaStep, StepReply } from "../../src/platform/saga/types";
 
@@ -5,14 +6,14 @@ import type { SagaDefinition, SagaEvent, SagaState, SagaStep, StepReply } from "
  * Test-only: given([saga events]).next() is what the runner would do next;
  * judge(step, reply) is how it would read a reply. Pure, no runner needed.
  */
-export function sagaSpec<Data>(definition: SagaDefinition<Data>) {
+export function sagaSpec<Data, Targets extends AnyContract>(definition: SagaDefinition<Data, Targets>) {
   return {
     given(events: SagaEvent[]) {
       const state = events.reduce((s, e) => evolveSaga(s, e, "t"), initialSagaState as SagaState<Data>);
       return {
         state,
         next: () => definition.next(state),
-        judge: (step: SagaStep, reply: StepReply) => definition.judge(step, reply),
+        judge: (step: SagaStep<Targets>, reply: StepReply) => definition.judge(step, reply),
       };
     },
   };

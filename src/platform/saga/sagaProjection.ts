@@ -1,9 +1,11 @@
+import { isEventOf } from "../contract";
 import { formatLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import { indexMember } from "../projection/readModelStore";
 import type { DocumentProjection } from "../projection/types";
+import { sagaContract } from "./sagaService";
 import { evolveSaga, initialSagaState } from "./sagaState";
-import { type SagaEvent, sagaEventTypes, type SagaState, type StepRecord } from "./types";
+import { sagaEventTypes, type SagaState, type StepRecord } from "./types";
 
 /** What operators see of a saga instance: where it is, what happened, what went wrong. */
 export interface SagaView {
@@ -34,10 +36,10 @@ export const sagaProjection: DocumentProjection<SagaView> = {
   history: true,
   documentIds: (event) => [event.streamId],
   evolve(doc, recorded: RecordedEvent, id) {
+    if (!isEventOf(recorded, sagaContract)) return doc; // subscribed to saga events only
     const at = recorded.metadata.recordedAt;
-    const event = recorded as unknown as SagaEvent;
-    const state = evolveSaga(doc?.state ?? initialSagaState, event, at);
-    const step = "step" in event.data ? (event.data as { step: string }).step : null;
+    const state = evolveSaga(doc?.state ?? initialSagaState, recorded, at);
+    const step = "step" in recorded.data ? recorded.data.step : null;
     return {
       id,
       sagaId: state.id,

@@ -1,3 +1,4 @@
+import type { AnyContract, CommandOf } from "../contract";
 import { ValidationError } from "../errors";
 import type { EventsOf } from "../eventstore/eventSchemas";
 import type { RecordedEvent } from "../eventstore/types";
@@ -5,14 +6,21 @@ import type { sagaEventSchemas } from "./sagaEvents";
 
 export type SagaStatus = "RUNNING" | "COMPENSATING" | "COMPLETED" | "COMPENSATED" | "FAILED";
 
-/** One local transaction of a saga: a command to one service. */
-export interface SagaStep {
-  /** Unique within the saga instance; part of the command's deterministic id. */
-  id: string;
-  service: string;
-  command: unknown;
-  compensation: boolean;
-}
+/**
+ * One local transaction of a saga: a command to one service. Typed by the
+ * contracts a saga targets: `service` is a contract's name and `command` one of
+ * that contract's commands, so `{ service: INVENTORY, command: { type: "VoidPayment", … } }`
+ * does not compile.
+ */
+export type SagaStep<Targets extends AnyContract = AnyContract> = Targets extends AnyContract
+  ? {
+      /** Unique within the saga instance; part of the command's deterministic id. */
+      readonly id: string;
+      readonly service: Targets["name"];
+      readonly command: CommandOf<Targets>;
+      readonly compensation: boolean;
+    }
+  : never;
 
 /** How a service answered a step's command. */
 export type StepReply = { ok: true; events: string[] } | { ok: false; code: string; message: string };
@@ -45,7 +53,7 @@ export interface SagaState<Data> {
  * An orchestrated saga, as pure functions: what starts it, which step comes
  * next, and how to read a step's reply. The runner does all I/O.
  */
-export interface SagaDefinition<Data> {
+export interface SagaDefinition<Data, Targets extends AnyContract = AnyContract> {
   readonly name: string;
   /** Event types that may start an instance. */
   readonly triggerTypes: readonly string[];
@@ -53,9 +61,9 @@ export interface SagaDefinition<Data> {
   readonly deadlineMs: number;
   start(event: RecordedEvent): { id: string; data: Data } | null;
   /** The next step to run, or how the saga ends when none is left. */
-  next(state: SagaState<Data>): SagaStep | { finished: "COMPLETED" | "COMPENSATED" };
+  next(state: SagaState<Data>): SagaStep<Targets> | { finished: "COMPLETED" | "COMPENSATED" };
   /** Whether a reply achieved the step's goal (a declined payment is an answer, and a failed step). */
-  judge(step: SagaStep, reply: StepReply): StepVerdict;
+  judge(step: SagaStep<Targets>, reply: StepReply): StepVerdict;
 }
 
 export type SagaEvent = EventsOf<typeof sagaEventSchemas>;

@@ -23,17 +23,3 @@ export type CommitStock = { type: "CommitStock"; sku: string; orderId: string };
 export type InventoryCommand = DefineProduct | ChangePrice | Restock | ReserveStock | ReleaseStock | CommitStock;
 
 export type InventoryCommandType = InventoryCommand["type"];
-
-// Keyed by the union: a new command type is a compile error here until it is listed.
-const commandTypeSet: Readonly<Record<InventoryCommandType, true>> = {
-  DefineProduct: true,
-  ChangePrice: true,
-  Restock: true,
-  ReserveStock: true,
-  ReleaseStock: true,
-  CommitStock: true,
-};
-
-export const inventoryCommandTypes: readonly InventoryCommandType[] = Object.freeze(
-  Object.keys(commandTypeSet) as InventoryCommandType[],
-);

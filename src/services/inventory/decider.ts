@@ -1,9 +1,10 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
-import { unknownCommandType, validCurrency, validId, validInteger, validObject, validSku } from "../../platform/validation";
-import { inventoryCommandTypes, type InventoryCommand } from "./commands";
+import { unknownCommandType } from "../../platform/validation";
+import { type InventoryCommand } from "./commands";
+import { inventoryCommandSchemas } from "./commandSchemas";
 import { inventoryErrors } from "./errors";
 import type { InventoryEvent } from "./events";
-import { limits, validName } from "./validation";
+import { limits } from "./validation";
 
 export type ReservationStatus = "held" | "released" | "committed";
 
@@ -48,31 +49,23 @@ function heldReservation(state: DefinedProduct, orderId: string): Reservation {
   return reservation;
 }
 
-// Input is validated before state is consulted, so a malformed command is always VALIDATION.
-// Fields are read through `input` (unknown values): commands also arrive as untyped JSON from job queues.
+// Commands arrive parsed against commandSchemas.ts (the service boundary), so only business rules are left here.
 function decide(command: InventoryCommand, state: ProductState): InventoryEvent[] {
-  const input = validObject("command", command);
-  const sku = validSku("sku", input.sku);
+  const { sku } = command;
   switch (command.type) {
     case "DefineProduct": {
-      const data = {
-        sku,
-        name: validName(input.name),
-        priceMinor: validInteger("priceMinor", input.priceMinor, limits.minPriceMinor, limits.maxPriceMinor),
-        currency: validCurrency("currency", input.currency),
-        initialStock: validInteger("initialStock", input.initialStock, 0, limits.maxQuantity),
-      };
+      const { name, priceMinor, currency, initialStock } = command;
       if (state.status !== "absent") throw inventoryErrors.productExists(sku);
-      return [{ type: "ProductDefined", data }];
+      return [{ type: "ProductDefined", data: { sku, name, priceMinor, currency, initialStock } }];
     }
     case "ChangePrice": {
-      const priceMinor = validInteger("priceMinor", input.priceMinor, limits.minPriceMinor, limits.maxPriceMinor);
+      const { priceMinor } = command;
       const product = defined(state, sku);
       if (priceMinor === product.priceMinor) return [];
       return [{ type: "ProductPriceChanged", data: { sku, priceMinor, previousPriceMinor: product.priceMinor } }];
     }
     case "Restock": {
-      const quantity = validInteger("quantity", input.quantity, 1, limits.maxQuantity);
+      const { quantity } = command;
       const product = defined(state, sku);
       if (product.available + quantity > limits.maxStock) {
         throw inventoryErrors.stockLimitExceeded(sku, quantity, product.available, limits.maxStock);
@@ -80,8 +73,7 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
       return [{ type: "StockRestocked", data: { sku, quantity } }];
     }
     case "ReserveStock": {
-      const orderId = validId("orderId", input.orderId);
-      const quantity = validInteger("quantity", input.quantity, 1, limits.maxQuantity);
+      const { orderId, quantity } = command;
       const product = defined(state, sku);
       const existing = reservationOf(product, orderId);
       if (existing) throw inventoryErrors.reservationExists(sku, orderId, existing.status);
@@ -89,23 +81,23 @@ function decide(command: InventoryCommand, state: ProductState): InventoryEvent[
       return [{ type: "StockReserved", data: { sku, orderId, quantity } }];
     }
     case "ReleaseStock": {
-      const orderId = validId("orderId", input.orderId);
+      const { orderId } = command;
       const product = defined(state, sku);
       // Released before it was reserved (the reserve is late or still queued): a tombstone of
       // quantity 0 settles the order, so the late reserve is refused instead of holding stock forever.
-      if (input.tombstone === true && !reservationOf(product, orderId)) {
+      if (command.tombstone === true && !reservationOf(product, orderId)) {
         return [{ type: "StockReservationReleased", data: { sku, orderId, quantity: 0 } }];
       }
       const { quantity } = heldReservation(product, orderId);
       return [{ type: "StockReservationReleased", data: { sku, orderId, quantity } }];
     }
     case "CommitStock": {
-      const orderId = validId("orderId", input.orderId);
+      const { orderId } = command;
       const { quantity } = heldReservation(defined(state, sku), orderId);
       return [{ type: "StockReservationCommitted", data: { sku, orderId, quantity } }];
     }
     default:
-      return unknownCommandType(command, inventoryCommandTypes);
+      return unknownCommandType(command, Object.keys(inventoryCommandSchemas));
   }
 }
 

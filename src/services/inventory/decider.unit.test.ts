@@ -1,11 +1,13 @@
 import { fold } from "../../platform/aggregate/decider";
 import { deciderSpec } from "../../../test/support/deciderSpec";
+import { decidingParsed } from "../../platform/bus/commandExecutor";
+import { inventoryContract } from "./contract";
 import type { InventoryCommand } from "./commands";
 import { productDecider, productStreamId } from "./decider";
 import { inventoryErrors } from "./errors";
 import type { InventoryEvent } from "./events";
 
-const spec = deciderSpec(productDecider);
+const spec = deciderSpec(decidingParsed(productDecider, inventoryContract.parseCommand));
 const SKU = "TSHIRT-RED-M";
 const ORDER = "order-1";
 

@@ -1,23 +1,25 @@
-import type { RecordedEvent } from "../../platform/eventstore/types";
+import { isEvent, eventTypesOf } from "../../platform/contract";
 import type { Reactor } from "../../platform/service";
-
-type OrderEndData = {
-  orderId: string;
-  previousStatus?: string;
-  lines: Array<{ sku: string; quantity: number }>;
-};
+import { orderingContract } from "../ordering/contract";
+import type { InventoryCommand } from "./commands";
 
 /**
  * Choreography, no orchestrator: a confirmed order that is cancelled gives
  * its stock back; a shipped order's stock leaves for good.
  */
-export const orderStockReactor: Reactor = {
+export const orderStockReactor: Reactor<InventoryCommand> = {
   name: "order-stock",
-  eventTypes: ["OrderCancelled", "OrderShipped"],
-  react(event: RecordedEvent) {
-    const { orderId, previousStatus, lines } = event.data as OrderEndData;
-    if (event.type === "OrderCancelled" && previousStatus !== "CONFIRMED") return []; // the checkout saga compensates pending orders
-    const type = event.type === "OrderShipped" ? "CommitStock" : "ReleaseStock";
-    return lines.map(({ sku }) => ({ key: sku, command: { type, sku, orderId } }));
+  eventTypes: eventTypesOf(orderingContract, ["OrderCancelled", "OrderShipped"]),
+  react(event) {
+    if (isEvent(event, orderingContract, "OrderShipped")) {
+      const { orderId, lines } = event.data;
+      return lines.map(({ sku }) => ({ key: sku, command: { type: "CommitStock", sku, orderId } }));
+    }
+    // A pending order is the checkout saga's to compensate.
+    if (isEvent(event, orderingContract, "OrderCancelled") && event.data.previousStatus === "CONFIRMED") {
+      const { orderId, lines } = event.data;
+      return lines.map(({ sku }) => ({ key: sku, command: { type: "ReleaseStock", sku, orderId } }));
+    }
+    return [];
   },
 };

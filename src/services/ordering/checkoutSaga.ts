@@ -1,5 +1,8 @@
-import type { RecordedEvent } from "../../platform/eventstore/types";
+import { isEvent } from "../../platform/contract";
 import type { SagaDefinition, SagaState, SagaStep, StepReply, StepVerdict } from "../../platform/saga/types";
+import { INVENTORY, inventoryContract } from "../inventory/contract";
+import { PAYMENTS, paymentsContract } from "../payments/contract";
+import { ORDERING, orderingContract } from "./contract";
 import { OrderingErrorCode } from "./errors";
 
 /**
@@ -15,7 +18,9 @@ export interface CheckoutData {
   totalMinor: number;
 }
 
-type OrderPlacedData = CheckoutData & { lines: Array<{ sku: string; quantity: number }> };
+/** The services a checkout sends commands to: each step's command is checked against its target's contract. */
+type CheckoutTargets = typeof inventoryContract | typeof paymentsContract | typeof orderingContract;
+type CheckoutStep = SagaStep<CheckoutTargets>;
 
 export const CHECKOUT_DEADLINE_MS = 30_000;
 
@@ -48,38 +53,38 @@ function cancelReason(state: SagaState<CheckoutData>): string {
   return `checkout failed at ${error.step}: ${error.code}`;
 }
 
-function nextForward(state: SagaState<CheckoutData>): SagaStep | { finished: "COMPLETED" } {
+function nextForward(state: SagaState<CheckoutData>): CheckoutStep | { finished: "COMPLETED" } {
   const { orderId, customerId, lines, totalMinor } = state.data;
   for (const { sku, quantity } of lines) {
     if (!done(state, reserveStep(sku))) {
-      return { id: reserveStep(sku), service: "inventory", command: { type: "ReserveStock", sku, orderId, quantity }, compensation: false };
+      return { id: reserveStep(sku), service: INVENTORY, command: { type: "ReserveStock", sku, orderId, quantity }, compensation: false };
     }
   }
   if (!done(state, "authorize")) {
     return {
       id: "authorize",
-      service: "payments",
+      service: PAYMENTS,
       command: { type: "AuthorizePayment", customerId, orderId, amountMinor: totalMinor },
       compensation: false,
     };
   }
   if (!done(state, "confirm")) {
-    return { id: "confirm", service: "ordering", command: { type: "ConfirmOrder", orderId }, compensation: false };
+    return { id: "confirm", service: ORDERING, command: { type: "ConfirmOrder", orderId }, compensation: false };
   }
   return { finished: "COMPLETED" };
 }
 
-function nextCompensation(state: SagaState<CheckoutData>): SagaStep | { finished: "COMPENSATED" } {
+function nextCompensation(state: SagaState<CheckoutData>): CheckoutStep | { finished: "COMPENSATED" } {
   const { orderId, customerId, lines } = state.data;
   for (const { sku } of [...lines].reverse()) {
     if (mayHaveApplied(state, reserveStep(sku)) && !done(state, releaseStep(sku))) {
-      return { id: releaseStep(sku), service: "inventory", command: { type: "ReleaseStock", sku, orderId, tombstone: true }, compensation: true };
+      return { id: releaseStep(sku), service: INVENTORY, command: { type: "ReleaseStock", sku, orderId, tombstone: true }, compensation: true };
     }
   }
   if (!done(state, "cancel")) {
     return {
       id: "cancel",
-      service: "ordering",
+      service: ORDERING,
       command: { type: "CancelOrder", orderId, reason: cancelReason(state) },
       compensation: true,
     };
@@ -87,7 +92,7 @@ function nextCompensation(state: SagaState<CheckoutData>): SagaStep | { finished
   if (mayHaveApplied(state, "authorize") && !done(state, "void")) {
     return {
       id: "void",
-      service: "payments",
+      service: PAYMENTS,
       command: { type: "VoidPayment", customerId, orderId, reason: cancelReason(state) },
       compensation: true,
     };
@@ -95,7 +100,7 @@ function nextCompensation(state: SagaState<CheckoutData>): SagaStep | { finished
   return { finished: "COMPENSATED" };
 }
 
-function judge(step: SagaStep, reply: StepReply): StepVerdict {
+function judge(step: CheckoutStep, reply: StepReply): StepVerdict {
   if (step.id === "authorize" && reply.ok && !reply.events.includes("PaymentAuthorized")) {
     return { ok: false, code: OrderingErrorCode.PAYMENT_DECLINED, message: "the payment was declined: insufficient funds" };
   }
@@ -107,12 +112,13 @@ function judge(step: SagaStep, reply: StepReply): StepVerdict {
   return { ok: false, code: reply.code, message: reply.message };
 }
 
-export const checkoutSaga: SagaDefinition<CheckoutData> = {
+export const checkoutSaga: SagaDefinition<CheckoutData, CheckoutTargets> = {
   name: "checkout",
   triggerTypes: ["OrderPlaced"],
   deadlineMs: CHECKOUT_DEADLINE_MS,
-  start(event: RecordedEvent) {
-    const { orderId, customerId, lines, totalMinor } = event.data as OrderPlacedData;
+  start(event) {
+    if (!isEvent(event, orderingContract, "OrderPlaced")) return null;
+    const { orderId, customerId, lines, totalMinor } = event.data;
     return { id: orderId, data: { orderId, customerId, totalMinor, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) } };
   },
   next: (state) => (state.status === "RUNNING" ? nextForward(state) : nextCompensation(state)),

@@ -1,5 +1,7 @@
 import { sagaHistory as h, sagaSpec } from "../../../test/support/sagaSpec";
 import type { SagaStep } from "../../platform/saga/types";
+import { INVENTORY, type inventoryContract } from "../inventory/contract";
+import { PAYMENTS, type paymentsContract } from "../payments/contract";
 import { type CheckoutData, checkoutSaga } from "./checkoutSaga";
 
 const data: CheckoutData = {
@@ -125,9 +127,26 @@ describe("checkout saga: failures and compensation", () => {
 });
 
 describe("checkout saga: reading replies", () => {
-  const authorize: SagaStep = { id: "authorize", service: "payments", command: {}, compensation: false };
-  const release: SagaStep = { id: "release:TEA", service: "inventory", command: {}, compensation: true };
-  const reserve: SagaStep = { id: "reserve:TEA", service: "inventory", command: {}, compensation: false };
+  const authorize: SagaStep<typeof paymentsContract> = {
+    id: "authorize", service: PAYMENTS, command: { type: "AuthorizePayment", customerId: "c-1", orderId: "o-1", amountMinor: 3400 }, compensation: false,
+  };
+  const release: SagaStep<typeof inventoryContract> = {
+    id: "release:TEA", service: INVENTORY, command: { type: "ReleaseStock", sku: "TEA", orderId: "o-1", tombstone: true }, compensation: true,
+  };
+  const reserve: SagaStep<typeof inventoryContract> = {
+    id: "reserve:TEA", service: INVENTORY, command: { type: "ReserveStock", sku: "TEA", orderId: "o-1", quantity: 2 }, compensation: false,
+  };
+
+  it("is typed by its target's contract: a payments command cannot be sent to Inventory", () => {
+    // @ts-expect-error AuthorizePayment is not one of Inventory's commands
+    const misrouted: SagaStep<typeof inventoryContract | typeof paymentsContract> = {
+      id: "authorize",
+      service: INVENTORY,
+      command: { type: "AuthorizePayment", customerId: "c-1", orderId: "o-1", amountMinor: 3400 },
+      compensation: false,
+    };
+    expect(misrouted.service).toBe("inventory");
+  });
 
   it("an authorization is a success", () => {
     expect(checkoutSaga.judge(authorize, { ok: true, events: ["PaymentAuthorized"] })).toEqual({ ok: true });

@@ -1,7 +1,7 @@
 import { checked, commandShape, parseCommand } from "../../platform/commandSchema";
-import { validId, validText } from "../../platform/validation";
+import { validCurrency, validId, validText } from "../../platform/validation";
 import type { OrderingCommand } from "./commands";
-import { limits, validCurrency, validLines } from "./validation";
+import { limits, validLines } from "./validation";
 
 const orderId = checked((v) => validId("orderId", v));
 
@@ -11,7 +11,7 @@ export const orderingCommandSchemas = {
     orderId,
     customerId: checked((v) => validId("customerId", v)),
     lines: checked(validLines),
-    currency: checked(validCurrency),
+    currency: checked((v) => validCurrency("currency", v)),
   }),
   ConfirmOrder: commandShape("ConfirmOrder", { orderId }),
   CancelOrder: commandShape("CancelOrder", { orderId, reason: checked((v) => validText("reason", v, limits.maxReasonLength)) }),

@@ -19,15 +19,3 @@ export type MarkOrderShipped = { type: "MarkOrderShipped"; orderId: string };
 export type OrderingCommand = PlaceOrder | ConfirmOrder | CancelOrder | MarkOrderShipped;
 
 export type OrderingCommandType = OrderingCommand["type"];
-
-// Keyed by the union: a new command type is a compile error here until it is listed.
-const commandTypeSet: Readonly<Record<OrderingCommandType, true>> = {
-  PlaceOrder: true,
-  ConfirmOrder: true,
-  CancelOrder: true,
-  MarkOrderShipped: true,
-};
-
-export const orderingCommandTypes: readonly OrderingCommandType[] = Object.freeze(
-  Object.keys(commandTypeSet) as OrderingCommandType[],
-);

@@ -1,11 +1,13 @@
 import { fold } from "../../platform/aggregate/decider";
 import { deciderSpec } from "../../../test/support/deciderSpec";
+import { decidingParsed } from "../../platform/bus/commandExecutor";
+import { orderingContract } from "./contract";
 import type { OrderingCommand, OrderLineInput, PlaceOrder } from "./commands";
 import { orderDecider, orderStreamId, type OrderStatus } from "./decider";
 import { orderingErrors } from "./errors";
 import { orderingEventTypes, type OrderingEvent, type OrderLine } from "./events";
 
-const spec = deciderSpec(orderDecider);
+const spec = deciderSpec(decidingParsed(orderDecider, orderingContract.parseCommand));
 const ORDER = "order-1";
 const CUSTOMER = "customer-1";
 const REASON = "customer changed their mind";

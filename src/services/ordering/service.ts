@@ -1,11 +1,10 @@
 import { join } from "node:path";
 import { ordersProjection } from "../../../projections/orders";
 import { salesDashboardProjection } from "../../../projections/salesDashboard";
-import { CommandHandler } from "../../platform/aggregate/commandHandler";
+import { commandExecutor } from "../../platform/bus/commandExecutor";
 import type { ServiceDefinition } from "../../platform/service";
 import { orderingErrorCatalogue } from "./errors";
-import { orderingEventSchemas } from "./events";
-import { parseOrderingCommand } from "./commandSchemas";
+import { ORDERING, orderingContract } from "./contract";
 import { checkoutSaga } from "./checkoutSaga";
 import { orderDecider, orderStreamId } from "./decider";
 import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions, orderNode, SalesDashboardFields, salesDashboardNode } from "./resolvers";
@@ -15,8 +14,8 @@ import { OrderFields, OrderingMutations, OrderingQueries, OrderingSubscriptions,
  * also reads payment events: it answers questions about sales, which is this context's API.
  */
 export const orderingService: ServiceDefinition = {
-  name: "ordering",
-  events: orderingEventSchemas,
+  name: ORDERING,
+  events: orderingContract.events,
   projections: [ordersProjection, salesDashboardProjection],
   resolvers: [OrderingQueries, OrderFields, SalesDashboardFields, OrderingMutations, OrderingSubscriptions],
   errors: orderingErrorCatalogue,
@@ -24,12 +23,5 @@ export const orderingService: ServiceDefinition = {
   sagas: [checkoutSaga],
   // Plain files, copied into dist by the build: the page runs in the browser, not in this process.
   pages: [{ path: "/dashboard", directory: join(__dirname, "dashboard"), title: "Sales dashboard" }],
-  createExecutor({ store, handlerOptions }) {
-    const handler = new CommandHandler(store, orderDecider, handlerOptions);
-    return (command, context) => {
-      // Parsed, not cast: a malformed or forged job is a VALIDATION refusal, answered once and never retried.
-      const c = parseOrderingCommand(command);
-      return handler.handle(orderStreamId(c.orderId), c, context);
-    };
-  },
+  createExecutor: (deps) => commandExecutor(deps, { decider: orderDecider, parse: orderingContract.parseCommand, streamOf: (c) => orderStreamId(c.orderId) }),
 };

@@ -1,5 +1,5 @@
 import { ValidationError } from "../../platform/errors";
-import { validArray, validCurrency as currencyCode, validInteger, validObject, validSku } from "../../platform/validation";
+import { validArray, validInteger, validObject, validSku } from "../../platform/validation";
 import type { OrderLineInput } from "./commands";
 
 /** Input rules of the Ordering context (decision 0001). */
@@ -11,10 +11,6 @@ export const limits = {
   maxUnitPriceMinor: 10_000_000_000,
   maxReasonLength: 500,
 } as const;
-
-export function validCurrency(value: unknown): string {
-  return currencyCode("currency", value);
-}
 
 /** 1-50 lines, each SKU at most once; a refusal names the line, e.g. `lines[2].quantity`. */
 export function validLines(value: unknown): OrderLineInput[] {

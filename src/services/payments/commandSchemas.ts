@@ -1,7 +1,7 @@
 import { checked, commandShape, parseCommand } from "../../platform/commandSchema";
-import { validId, validText } from "../../platform/validation";
+import { validCurrency, validId, validText } from "../../platform/validation";
 import type { PaymentsCommand } from "./commands";
-import { limits, validAmount, validCurrency } from "./validation";
+import { limits, validAmount } from "./validation";
 
 const customerId = checked((v) => validId("customerId", v));
 const orderId = checked((v) => validId("orderId", v));
@@ -11,7 +11,7 @@ const amount = checked((v) => validAmount("amountMinor", v));
 export const paymentsCommandSchemas = {
   OpenAccount: commandShape("OpenAccount", {
     customerId,
-    currency: checked(validCurrency),
+    currency: checked((v) => validCurrency("currency", v)),
     initialBalanceMinor: checked((v) => validAmount("initialBalanceMinor", v, 0)),
   }),
   AddFunds: commandShape("AddFunds", { customerId, amountMinor: amount }),

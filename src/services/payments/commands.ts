@@ -13,17 +13,3 @@ export type RefundPayment = { type: "RefundPayment"; customerId: string; orderId
 export type PaymentsCommand = OpenAccount | AddFunds | AuthorizePayment | CapturePayment | VoidPayment | RefundPayment;
 
 export type PaymentsCommandType = PaymentsCommand["type"];
-
-// Keyed by the union: a new command type is a compile error here until it is listed.
-const commandTypeSet: Readonly<Record<PaymentsCommandType, true>> = {
-  OpenAccount: true,
-  AddFunds: true,
-  AuthorizePayment: true,
-  CapturePayment: true,
-  VoidPayment: true,
-  RefundPayment: true,
-};
-
-export const paymentsCommandTypes: readonly PaymentsCommandType[] = Object.freeze(
-  Object.keys(commandTypeSet) as PaymentsCommandType[],
-);

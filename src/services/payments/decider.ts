@@ -1,9 +1,10 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
-import { unknownCommandType, validId, validObject, validText } from "../../platform/validation";
-import { paymentsCommandTypes, type PaymentsCommand } from "./commands";
+import { unknownCommandType } from "../../platform/validation";
+import { type PaymentsCommand } from "./commands";
+import { paymentsCommandSchemas } from "./commandSchemas";
 import { paymentsErrors, type PaymentTransitionTarget } from "./errors";
 import type { PaymentsEvent } from "./events";
-import { limits, validAmount, validCurrency } from "./validation";
+import { limits } from "./validation";
 
 export type PaymentStatus = "AUTHORIZED" | "DECLINED" | "CAPTURED" | "VOIDED" | "REFUNDED";
 
@@ -51,23 +52,17 @@ function paymentIn(account: OpenedAccount, orderId: string, from: PaymentStatus,
   return payment;
 }
 
-// Input is validated before state is consulted, so a malformed command is always VALIDATION.
-// Fields are read through `input` (unknown values): commands also arrive as untyped JSON from job queues.
+// Commands arrive parsed against commandSchemas.ts (the service boundary), so only business rules are left here.
 function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] {
-  const input = validObject("command", command);
-  const customerId = validId("customerId", input.customerId);
+  const { customerId } = command;
   switch (command.type) {
     case "OpenAccount": {
-      const data = {
-        customerId,
-        currency: validCurrency(input.currency),
-        initialBalanceMinor: validAmount("initialBalanceMinor", input.initialBalanceMinor, 0),
-      };
+      const { currency, initialBalanceMinor } = command;
       if (state.status !== "ABSENT") throw paymentsErrors.accountExists(customerId);
-      return [{ type: "AccountOpened", data }];
+      return [{ type: "AccountOpened", data: { customerId, currency, initialBalanceMinor } }];
     }
     case "AddFunds": {
-      const amountMinor = validAmount("amountMinor", input.amountMinor);
+      const { amountMinor } = command;
       const account = opened(state, customerId);
       const balance = account.available + account.held + account.captured;
       if (balance + amountMinor > limits.maxBalanceMinor) {
@@ -76,8 +71,7 @@ function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] 
       return [{ type: "FundsAdded", data: { customerId, amountMinor } }];
     }
     case "AuthorizePayment": {
-      const orderId = validId("orderId", input.orderId);
-      const amountMinor = validAmount("amountMinor", input.amountMinor);
+      const { orderId, amountMinor } = command;
       const account = opened(state, customerId);
       const existing = paymentOf(account, orderId);
       if (existing) throw paymentsErrors.paymentExists(customerId, orderId, existing.status);
@@ -92,13 +86,12 @@ function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] 
       return [{ type: "PaymentAuthorized", data: { customerId, orderId, amountMinor } }];
     }
     case "CapturePayment": {
-      const orderId = validId("orderId", input.orderId);
+      const { orderId } = command;
       const { amountMinor } = paymentIn(opened(state, customerId), orderId, "AUTHORIZED", "CAPTURED");
       return [{ type: "PaymentCaptured", data: { customerId, orderId, amountMinor } }];
     }
     case "VoidPayment": {
-      const orderId = validId("orderId", input.orderId);
-      const reason = validText("reason", input.reason, limits.maxReasonLength);
+      const { orderId, reason } = command;
       const payment = paymentOf(opened(state, customerId), orderId);
       if (!payment) return [{ type: "PaymentVoided", data: { customerId, orderId, amountMinor: 0, reason } }];
       switch (payment.status) {
@@ -115,12 +108,12 @@ function decide(command: PaymentsCommand, state: AccountState): PaymentsEvent[] 
       }
     }
     case "RefundPayment": {
-      const orderId = validId("orderId", input.orderId);
+      const { orderId } = command;
       const { amountMinor } = paymentIn(opened(state, customerId), orderId, "CAPTURED", "REFUNDED");
       return [{ type: "PaymentRefunded", data: { customerId, orderId, amountMinor } }];
     }
     default:
-      return unknownCommandType(command, paymentsCommandTypes);
+      return unknownCommandType(command, Object.keys(paymentsCommandSchemas));
   }
 }
 

@@ -1,12 +1,14 @@
 import { fold } from "../../platform/aggregate/decider";
 import { deciderSpec } from "../../../test/support/deciderSpec";
+import { decidingParsed } from "../../platform/bus/commandExecutor";
+import { paymentsContract } from "./contract";
 import { DomainError } from "../../platform/errors";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId, type AccountState, type PaymentStatus } from "./decider";
 import { paymentsErrors } from "./errors";
 import { paymentsEventTypes, type PaymentsEvent } from "./events";
 
-const spec = deciderSpec(accountDecider);
+const spec = deciderSpec(decidingParsed(accountDecider, paymentsContract.parseCommand));
 const CUSTOMER = "customer-1";
 const ORDER = "order-1";
 const REASON = "order cancelled";

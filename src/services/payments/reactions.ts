@@ -1,19 +1,25 @@
-import type { RecordedEvent } from "../../platform/eventstore/types";
+import { isEvent, eventTypesOf } from "../../platform/contract";
 import type { Reactor } from "../../platform/service";
-
-type OrderEndData = { orderId: string; customerId: string; previousStatus?: string; reason?: string };
+import { orderingContract } from "../ordering/contract";
+import type { PaymentsCommand } from "./commands";
 
 /**
  * Choreography, no orchestrator: a confirmed order that is cancelled releases
  * the money held for it; a shipped order's payment is captured.
  */
-export const orderPaymentReactor: Reactor = {
+export const orderPaymentReactor: Reactor<PaymentsCommand> = {
   name: "order-payment",
-  eventTypes: ["OrderCancelled", "OrderShipped"],
-  react(event: RecordedEvent) {
-    const { orderId, customerId, previousStatus, reason } = event.data as OrderEndData;
-    if (event.type === "OrderShipped") return [{ key: "capture", command: { type: "CapturePayment", customerId, orderId } }];
-    if (previousStatus !== "CONFIRMED") return []; // the checkout saga compensates pending orders
-    return [{ key: "void", command: { type: "VoidPayment", customerId, orderId, reason: reason ?? "order cancelled" } }];
+  eventTypes: eventTypesOf(orderingContract, ["OrderCancelled", "OrderShipped"]),
+  react(event) {
+    if (isEvent(event, orderingContract, "OrderShipped")) {
+      const { orderId, customerId } = event.data;
+      return [{ key: "capture", command: { type: "CapturePayment", customerId, orderId } }];
+    }
+    // A pending order is the checkout saga's to compensate.
+    if (isEvent(event, orderingContract, "OrderCancelled") && event.data.previousStatus === "CONFIRMED") {
+      const { orderId, customerId, reason } = event.data;
+      return [{ key: "void", command: { type: "VoidPayment", customerId, orderId, reason } }];
+    }
+    return [];
   },
 };

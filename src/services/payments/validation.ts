@@ -1,4 +1,4 @@
-import { validCurrency as currencyCode, validInteger } from "../../platform/validation";
+import { validInteger } from "../../platform/validation";
 
 /** Input rules of the Payments context (decision 0001). */
 export const limits = {
@@ -7,10 +7,6 @@ export const limits = {
   maxBalanceMinor: Number.MAX_SAFE_INTEGER,
   maxReasonLength: 500,
 } as const;
-
-export function validCurrency(value: unknown): string {
-  return currencyCode("currency", value);
-}
 
 /** 1-10^10 minor units; `min` 0 only for an opening balance. */
 export function validAmount(field: string, value: unknown, min: 0 | 1 = 1): number {
