@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { accountsProjection, type AccountView } from "../projections/accounts";
+import { accountsProjection, type AccountView } from "../projections/payments/accounts/projection";
 import { CommandHandler } from "../src/platform/aggregate/commandHandler";
 import { eventRegistryOf } from "../src/platform/eventCatalog";
 import { EventStore } from "../src/platform/eventstore/eventStore";
