@@ -1,5 +1,7 @@
+import type { CommandContext, CommandOutcome } from "../../platform/aggregate/commandHandler";
+import type { CommandBus } from "../../platform/bus/commandBus";
 import { DomainError } from "../../platform/errors";
-import { type Catalog, type CatalogPrice, orderIdFor, pricedOrder } from "./placeOrder";
+import { type Catalog, type CatalogPrice, orderAsked, orderIdFor, placeOrder, pricedOrder } from "./placeOrder";
 
 function catalogOf(prices: Record<string, CatalogPrice>): Catalog & { asked: string[] } {
   const asked: string[] = [];
@@ -67,5 +69,50 @@ describe("pricedOrder", () => {
       expect(await codeOf(pricedOrder(port, { customerId: "ada", lines }, "k"))).toBe("VALIDATION");
       expect(port.asked).toEqual([]);
     }
+  });
+});
+
+describe("placeOrder", () => {
+  const context: CommandContext = { commandId: "ada/cmd-1", clientCommandId: "cmd-1", actor: "ada" };
+
+  function recordingBus(): CommandBus & { sent: Array<{ service: string; command: unknown; context: CommandContext }> } {
+    const sent: Array<{ service: string; command: unknown; context: CommandContext }> = [];
+    return {
+      sent,
+      send: async (service, command, ctx) => {
+        sent.push({ service, command, context: ctx });
+        const outcome: CommandOutcome = { commandId: ctx.commandId, streamId: "s", streamVersion: 1, position: null, events: [], eventTypes: [], duplicate: false };
+        return outcome;
+      },
+    };
+  }
+
+  it("sends Ordering the priced command with the caller's context, and names the order it placed", async () => {
+    const commands = recordingBus();
+    const { orderId } = await placeOrder({ catalog: catalog(), commands }, { customerId: "ada", lines: [{ sku: "TEA-1", quantity: 3 }] }, context);
+    expect(orderId).toBe(orderIdFor("ada/cmd-1"));
+    expect(commands.sent).toEqual([
+      {
+        service: "ordering",
+        command: { type: "PlaceOrder", orderId, customerId: "ada", lines: [{ sku: "TEA-1", quantity: 3, unitPriceMinor: 450 }], currency: "EUR" },
+        context,
+      },
+    ]);
+  });
+
+  it("sends nothing when the command is refused by its schema", async () => {
+    const commands = recordingBus();
+    const request = { customerId: "ada", lines: [{ sku: "TEA-1", quantity: 0 }] };
+    expect(await codeOf(placeOrder({ catalog: catalog(), commands }, request, context))).toBe("VALIDATION");
+    expect(commands.sent).toEqual([]);
+  });
+
+  it("fingerprints the order as asked, without prices, so a resend after a price change is the same command", () => {
+    expect(orderAsked({ customerId: "ada", lines: [{ sku: "TEA-1", quantity: 3 }] })).toEqual({
+      type: "PlaceOrder",
+      orderId: null,
+      customerId: "ada",
+      lines: [{ sku: "TEA-1", quantity: 3 }],
+    });
   });
 });

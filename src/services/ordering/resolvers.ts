@@ -23,7 +23,7 @@ import {
   SALES_DASHBOARD_TOPIC,
   type SalesDashboardView,
 } from "../../../projections/ordering/salesDashboard/projection";
-import { readSalesDashboard as readDashboardView, topProducts } from "../../../projections/ordering/salesDashboard/queries";
+import { readSalesDashboard, topProducts } from "../../../projections/ordering/salesDashboard/queries";
 import { productPrice } from "../../../projections/inventory/products/queries";
 import { parseOrderingCommand } from "./commandSchemas";
 import type { OrderingCommand } from "./commands";
@@ -62,13 +62,13 @@ export class OrderingQueries {
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<SalesDashboard> {
-    return readSalesDashboard(ctx, waitFor);
+    return salesDashboardAfter(ctx, waitFor);
   }
 }
 
-async function readSalesDashboard(ctx: RequestContext, waitFor: string | null): Promise<SalesDashboard> {
+async function salesDashboardAfter(ctx: RequestContext, waitFor: string | null): Promise<SalesDashboard> {
   await readAfter(ctx, SALES_DASHBOARD, waitFor);
-  return toSalesDashboard(await readDashboardView(ctx.readModels));
+  return toSalesDashboard(await readSalesDashboard(ctx.readModels));
 }
 
 /** `node(id: "Order:<orderId>")`: the order as `order(id:)` returns it. */
@@ -84,7 +84,7 @@ export const salesDashboardNode: NodeDefinition<SalesDashboard> = {
   typename: "SalesDashboard",
   scopes: [Scope.query],
   keyOf: () => SALES_DASHBOARD_ID,
-  load: async (ctx, key) => (key === SALES_DASHBOARD_ID ? readSalesDashboard(ctx, null) : null),
+  load: async (ctx, key) => (key === SALES_DASHBOARD_ID ? salesDashboardAfter(ctx, null) : null),
 };
 
 @Resolver(() => SalesDashboard)
