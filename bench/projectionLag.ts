@@ -1,5 +1,5 @@
 import type { Client } from "graphql-ws";
-import { productsProjection, STOCK_LEVELS_TOPIC } from "../projections/products";
+import { productsProjection, STOCK_LEVELS_TOPIC } from "../projections/inventory/products/projection";
 import { createRedis } from "../src/platform/bus/connections";
 import { EventStore } from "../src/platform/eventstore/eventStore";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../src/platform/eventstore/logPosition";

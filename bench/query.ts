@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { print } from "graphql";
-import { productsProjection } from "../projections/products";
+import { productsProjection } from "../projections/inventory/products/projection";
 import { FIRST_GENERATION, ReadModelKeys } from "../src/platform/projection/keys";
 import { ProductDocument, ProductsDocument } from "../test/graphql/generated";
 import { testRedis, TEST_REDIS_URL } from "../test/support/testEnv";

@@ -1,4 +1,4 @@
-import { productsProjection } from "../projections/products";
+import { productsProjection } from "../projections/inventory/products/projection";
 import { ReadModelKeys } from "../src/platform/projection/keys";
 import { deleteKeys } from "../test/support/testEnv";
 import { benchDatabase, benchRedis } from "./lib/env";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { print } from "graphql";
-import { productsProjection } from "../projections/products";
+import { productsProjection } from "../projections/inventory/products/projection";
 import { FIRST_GENERATION, ReadModelKeys } from "../src/platform/projection/keys";
 import { ProductDocument } from "../test/graphql/generated";
 import { rawGraphQLSocket } from "../test/support/graphqlClient";

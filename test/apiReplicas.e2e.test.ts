@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
-import { SALES_DASHBOARD, SALES_DASHBOARD_TOPIC } from "../projections/salesDashboard";
+import { SALES_DASHBOARD, SALES_DASHBOARD_TOPIC } from "../projections/ordering/salesDashboard/projection";
 import { bullPrefix } from "../src/platform/bus/connections";
 import { commandQueueName } from "../src/platform/bus/queueCommandBus";
 import { parseLogPosition, type LogPosition } from "../src/platform/eventstore/logPosition";

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { accountsProjection, type AccountView } from "../projections/accounts";
+import { accountsProjection, type AccountView } from "../projections/payments/accounts/projection";
 import { CommandHandler } from "../src/platform/aggregate/commandHandler";
 import { eventRegistryOf } from "../src/platform/eventCatalog";
 import { ErrorCode } from "../src/platform/errors";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { PRODUCTS, productsProjection } from "../projections/products";
+import { PRODUCTS, productsProjection } from "../projections/inventory/products/projection";
 import { formatLogPosition } from "../src/platform/eventstore/logPosition";
 import { FIRST_GENERATION, ReadModelKeys } from "../src/platform/projection/keys";
 import { parseCheckpoint } from "../src/platform/projection/projectionRunner";

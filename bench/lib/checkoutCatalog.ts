@@ -1,7 +1,7 @@
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import type { Redis } from "ioredis";
-import { ORDERS_TOPIC } from "../../projections/orders";
+import { ORDERS_TOPIC } from "../../projections/ordering/orders/projection";
 import { DefineProductDocument, OpenAccountDocument, OrderChangesDocument, ProductDocument } from "../../test/graphql/generated";
 import { request } from "../../test/support/graphqlClient";
 import { untilSubscribed } from "../../test/support/testEnv";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
 import type { NewEvent } from "../../src/platform/eventstore/types";
 
-/** Events shaped like Inventory's own (projections/products.ts reads them). */
+/** Events shaped like Inventory's own (projections/inventory/products/projection.ts reads them). */
 export const benchMetadata = (commandId: string) => ({
   correlationId: commandId,
   causationId: commandId,

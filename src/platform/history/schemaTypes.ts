@@ -1,7 +1,7 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { Node } from "../graphql/node";
-import { PageInfo } from "../graphql/types";
+import { connectionType } from "../graphql/connection";
 
 @ObjectType("EventMetadata", { description: "Who and what caused an event." })
 export class EventMetadataView {
@@ -51,26 +51,10 @@ export class HistoryEvent {
   recordedAt!: string;
 }
 
-@ObjectType()
-export class HistoryEventEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => HistoryEvent)
-  node!: HistoryEvent;
-}
-
-@ObjectType({ description: "A page of events, oldest first." })
-export class HistoryEventConnection {
-  @Field(() => [HistoryEventEdge])
-  edges!: HistoryEventEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int, { description: "Events across all pages." })
-  totalCount!: number;
-}
+export const HistoryEventConnection = connectionType("HistoryEvent", HistoryEvent, {
+  description: "A page of events, oldest first.",
+  totalCount: "Events across all pages.",
+});
 
 @ArgsType()
 export class HistoryPageArgs {

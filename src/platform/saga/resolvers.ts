@@ -2,7 +2,8 @@ import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Ob
 import { Scope } from "../graphql/auth";
 import { commandContext, type RequestContext } from "../graphql/context";
 import { Node, type NodeDefinition } from "../graphql/node";
-import { CommandResult, PageInfo } from "../graphql/types";
+import { connectionOf, type Connection, connectionType } from "../graphql/connection";
+import { CommandResult } from "../graphql/types";
 import type { FeedItem } from "../subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../subscriptions/resolving";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../history/entityHistory";
@@ -51,17 +52,7 @@ export class Saga {
   @Field(() => Int) version!: number;
 }
 
-@ObjectType()
-class SagaEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Saga) node!: Saga;
-}
-
-@ObjectType()
-class SagaConnection {
-  @Field(() => [SagaEdge]) edges!: SagaEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+const SagaConnection = connectionType("Saga", Saga);
 
 /** `node(id: "Saga:<stream id>")`: the saga as `saga(id:)` returns it. */
 export const sagaNode: NodeDefinition<SagaView> = {
@@ -100,9 +91,8 @@ export class SagaResolvers {
     @Arg("first", () => Int, { defaultValue: 20 }) first: number,
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: RequestContext,
-  ): Promise<SagaConnection> {
-    const page = await ctx.readModels.page<SagaView>(SAGAS, status ? `status:${status}` : "all", { first, after, descending: true });
-    return { edges: page.nodes as unknown as SagaEdge[], pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
+  ): Promise<Connection<SagaView>> {
+    return connectionOf(await ctx.readModels.page<SagaView>(SAGAS, status ? `status:${status}` : "all", { first, after, descending: true }));
   }
 
   @Authorized(Scope.admin)

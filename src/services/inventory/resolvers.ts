@@ -1,8 +1,11 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { SafeIntResolver } from "graphql-scalars";
 import { Scope } from "../../platform/graphql/auth";
-import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
+import { COMMAND_ID, WAIT_FOR } from "../../platform/graphql/arguments";
+import { connectionOf, type CountedConnection } from "../../platform/graphql/connection";
+import { readAfter, type RequestContext } from "../../platform/graphql/context";
 import type { NodeDefinition } from "../../platform/graphql/node";
+import { sendCommand } from "../../platform/graphql/sendCommand";
 import { CommandResult } from "../../platform/graphql/types";
 import { validSku } from "../../platform/validation";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
@@ -11,12 +14,10 @@ import { parseInventoryCommand } from "./commandSchemas";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
-import { PRODUCT_TOPIC, PRODUCTS, productIndex, productsProjection, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/products";
+import { PRODUCT_TOPIC, PRODUCTS, productsProjection, type ProductView, STOCK_LEVELS_TOPIC } from "../../../projections/inventory/products/projection";
+import { listProducts } from "../../../projections/inventory/products/queries";
 import type { InventoryCommand } from "./commands";
 import { DefineProductInput, Product, ProductChange, ProductConnection, ProductSort, StockLevel } from "./schemaTypes";
-
-const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
-const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
 
 @Resolver()
 @Authorized(Scope.query)
@@ -41,21 +42,10 @@ export class InventoryQueries {
     inStock: boolean,
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
     @Ctx() ctx: RequestContext,
-  ): Promise<ProductConnection> {
+  ): Promise<CountedConnection<ProductView>> {
     await readAfter(ctx, PRODUCTS, waitFor);
-    const index =
-      sort === ProductSort.NAME
-        ? inStock ? productIndex.inStockByName : productIndex.byName
-        : inStock ? productIndex.inStockBySku : productIndex.bySku;
-    const [page, totalCount] = await Promise.all([
-      ctx.readModels.page<ProductView>(PRODUCTS, index, { first, after, descending }),
-      ctx.readModels.count(PRODUCTS, index),
-    ]);
-    return {
-      edges: page.nodes,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-      totalCount,
-    };
+    const sortBy = sort === ProductSort.NAME ? "name" : "sku";
+    return connectionOf(await listProducts(ctx.readModels, { first, after, sortBy, descending, inStock }));
   }
 }
 
@@ -146,9 +136,6 @@ export class InventorySubscriptions {
   }
 }
 
-/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
-async function send(ctx: RequestContext, commandId: string | null, unchecked: InventoryCommand): Promise<CommandResult> {
-  const command = parseInventoryCommand(unchecked);
-  const context = commandContext(ctx, commandId, command);
-  return CommandResult.from(await ctx.commands.send("inventory", command, context), context);
+function send(ctx: RequestContext, commandId: string | null, command: InventoryCommand): Promise<CommandResult> {
+  return sendCommand(ctx, "inventory", parseInventoryCommand, commandId, command);
 }

@@ -1,7 +1,7 @@
 import { SafeIntResolver } from "graphql-scalars";
 import { Field, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Node } from "../../platform/graphql/node";
-import { PageInfo } from "../../platform/graphql/types";
+import { connectionType } from "../../platform/graphql/connection";
 
 @ObjectType({ description: "A product of the catalog with its stock, as last projected.", implements: Node })
 export class Product {
@@ -36,26 +36,7 @@ export class Product {
   updatedAt!: string;
 }
 
-@ObjectType()
-export class ProductEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => Product)
-  node!: Product;
-}
-
-@ObjectType()
-export class ProductConnection {
-  @Field(() => [ProductEdge])
-  edges!: ProductEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int, { description: "Products matching the filter, across all pages." })
-  totalCount!: number;
-}
+export const ProductConnection = connectionType("Product", Product, { totalCount: "Products matching the filter, across all pages." });
 
 export enum ProductSort {
   SKU = "SKU",

@@ -1,4 +1,4 @@
-import { productsProjection } from "../../../projections/products";
+import { productsProjection } from "../../../projections/inventory/products/projection";
 import { commandExecutor } from "../../platform/bus/commandExecutor";
 import type { ServiceDefinition } from "../../platform/service";
 import { inventoryErrorCatalogue } from "./errors";

@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import { NotFoundError, ValidationError } from "../../platform/errors";
+import { ValidationError } from "../../platform/errors";
 import { Scope } from "../../platform/graphql/auth";
+import { COMMAND_ID, WAIT_FOR } from "../../platform/graphql/arguments";
+import { connectionOf, type CountedConnection } from "../../platform/graphql/connection";
 import { commandContext, readAfter, type RequestContext } from "../../platform/graphql/context";
 import type { NodeDefinition } from "../../platform/graphql/node";
 import { CommandResult } from "../../platform/graphql/types";
@@ -9,37 +10,26 @@ import type { ChangeNotification } from "../../platform/projection/types";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
 import { validId } from "../../platform/validation";
-import type { ReadModelStore } from "../../platform/projection/readModelStore";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
-import { ORDER_TOPIC, orderIndex, ORDERS, ORDERS_TOPIC, ordersProjection, type OrderView } from "../../../projections/orders";
-import { PRODUCTS, type ProductView } from "../../../projections/products";
+import { sendCommand } from "../../platform/graphql/sendCommand";
+import { ORDER_TOPIC, ORDERS, ORDERS_TOPIC, ordersProjection, type OrderView } from "../../../projections/ordering/orders/projection";
+import { customerOrders } from "../../../projections/ordering/orders/queries";
 import {
   emptySalesDashboard,
   SALES_DASHBOARD,
   SALES_DASHBOARD_ID,
   SALES_DASHBOARD_TOPIC,
-  topProducts,
   type SalesDashboardView,
-} from "../../../projections/salesDashboard";
-import type { OrderingCommand } from "./commands";
-import {
-  Order,
-  OrderChange,
-  OrderConnection,
-  type OrderLineInput,
-  PlaceOrderInput,
-  PlaceOrderResult,
-  ProductSales,
-  SalesDashboard,
-} from "./schemaTypes";
-import { limits } from "./validation";
+} from "../../../projections/ordering/salesDashboard/projection";
+import { readSalesDashboard, topProducts } from "../../../projections/ordering/salesDashboard/queries";
+import { productPrice } from "../../../projections/inventory/products/queries";
 import { parseOrderingCommand } from "./commandSchemas";
-import { validSku } from "../../platform/validation";
+import type { OrderingCommand } from "./commands";
+import { orderAsked, placeOrder } from "./placeOrder";
+import { Order, OrderChange, OrderConnection, PlaceOrderInput, PlaceOrderResult, ProductSales, SalesDashboard } from "./schemaTypes";
 
-const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
-const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
 const MAX_TOP_PRODUCTS = 100;
 
 @Resolver()
@@ -62,18 +52,9 @@ export class OrderingQueries {
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
     @Ctx() ctx: RequestContext,
-  ): Promise<OrderConnection> {
+  ): Promise<CountedConnection<OrderView>> {
     await readAfter(ctx, ORDERS, waitFor);
-    const index = orderIndex.byCustomer(customerId);
-    const [page, totalCount] = await Promise.all([
-      ctx.readModels.page<OrderView>(ORDERS, index, { first, after, descending: true }),
-      ctx.readModels.count(ORDERS, index),
-    ]);
-    return {
-      edges: page.nodes,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-      totalCount,
-    };
+    return connectionOf(await customerOrders(ctx.readModels, customerId, { first, after }));
   }
 
   @Query(() => SalesDashboard)
@@ -81,13 +62,13 @@ export class OrderingQueries {
     @Arg("waitFor", () => String, { nullable: true, description: WAIT_FOR }) waitFor: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<SalesDashboard> {
-    return readSalesDashboard(ctx, waitFor);
+    return salesDashboardAfter(ctx, waitFor);
   }
 }
 
-async function readSalesDashboard(ctx: RequestContext, waitFor: string | null): Promise<SalesDashboard> {
+async function salesDashboardAfter(ctx: RequestContext, waitFor: string | null): Promise<SalesDashboard> {
   await readAfter(ctx, SALES_DASHBOARD, waitFor);
-  return toSalesDashboard(await ctx.readModels.get<SalesDashboardView>(SALES_DASHBOARD, SALES_DASHBOARD_ID));
+  return toSalesDashboard(await readSalesDashboard(ctx.readModels));
 }
 
 /** `node(id: "Order:<orderId>")`: the order as `order(id:)` returns it. */
@@ -103,7 +84,7 @@ export const salesDashboardNode: NodeDefinition<SalesDashboard> = {
   typename: "SalesDashboard",
   scopes: [Scope.query],
   keyOf: () => SALES_DASHBOARD_ID,
-  load: async (ctx, key) => (key === SALES_DASHBOARD_ID ? readSalesDashboard(ctx, null) : null),
+  load: async (ctx, key) => (key === SALES_DASHBOARD_ID ? salesDashboardAfter(ctx, null) : null),
 };
 
 @Resolver(() => SalesDashboard)
@@ -145,16 +126,10 @@ export class OrderingMutations {
     @Arg("commandId", () => String, { nullable: true, description: COMMAND_ID }) commandId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<PlaceOrderResult> {
-    // Fingerprinted as asked, before pricing: a resend after a price change is still the same command.
-    const asked = { type: "PlaceOrder", orderId: input.orderId ?? null, customerId: input.customerId, lines: input.lines.map(({ sku, quantity }) => ({ sku, quantity })) };
-    const context = commandContext(ctx, commandId, asked);
-    // Derived from the scoped key, so a retried call without an orderId names the same order as the first,
-    // and two callers using the same commandId place two orders.
-    const orderId = input.orderId ?? orderIdFor(context.commandId);
-    const { lines, currency } = await priceLines(ctx.readModels, input.lines);
-    const command = parseOrderingCommand({ type: "PlaceOrder", orderId, customerId: input.customerId, lines, currency });
-    const result = CommandResult.from(await ctx.commands.send("ordering", command, context), context);
-    return Object.assign(new PlaceOrderResult(), result, { orderId });
+    const context = commandContext(ctx, commandId, orderAsked(input));
+    const catalog = { priceOf: (sku: string) => productPrice(ctx.readModels, sku) };
+    const { orderId, outcome } = await placeOrder({ catalog, commands: ctx.commands }, input, context);
+    return Object.assign(new PlaceOrderResult(), CommandResult.from(outcome, context), { orderId });
   }
 
   @Mutation(() => CommandResult, { description: "Cancels a pending or confirmed order; cancelling twice changes nothing." })
@@ -214,7 +189,7 @@ export class OrderingSubscriptions {
 }
 
 function toSalesDashboard(stored: SalesDashboardView | null): SalesDashboard {
-  // Before the first order there is no document yet: that is an empty dashboard, not a missing one.
+  // A change that deleted the document (none does today) reads as an empty dashboard, as before the first order.
   const view = stored ?? emptySalesDashboard();
   const counts = view.ordersByStatus;
   return {
@@ -230,40 +205,6 @@ function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {
   return { order: change.document, eventType: change.eventType, position: change.position };
 }
 
-/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
-async function send(ctx: RequestContext, commandId: string | null, unchecked: OrderingCommand): Promise<CommandResult> {
-  const command = parseOrderingCommand(unchecked);
-  const context = commandContext(ctx, commandId, command);
-  return CommandResult.from(await ctx.commands.send("ordering", command, context), context);
-}
-
-/** Prices each line from the catalog read model; the decider validates everything else. */
-async function priceLines(
-  readModels: ReadModelStore,
-  lines: readonly OrderLineInput[],
-): Promise<{ lines: Array<{ sku: string; quantity: number; unitPriceMinor: number }>; currency: string }> {
-  // Checked before pricing too, so a request never makes us read more products than an order may hold,
-  // nor look up a SKU that could not exist.
-  if (lines.length < 1 || lines.length > limits.maxLines) {
-    throw new ValidationError("lines", lines, `1 to ${limits.maxLines} lines`);
-  }
-  lines.forEach((line, i) => validSku(`lines[${i}].sku`, line.sku));
-  const products = await Promise.all(lines.map((line) => readModels.get<ProductView>(PRODUCTS, line.sku)));
-  const priced = lines.map((line, i) => {
-    const product = products[i];
-    if (!product) throw new NotFoundError("Product", line.sku);
-    return { line: { sku: line.sku, quantity: line.quantity, unitPriceMinor: product.priceMinor }, currency: product.currency };
-  });
-  const currencies = [...new Set(priced.map((p) => p.currency))];
-  if (currencies.length > 1) {
-    throw new ValidationError("lines", currencies.join(", "), "products priced in one currency");
-  }
-  return { lines: priced.map((p) => p.line), currency: currencies[0]! };
-}
-
-/** A UUID-shaped id (version 8: custom) hashed from the commandId. */
-function orderIdFor(commandId: string): string {
-  const hex = createHash("sha256").update(`ordering.order:${commandId}`).digest("hex");
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+function send(ctx: RequestContext, commandId: string | null, command: OrderingCommand): Promise<CommandResult> {
+  return sendCommand(ctx, "ordering", parseOrderingCommand, commandId, command);
 }

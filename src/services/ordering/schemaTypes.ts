@@ -1,8 +1,9 @@
 import { SafeIntResolver } from "graphql-scalars";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Node } from "../../platform/graphql/node";
-import { CommandResult, PageInfo } from "../../platform/graphql/types";
-import type { OrderStatus as OrderStatusName } from "../../../projections/orders";
+import { connectionType } from "../../platform/graphql/connection";
+import { CommandResult } from "../../platform/graphql/types";
+import type { OrderStatus as OrderStatusName } from "../../../projections/ordering/orders/projection";
 
 // A plain object rather than a TS enum, so fields keep the read model's string union as their type;
 // `satisfies` makes a status missing from (or unknown to) the read model a compile error.
@@ -81,26 +82,7 @@ export class Order {
   position!: string;
 }
 
-@ObjectType()
-export class OrderEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => Order)
-  node!: Order;
-}
-
-@ObjectType()
-export class OrderConnection {
-  @Field(() => [OrderEdge])
-  edges!: OrderEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int, { description: "Orders of this customer, across all pages." })
-  totalCount!: number;
-}
+export const OrderConnection = connectionType("Order", Order, { totalCount: "Orders of this customer, across all pages." });
 
 @InputType()
 export class OrderLineInput {

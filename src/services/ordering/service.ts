@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { ordersProjection } from "../../../projections/orders";
-import { salesDashboardProjection } from "../../../projections/salesDashboard";
+import { ordersProjection } from "../../../projections/ordering/orders/projection";
+import { salesDashboardProjection } from "../../../projections/ordering/salesDashboard/projection";
 import { commandExecutor } from "../../platform/bus/commandExecutor";
 import type { ServiceDefinition } from "../../platform/service";
 import { orderingErrorCatalogue } from "./errors";

@@ -1,8 +1,10 @@
 import { SafeIntResolver } from "graphql-scalars";
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { Scope } from "../../platform/graphql/auth";
-import { commandContext, type RequestContext } from "../../platform/graphql/context";
+import { COMMAND_ID, WAIT_FOR } from "../../platform/graphql/arguments";
+import type { RequestContext } from "../../platform/graphql/context";
 import type { NodeDefinition } from "../../platform/graphql/node";
+import { sendCommand } from "../../platform/graphql/sendCommand";
 import { CommandResult } from "../../platform/graphql/types";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
@@ -11,12 +13,9 @@ import { parsePaymentsCommand } from "./commandSchemas";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
-import { ACCOUNT_TOPIC, ACCOUNTS, accountsProjection, type AccountView } from "../../../projections/accounts";
+import { ACCOUNT_TOPIC, ACCOUNTS, accountsProjection, type AccountView } from "../../../projections/payments/accounts/projection";
 import type { PaymentsCommand } from "./commands";
 import { Account, AccountChange } from "./schemaTypes";
-
-const WAIT_FOR = "Log position from a mutation: answer only once the read model includes it.";
-const COMMAND_ID = "Idempotency key: resending a command with the same id returns the first result.";
 
 @Resolver()
 @Authorized(Scope.query)
@@ -92,9 +91,6 @@ export class PaymentsSubscriptions {
   }
 }
 
-/** Checked against the command's schema before anything is queued: a refusal costs the queue nothing. */
-async function send(ctx: RequestContext, commandId: string | null, unchecked: PaymentsCommand): Promise<CommandResult> {
-  const command = parsePaymentsCommand(unchecked);
-  const context = commandContext(ctx, commandId, command);
-  return CommandResult.from(await ctx.commands.send("payments", command, context), context);
+function send(ctx: RequestContext, commandId: string | null, command: PaymentsCommand): Promise<CommandResult> {
+  return sendCommand(ctx, "payments", parsePaymentsCommand, commandId, command);
 }

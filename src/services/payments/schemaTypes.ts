@@ -1,7 +1,7 @@
 import { SafeIntResolver } from "graphql-scalars";
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Node } from "../../platform/graphql/node";
-import type { PaymentStatus as PaymentStatusName } from "../../../projections/accounts";
+import type { PaymentStatus as PaymentStatusName } from "../../../projections/payments/accounts/projection";
 
 // A plain object rather than a TS enum, so fields keep the read model's string union as their type;
 // `satisfies` makes a status missing from (or unknown to) the read model a compile error.

@@ -1,4 +1,4 @@
-import { accountsProjection } from "../../../projections/accounts";
+import { accountsProjection } from "../../../projections/payments/accounts/projection";
 import { commandExecutor } from "../../platform/bus/commandExecutor";
 import type { ServiceDefinition } from "../../platform/service";
 import { paymentsErrorCatalogue } from "./errors";

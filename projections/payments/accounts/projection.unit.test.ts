@@ -1,6 +1,6 @@
-import type { RecordedEvent } from "../src/platform/eventstore/types";
-import type { PaymentsEvent } from "../src/services/payments/events";
-import { accountsProjection, type AccountView } from "./accounts";
+import type { RecordedEvent } from "../../../src/platform/eventstore/types";
+import type { PaymentsEvent } from "../../../src/services/payments/events";
+import { accountsProjection, type AccountView } from "./projection";
 
 const C = "c-1";
 

@@ -1,7 +1,8 @@
-import { stampOf } from "../src/platform/projection/stamp";
-import { indexMember } from "../src/platform/projection/readModelStore";
-import type { DocumentProjection, IndexEntry } from "../src/platform/projection/types";
-import { type OrderingEvent, orderingEventTypes } from "../src/services/ordering/events";
+import { stampOf } from "../../../src/platform/projection/stamp";
+import { indexMember } from "../../../src/platform/projection/readModelStore";
+import type { DocumentProjection, IndexEntry } from "../../../src/platform/projection/types";
+import { type OrderingEvent, orderingEventSchemas, orderingEventTypes } from "../../../src/services/ordering/events";
+import { recordedEventGuard } from "../../recordedEventGuard";
 
 export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "CANCELLED";
 
@@ -48,16 +49,19 @@ export const orderIndex = {
   byCustomer: (customerId: string) => `byCustomer:${customerId}`,
 } as const;
 
+const isOrderingEvent = recordedEventGuard(orderingEventSchemas);
+
 export const ordersProjection: DocumentProjection<OrderView> = {
   name: ORDERS,
   eventTypes: orderingEventTypes,
   history: true,
 
-  documentIds: (event) => [(event.data as { orderId: string }).orderId],
+  // Every Ordering event names its order.
+  documentIds: (event) => (isOrderingEvent(event) ? [event.data.orderId] : []),
 
   evolve(doc, recorded) {
-    const event = recorded as unknown as OrderingEvent;
-    const next = applyEvent(doc, event, recorded.metadata.recordedAt);
+    if (!isOrderingEvent(recorded)) return doc;
+    const next = applyEvent(doc, recorded, recorded.metadata.recordedAt);
     if (!next) return doc;
     const stamp = stampOf(recorded);
     return {

@@ -1,14 +1,14 @@
-import type { RecordedEvent } from "../src/platform/eventstore/types";
-import { indexMember } from "../src/platform/projection/readModelStore";
-import type { OrderingEvent } from "../src/services/ordering/events";
-import { ordersProjection, type OrderView } from "./orders";
+import type { RecordedEvent } from "../../../src/platform/eventstore/types";
+import { indexMember } from "../../../src/platform/projection/readModelStore";
+import type { OrderingEvent } from "../../../src/services/ordering/events";
+import { ordersProjection, type OrderView } from "./projection";
 
 const CUSTOMER = "c-1";
 
 function recorded(event: OrderingEvent, n: number, streamVersion = n): RecordedEvent {
   return {
     eventId: `e-${n}`,
-    streamId: `ordering.order-${(event.data as { orderId: string }).orderId}`,
+    streamId: `ordering.order-${event.data.orderId}`,
     streamVersion,
     globalPosition: BigInt(n),
     position: { transactionId: BigInt(100 + n), globalPosition: BigInt(n) },
@@ -35,7 +35,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const placed: OrderingEvent = {
+const placed: Extract<OrderingEvent, { type: "OrderPlaced" }> = {
   type: "OrderPlaced",
   data: {
     orderId: "o-1",
@@ -136,7 +136,7 @@ describe("orders projection", () => {
 
   it("members sort in placement order, so a descending read is newest first", () => {
     const first = fold([recorded(placed, 1)])!;
-    const later = fold([recorded({ ...placed, data: { ...placed.data, orderId: "a-0" } } as OrderingEvent, 5)])!;
+    const later = fold([recorded({ ...placed, data: { ...placed.data, orderId: "a-0" } }, 5)])!;
     const members = [later, first].map((d) => ordersProjection.indexes!(d)[0]!.member).sort();
     expect(members.map((m) => m.endsWith("o-1"))).toEqual([true, false]);
   });

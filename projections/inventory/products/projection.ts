@@ -1,8 +1,8 @@
-import { stampOf } from "../src/platform/projection/stamp";
-import type { RecordedEvent } from "../src/platform/eventstore/types";
-import { indexMember } from "../src/platform/projection/readModelStore";
-import type { DocumentProjection, IndexEntry } from "../src/platform/projection/types";
-import { type InventoryEvent, inventoryEventTypes } from "../src/services/inventory/events";
+import { stampOf } from "../../../src/platform/projection/stamp";
+import { indexMember } from "../../../src/platform/projection/readModelStore";
+import type { DocumentProjection, IndexEntry } from "../../../src/platform/projection/types";
+import { type InventoryEvent, inventoryEventSchemas, inventoryEventTypes } from "../../../src/services/inventory/events";
+import { recordedEventGuard } from "../../recordedEventGuard";
 
 /** The catalog and stock read model: one document per product, sorted indexes for listing. */
 export interface ProductView {
@@ -31,6 +31,8 @@ export const productIndex = {
   inStockByName: "inStock:byName",
 } as const;
 
+const isInventoryEvent = recordedEventGuard(inventoryEventSchemas);
+
 const STOCK_EVENTS = new Set<string>([
   "ProductDefined",
   "StockRestocked",
@@ -44,11 +46,12 @@ export const productsProjection: DocumentProjection<ProductView> = {
   eventTypes: inventoryEventTypes,
   history: true,
 
-  documentIds: (event) => [(event.data as { sku: string }).sku],
+  // Every Inventory event names its product.
+  documentIds: (event) => (isInventoryEvent(event) ? [event.data.sku] : []),
 
   evolve(doc, recorded) {
-    const event = recorded as RecordedEvent<InventoryEvent>;
-    const next = applyEvent(doc, event as unknown as InventoryEvent);
+    if (!isInventoryEvent(recorded)) return doc;
+    const next = applyEvent(doc, recorded);
     if (!next) return doc;
     return { ...next, inStock: next.available > 0, ...stampOf(recorded) };
   },

@@ -1,8 +1,9 @@
-import { formatLogPosition } from "../src/platform/eventstore/logPosition";
-import type { DocumentProjection } from "../src/platform/projection/types";
-import { type OrderingEvent, orderingEventTypes } from "../src/services/ordering/events";
-import type { PaymentsEvent } from "../src/services/payments/events";
-import type { OrderStatus } from "./orders";
+import { formatLogPosition } from "../../../src/platform/eventstore/logPosition";
+import type { DocumentProjection } from "../../../src/platform/projection/types";
+import { type OrderingEvent, orderingEventSchemas, orderingEventTypes } from "../../../src/services/ordering/events";
+import { type PaymentsEvent, paymentsEventSchemas } from "../../../src/services/payments/events";
+import { recordedEventGuard } from "../../recordedEventGuard";
+import type { OrderStatus } from "../orders/projection";
 
 /** Store-wide figures for a dashboard: one document, moved by orders and payments alike. */
 export interface SalesDashboardView {
@@ -22,11 +23,14 @@ export const SALES_DASHBOARD = "sales-dashboard";
 export const SALES_DASHBOARD_ID = "sales";
 export const SALES_DASHBOARD_TOPIC = "sales-dashboard";
 
-type PaymentMovement = Extract<PaymentsEvent, { type: "PaymentCaptured" | "PaymentRefunded" }>;
+// Only the payment events that move revenue: the rest would rewrite the document and notify for nothing.
+const paymentMovements = ["PaymentCaptured", "PaymentRefunded"] as const;
+type PaymentMovement = Extract<PaymentsEvent, { type: (typeof paymentMovements)[number] }>;
 type DashboardEvent = OrderingEvent | PaymentMovement;
 
-// Only the payment events that move revenue: the rest would rewrite the document and notify for nothing.
-const dashboardEventTypes: readonly DashboardEvent["type"][] = [...orderingEventTypes, "PaymentCaptured", "PaymentRefunded"];
+const dashboardEventTypes: readonly DashboardEvent["type"][] = [...orderingEventTypes, ...paymentMovements];
+const isOrderingEvent = recordedEventGuard(orderingEventSchemas);
+const isPaymentMovement = recordedEventGuard(paymentsEventSchemas, paymentMovements);
 
 export function emptySalesDashboard(): SalesDashboardView {
   return {
@@ -46,9 +50,10 @@ export const salesDashboardProjection: DocumentProjection<SalesDashboardView> = 
   documentIds: () => [SALES_DASHBOARD_ID],
 
   evolve(doc, recorded) {
+    if (!isOrderingEvent(recorded) && !isPaymentMovement(recorded)) return doc;
     const current = doc ?? emptySalesDashboard();
     return {
-      ...applyEvent(current, recorded as unknown as DashboardEvent),
+      ...applyEvent(current, recorded),
       updatedAt: recorded.metadata.recordedAt,
       position: formatLogPosition(recorded.position),
     };
@@ -106,18 +111,4 @@ function addUnits(
     else next.set(sku, total);
   }
   return Object.fromEntries(next);
-}
-
-export interface ProductSales {
-  sku: string;
-  units: number;
-}
-
-/** The best-selling SKUs by units (not cancelled), ties broken by SKU so the answer is stable. */
-export function topProducts(view: Pick<SalesDashboardView, "unitsBySku">, limit: number): ProductSales[] {
-  return Object.entries(view.unitsBySku)
-    .filter(([, units]) => units > 0)
-    .map(([sku, units]) => ({ sku, units }))
-    .sort((a, b) => b.units - a.units || (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
-    .slice(0, limit);
 }

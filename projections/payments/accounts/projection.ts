@@ -1,6 +1,7 @@
-import { stampOf } from "../src/platform/projection/stamp";
-import type { DocumentProjection } from "../src/platform/projection/types";
-import { type PaymentsEvent, paymentsEventTypes } from "../src/services/payments/events";
+import { stampOf } from "../../../src/platform/projection/stamp";
+import type { DocumentProjection } from "../../../src/platform/projection/types";
+import { type PaymentsEvent, paymentsEventSchemas, paymentsEventTypes } from "../../../src/services/payments/events";
+import { recordedEventGuard } from "../../recordedEventGuard";
 
 export type PaymentStatus = "AUTHORIZED" | "DECLINED" | "CAPTURED" | "VOIDED" | "REFUNDED";
 
@@ -34,16 +35,19 @@ export const ACCOUNTS = "accounts";
 /** `account:<customerId>`: every change of one account. */
 export const ACCOUNT_TOPIC = "account";
 
+const isPaymentsEvent = recordedEventGuard(paymentsEventSchemas);
+
 export const accountsProjection: DocumentProjection<AccountView> = {
   name: ACCOUNTS,
   eventTypes: paymentsEventTypes,
   history: true,
 
-  documentIds: (event) => [(event.data as { customerId: string }).customerId],
+  // Every Payments event names its customer's account.
+  documentIds: (event) => (isPaymentsEvent(event) ? [event.data.customerId] : []),
 
   evolve(doc, recorded) {
-    const event = recorded as unknown as PaymentsEvent;
-    const next = applyEvent(doc, event, recorded.metadata.recordedAt);
+    if (!isPaymentsEvent(recorded)) return doc;
+    const next = applyEvent(doc, recorded, recorded.metadata.recordedAt);
     if (!next) return doc;
     return { ...next, ...stampOf(recorded) };
   },
