@@ -1,7 +1,7 @@
 import { stampOf } from "../../../src/platform/projection/stamp";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
 import type { DocumentProjection, IndexEntry } from "../../../src/platform/projection/types";
-import { type InventoryEvent, inventoryEventSchemas, inventoryEventTypes } from "../../../src/services/inventory/events";
+import { type InventoryEvent, inventoryContract, inventoryEventTypes } from "../../../src/services/inventory/contract";
 import { recordedEventGuard } from "../../recordedEventGuard";
 
 /** The catalog and stock read model: one document per product, sorted indexes for listing. */
@@ -31,7 +31,7 @@ export const productIndex = {
   inStockByName: "inStock:byName",
 } as const;
 
-const isInventoryEvent = recordedEventGuard(inventoryEventSchemas);
+const isInventoryEvent = recordedEventGuard(inventoryContract.events);
 
 const STOCK_EVENTS = new Set<string>([
   "ProductDefined",

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from "../../../src/platform/eventstore/types";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
-import type { InventoryEvent } from "../../../src/services/inventory/events";
+import type { InventoryEvent } from "../../../src/services/inventory/contract";
 import { productsProjection, type ProductView } from "./projection";
 
 const SKU = "TEA-1";

@@ -1,7 +1,7 @@
 import { stampOf } from "../../../src/platform/projection/stamp";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
 import type { DocumentProjection, IndexEntry } from "../../../src/platform/projection/types";
-import { type OrderingEvent, orderingEventSchemas, orderingEventTypes } from "../../../src/services/ordering/events";
+import { type OrderingEvent, orderingContract, orderingEventTypes } from "../../../src/services/ordering/contract";
 import { recordedEventGuard } from "../../recordedEventGuard";
 
 export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "CANCELLED";
@@ -49,7 +49,7 @@ export const orderIndex = {
   byCustomer: (customerId: string) => `byCustomer:${customerId}`,
 } as const;
 
-const isOrderingEvent = recordedEventGuard(orderingEventSchemas);
+const isOrderingEvent = recordedEventGuard(orderingContract.events);
 
 export const ordersProjection: DocumentProjection<OrderView> = {
   name: ORDERS,

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from "../../../src/platform/eventstore/types";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
-import type { OrderingEvent } from "../../../src/services/ordering/events";
+import type { OrderingEvent } from "../../../src/services/ordering/contract";
 import { ordersProjection, type OrderView } from "./projection";
 
 const CUSTOMER = "c-1";

@@ -1,7 +1,7 @@
 import { formatLogPosition } from "../../../src/platform/eventstore/logPosition";
 import type { DocumentProjection } from "../../../src/platform/projection/types";
-import { type OrderingEvent, orderingEventSchemas, orderingEventTypes } from "../../../src/services/ordering/events";
-import { type PaymentsEvent, paymentsEventSchemas } from "../../../src/services/payments/events";
+import { type OrderingEvent, orderingContract, orderingEventTypes } from "../../../src/services/ordering/contract";
+import { type PaymentsEvent, paymentsContract } from "../../../src/services/payments/contract";
 import { recordedEventGuard } from "../../recordedEventGuard";
 import type { OrderStatus } from "../orders/projection";
 
@@ -29,8 +29,8 @@ type PaymentMovement = Extract<PaymentsEvent, { type: (typeof paymentMovements)[
 type DashboardEvent = OrderingEvent | PaymentMovement;
 
 const dashboardEventTypes: readonly DashboardEvent["type"][] = [...orderingEventTypes, ...paymentMovements];
-const isOrderingEvent = recordedEventGuard(orderingEventSchemas);
-const isPaymentMovement = recordedEventGuard(paymentsEventSchemas, paymentMovements);
+const isOrderingEvent = recordedEventGuard(orderingContract.events);
+const isPaymentMovement = recordedEventGuard(paymentsContract.events, paymentMovements);
 
 export function emptySalesDashboard(): SalesDashboardView {
   return {

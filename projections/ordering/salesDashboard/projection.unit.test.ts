@@ -1,6 +1,6 @@
 import type { RecordedEvent } from "../../../src/platform/eventstore/types";
-import type { OrderingEvent } from "../../../src/services/ordering/events";
-import type { PaymentsEvent } from "../../../src/services/payments/events";
+import type { OrderingEvent } from "../../../src/services/ordering/contract";
+import type { PaymentsEvent } from "../../../src/services/payments/contract";
 import { emptySalesDashboard, salesDashboardProjection, type SalesDashboardView } from "./projection";
 
 type AnyEvent = OrderingEvent | PaymentsEvent;

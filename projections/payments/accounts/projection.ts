@@ -1,6 +1,6 @@
 import { stampOf } from "../../../src/platform/projection/stamp";
 import type { DocumentProjection } from "../../../src/platform/projection/types";
-import { type PaymentsEvent, paymentsEventSchemas, paymentsEventTypes } from "../../../src/services/payments/events";
+import { type PaymentsEvent, paymentsContract, paymentsEventTypes } from "../../../src/services/payments/contract";
 import { recordedEventGuard } from "../../recordedEventGuard";
 
 export type PaymentStatus = "AUTHORIZED" | "DECLINED" | "CAPTURED" | "VOIDED" | "REFUNDED";
@@ -35,7 +35,7 @@ export const ACCOUNTS = "accounts";
 /** `account:<customerId>`: every change of one account. */
 export const ACCOUNT_TOPIC = "account";
 
-const isPaymentsEvent = recordedEventGuard(paymentsEventSchemas);
+const isPaymentsEvent = recordedEventGuard(paymentsContract.events);
 
 export const accountsProjection: DocumentProjection<AccountView> = {
   name: ACCOUNTS,

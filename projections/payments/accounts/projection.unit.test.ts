@@ -1,5 +1,5 @@
 import type { RecordedEvent } from "../../../src/platform/eventstore/types";
-import type { PaymentsEvent } from "../../../src/services/payments/events";
+import type { PaymentsEvent } from "../../../src/services/payments/contract";
 import { accountsProjection, type AccountView } from "./projection";
 
 const C = "c-1";

@@ -1,21 +1,23 @@
+import type { AnyCommand, ServiceContract } from "../contract";
+import type { EventSchemas } from "../eventstore/eventSchemas";
+import { serviceClient } from "../bus/serviceClient";
 import { commandContext, type RequestContext } from "./context";
 import { CommandResult } from "./types";
 
 /**
- * A mutation's one path to a service: the command is checked against its
- * schema (`parse`) before anything is queued, so a refusal costs the queue
+ * A mutation's one path to a service: the command is checked against the
+ * service's contract before anything is queued, so a refusal costs the queue
  * nothing, and the client's commandId makes a resend safe. `unchecked` is
  * typed as the service's command so a resolver's literal is checked as it is
- * written; `parse` still checks its values.
+ * written; the contract's parse still checks its values.
  */
-export async function sendCommand<Command>(
+export async function sendCommand<Command extends AnyCommand>(
   ctx: RequestContext,
-  service: string,
-  parse: (command: unknown) => Command,
+  contract: ServiceContract<string, EventSchemas, Command>,
   commandId: string | null,
   unchecked: Command,
 ): Promise<CommandResult> {
-  const command = parse(unchecked);
+  const command = contract.parseCommand(unchecked);
   const context = commandContext(ctx, commandId, command);
-  return CommandResult.from(await ctx.commands.send(service, command, context), context);
+  return CommandResult.from(await serviceClient(ctx.commands, contract).send(command, context), context);
 }

@@ -10,7 +10,7 @@ import { CommandResult } from "../../platform/graphql/types";
 import { validSku } from "../../platform/validation";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
-import { parseInventoryCommand } from "./commandSchemas";
+import { INVENTORY, inventoryContract } from "./contract";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
@@ -67,7 +67,7 @@ export const productNode: NodeDefinition<ProductView> = {
 };
 
 @Resolver()
-@Authorized(Scope.command("inventory"))
+@Authorized(Scope.command(INVENTORY))
 export class InventoryMutations {
   @Mutation(() => CommandResult, { description: "Adds a product to the catalog; its SKU must be new." })
   defineProduct(
@@ -137,5 +137,5 @@ export class InventorySubscriptions {
 }
 
 function send(ctx: RequestContext, commandId: string | null, command: InventoryCommand): Promise<CommandResult> {
-  return sendCommand(ctx, "inventory", parseInventoryCommand, commandId, command);
+  return sendCommand(ctx, inventoryContract, commandId, command);
 }

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import type { CommandContext, CommandOutcome } from "../../platform/aggregate/commandHandler";
 import type { CommandBus } from "../../platform/bus/commandBus";
+import { serviceClient } from "../../platform/bus/serviceClient";
 import { NotFoundError, ValidationError } from "../../platform/errors";
 import { validSku } from "../../platform/validation";
 import { parseOrderingCommand } from "./commandSchemas";
+import { orderingContract } from "./contract";
 import type { PlaceOrder } from "./commands";
 import { limits } from "./validation";
 
@@ -52,7 +54,7 @@ export async function placeOrder(
 ): Promise<{ orderId: string; outcome: CommandOutcome }> {
   const priced = await pricedOrder(deps.catalog, request, context.commandId);
   const command = parseOrderingCommand(priced);
-  return { orderId: priced.orderId, outcome: await deps.commands.send("ordering", command, context) };
+  return { orderId: priced.orderId, outcome: await serviceClient(deps.commands, orderingContract).send(command, context) };
 }
 
 /** The PlaceOrder command for a request: its lines priced from the catalog, its id given or derived. The decider validates everything else. */

@@ -25,7 +25,7 @@ import {
 } from "../../../projections/ordering/salesDashboard/projection";
 import { readSalesDashboard, topProducts } from "../../../projections/ordering/salesDashboard/queries";
 import { productPrice } from "../../../projections/inventory/products/queries";
-import { parseOrderingCommand } from "./commandSchemas";
+import { ORDERING, orderingContract } from "./contract";
 import type { OrderingCommand } from "./commands";
 import { orderAsked, placeOrder } from "./placeOrder";
 import { Order, OrderChange, OrderConnection, PlaceOrderInput, PlaceOrderResult, ProductSales, SalesDashboard } from "./schemaTypes";
@@ -116,7 +116,7 @@ export class OrderFields {
 }
 
 @Resolver()
-@Authorized(Scope.command("ordering"))
+@Authorized(Scope.command(ORDERING))
 export class OrderingMutations {
   @Mutation(() => PlaceOrderResult, {
     description: "Places an order priced from the catalog; NOT_FOUND for an unknown SKU, VALIDATION for mixed currencies.",
@@ -206,5 +206,5 @@ function toOrderChange(change: ChangeNotification<OrderView>): OrderChange {
 }
 
 function send(ctx: RequestContext, commandId: string | null, command: OrderingCommand): Promise<CommandResult> {
-  return sendCommand(ctx, "ordering", parseOrderingCommand, commandId, command);
+  return sendCommand(ctx, orderingContract, commandId, command);
 }

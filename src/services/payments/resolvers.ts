@@ -9,7 +9,7 @@ import { CommandResult } from "../../platform/graphql/types";
 import type { FeedItem } from "../../platform/subscriptions/feeds";
 import { AFTER, changeOf, follow } from "../../platform/subscriptions/resolving";
 import { validId } from "../../platform/validation";
-import { parsePaymentsCommand } from "./commandSchemas";
+import { PAYMENTS, paymentsContract } from "./contract";
 import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../../platform/history/entityHistory";
 import type { HistoryPage } from "../../platform/history/historyReader";
 import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../../platform/history/schemaTypes";
@@ -49,7 +49,7 @@ export const accountNode: NodeDefinition<AccountView> = {
 };
 
 @Resolver()
-@Authorized(Scope.command("payments"))
+@Authorized(Scope.command(PAYMENTS))
 export class PaymentsMutations {
   @Mutation(() => CommandResult, { description: "Opens a customer's account; a customer has at most one." })
   openAccount(
@@ -92,5 +92,5 @@ export class PaymentsSubscriptions {
 }
 
 function send(ctx: RequestContext, commandId: string | null, command: PaymentsCommand): Promise<CommandResult> {
-  return sendCommand(ctx, "payments", parsePaymentsCommand, commandId, command);
+  return sendCommand(ctx, paymentsContract, commandId, command);
 }
