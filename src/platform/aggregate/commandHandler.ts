@@ -1,12 +1,14 @@
 import { isDeepStrictEqual } from "node:util";
 import { ConcurrencyError } from "../errors";
-import { KeyedSerializer } from "../serialize";
 import type { CommandRecord, EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 import { ownedInitialState, type Decider } from "./decider";
+import { decideGroup, type GroupCommand } from "./decideGroup";
+import { groupAnswers } from "./groupOutcomes";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "./idempotency";
 import { StateCache, type CachedStream } from "./stateCache";
+import { StreamGroups } from "./streamGroups";
 
 /** Who sent a command and why; copied into every event it produces. */
 export interface CommandContext {
@@ -52,9 +54,21 @@ export interface CommandHandlerOptions {
    * first), so a command on a hot stream neither reads nor folds it (0: keep none).
    */
   cacheStreams: number;
+  /**
+   * Group commit: at most this many commands for one stream that queued up
+   * while its previous append was in flight are decided in order and
+   * appended together, in one statement (1: each command alone).
+   */
+  maxGroup: number;
 }
 
-export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5, snapshotEvery: 100, cacheStreams: 1000 };
+export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5, snapshotEvery: 100, cacheStreams: 1000, maxGroup: 64 };
+
+/** A command waiting in its stream's queue, with the caller's promise to settle. */
+interface QueuedCommand<Command, Event extends DomainEvent> extends GroupCommand<Command> {
+  resolve(outcome: CommandOutcome<Event>): void;
+  fail(error: unknown): void;
+}
 
 export interface LoadedStream<State> {
   state: State;
@@ -71,7 +85,7 @@ export interface LoadedStream<State> {
  */
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly options: CommandHandlerOptions;
-  private readonly perStream = new KeyedSerializer();
+  private readonly perStream: StreamGroups<QueuedCommand<Command, Event>>;
   /** Snapshots are tagged with it; null when this handler takes none. */
   readonly snapshotKey: string | null;
   private readonly pendingSnapshots = new Set<Promise<void>>();
@@ -84,6 +98,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   ) {
     this.options = { ...defaultCommandHandlerOptions, ...options };
     this.cache = new StateCache(this.options.cacheStreams);
+    this.perStream = new StreamGroups(this.options.maxGroup, (streamId, group) => this.runGroup(streamId, group));
     // Upcasting makes state depend on the events' current versions too, so a new event version retires old snapshots.
     this.snapshotKey =
       decider.stateVersion && this.options.snapshotEvery > 0
@@ -178,12 +193,117 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   }
 
   /**
-   * Commands for one stream run one after another in this process: on a hot
-   * stream (a popular product, a busy account) they would otherwise only
-   * collide and retry. Across processes, optimistic concurrency still decides.
+   * Commands for one stream run one group after another in this process: on
+   * a hot stream (a popular product, a busy account) they would otherwise
+   * only collide and retry. A command that finds its stream idle runs alone
+   * at once; those that queue meanwhile form the next group (see
+   * `handleGroup`). Across processes, optimistic concurrency still decides.
    */
   handle(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
-    return this.perStream.run(streamId, () => this.handleNow(streamId, command, context));
+    return new Promise((resolve, fail) => this.perStream.add(streamId, { command, context, resolve, fail }));
+  }
+
+  private async runGroup(streamId: string, group: QueuedCommand<Command, Event>[]): Promise<void> {
+    const [only] = group;
+    if (group.length === 1 && only) {
+      await this.handleNow(streamId, only.command, only.context).then(only.resolve, only.fail);
+      return;
+    }
+    const unsettled = await this.handleGroup(streamId, group);
+    // The group's append failed for a reason of its own (an invalid event, PostgreSQL gone): each command alone gets its own answer.
+    for (const item of unsettled) await this.handleNow(streamId, item.command, item.context).then(item.resolve, item.fail);
+  }
+
+  /**
+   * Group commit. The commands are decided in order on the (cached) state,
+   * each on what the ones before it produced, and the events of those that
+   * produced any are appended in one statement with one expected version,
+   * each command's idempotency record in the same transaction. Each command
+   * is answered alone: refused ones with their error, resends with the first
+   * result. A conflict with another process runs the whole group again on
+   * fresh state, within `maxAttempts`. Returns the commands left unanswered
+   * because the append failed otherwise.
+   */
+  private async handleGroup(streamId: string, group: QueuedCommand<Command, Event>[]): Promise<QueuedCommand<Command, Event>[]> {
+    let waiting = group;
+    let current = this.cache.take(streamId);
+    let fromCache = current !== undefined;
+    let raced = false;
+    for (let attempt = 1; ; ) {
+      // Recorded already (a resend, or a racing process won): the first result, if it is the same command from the same sender.
+      const recorded = await this.store.findCommandResults(waiting.map((item) => item.context.commandId));
+      if (raced && recorded.size === 0) throw new Error(`group append on ${streamId} hit a recorded commandId that cannot be found`);
+      raced = false;
+      waiting = waiting.filter((item) => {
+        const first = recorded.get(item.context.commandId);
+        if (!first) return true;
+        try {
+          assertSameCommand(first, item.command, item.context);
+          item.resolve(duplicateOutcome(item.context.commandId, first));
+        } catch (error) {
+          item.fail(error);
+        }
+        return false;
+      });
+      current ??= await this.loadOwned(streamId);
+      if (waiting.length === 0) {
+        this.cache.put(streamId, current);
+        return [];
+      }
+      const base = current;
+      current = undefined; // decideGroup owns the state now
+      const decided = decideGroup(this.decider, base.state, base.version, waiting);
+      const contributors = waiting.flatMap((item, i) => {
+        const decision = decided.decisions[i];
+        return decision?.kind === "events" ? [{ item, events: decision.events }] : [];
+      });
+      // Without a contributor nothing was folded: the state is still the stream's at base.version.
+      const undecided: CachedStream<State> | undefined = decided.changed ? undefined : { ...base, state: decided.state };
+      try {
+        if (contributors.length > 0) {
+          const appended = await this.store.appendCommands(
+            streamId,
+            base.version,
+            contributors.map(({ item, events }) => ({
+              events: events.map((e) => ({ type: e.type, data: e.data, metadata: eventMetadata(item.context) })),
+              commandId: item.context.commandId,
+              actor: item.context.actor,
+              fingerprint: fingerprintOf(item.command, item.context),
+            })),
+          );
+          if (appended.kind === "duplicate") {
+            // One of these commandIds was recorded by a racing process since the check: the next round answers it.
+            raced = true;
+            current = undecided;
+            continue;
+          }
+          this.options.onAppended?.();
+          const last = appended.results.at(-1)!;
+          // The version the state is at: base plus every contributor's events but the last one's (advance checks the rest).
+          const before = base.version + contributors.reduce((n, c) => n + c.events.length, 0) - decided.unfolded.length;
+          this.advance(streamId, { ...base, state: decided.state, version: before }, decided.unfolded, last.streamVersion);
+          const answers = groupAnswers(streamId, waiting.map((item) => item.context.commandId), decided.decisions, appended.results);
+          waiting.forEach((item, i) => settle(item, answers[i]!));
+        } else {
+          this.cache.put(streamId, { ...base, state: decided.state });
+          const answers = groupAnswers(streamId, waiting.map((item) => item.context.commandId), decided.decisions, []);
+          waiting.forEach((item, i) => settle(item, answers[i]!));
+        }
+        return [];
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError)) return waiting; // the state is dropped: each command alone loads afresh
+        // As for one command: a stale cached state costs no attempt, only conflicts on state just read from the store count.
+        if (!fromCache && attempt >= this.options.maxAttempts) {
+          const failure = new ConcurrencyError(streamId, base.version, attempt);
+          waiting.forEach((item) => item.fail(failure));
+          return [];
+        }
+        if (fromCache) fromCache = false;
+        else await jitter(attempt++);
+        // A state the decisions folded into is no longer the stream's at any version: load instead of catching up.
+        current = undecided ? await this.catchUp(streamId, undecided) : undefined;
+      }
+    }
   }
 
   private async handleNow(streamId: string, command: Command, context: CommandContext): Promise<CommandOutcome<Event>> {
@@ -213,12 +333,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         this.cache.put(streamId, current);
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
-      const metadata = {
-        correlationId: context.correlationId ?? shownCommandId(context),
-        causationId: context.causationId ?? shownCommandId(context),
-        commandId: shownCommandId(context),
-        actor: context.actor,
-      };
+      const metadata = eventMetadata(context);
       try {
         const result = await this.store.append(
           streamId,
@@ -255,6 +370,24 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       }
     }
   }
+}
+
+function settle<Event extends DomainEvent>(
+  item: { resolve(outcome: CommandOutcome<Event>): void; fail(error: unknown): void },
+  answer: { ok: true; outcome: CommandOutcome<Event> } | { ok: false; error: unknown },
+): void {
+  if (answer.ok) item.resolve(answer.outcome);
+  else item.fail(answer.error);
+}
+
+/** What every event a command produces carries: who sent it and why. */
+function eventMetadata(context: CommandContext): { correlationId: string; causationId: string; commandId: string; actor: string } {
+  return {
+    correlationId: context.correlationId ?? shownCommandId(context),
+    causationId: context.causationId ?? shownCommandId(context),
+    commandId: shownCommandId(context),
+    actor: context.actor,
+  };
 }
 
 function duplicateOutcome<Event extends DomainEvent>(

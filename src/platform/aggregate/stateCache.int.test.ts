@@ -93,7 +93,8 @@ it("keeps at most cacheStreams streams, the least recently used going first; 0 k
 it("snapshots taken from a cached state updated in place equal a fold from the start", async () => {
   const sku = "CACHED-001";
   const stream = productStreamId(sku);
-  const handler = new CommandHandler(db.store, productDecider, { snapshotEvery: 5 });
+  // One command per append (no group commit), so that snapshots fall at 5 and 10 while later commands go on.
+  const handler = new CommandHandler(db.store, productDecider, { snapshotEvery: 5, maxGroup: 1 });
   const run = (command: InventoryCommand, id: string) => handler.handle(stream, command, ctx(id));
   await run({ type: "DefineProduct", sku, name: "Cached", priceMinor: 100, currency: "EUR", initialStock: 100 }, "def");
   // Back to back, so later commands update the state while earlier snapshots are still being written.

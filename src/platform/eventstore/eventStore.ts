@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { QueryConfig, QueryResult, QueryResultRow } from "pg";
 import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../errors";
+import { type CommandAppend, commandParams, commandResults, GROUP_APPEND_SQL, type GroupAppendOutcome, type GroupAppendRow } from "./commandGroupAppend";
 import type { EventRegistry } from "./eventRegistry";
 import { type LogPosition, LOG_START } from "./logPosition";
 import { replicationLagSeconds } from "./replicationLag";
@@ -194,20 +195,10 @@ export class EventStore {
     if (events.length === 0) {
       throw new DomainError(ErrorCode.VALIDATION, "append needs at least one event", { streamId });
     }
-    // Checked before anything is sent: an invalid event is a bug in its producer and must never reach the log.
-    const registry = this.registry;
-    const versions = registry
-      ? events.map((e) => registry.validate(e.type, e.schemaVersion, e.data))
-      : events.map((e) => e.schemaVersion ?? 1);
-    const recordedAt = new Date().toISOString();
     const params = [
       streamId,
       expected === "any" ? null : expected === "no_stream" ? 0 : expected,
-      events.map((e) => e.eventId ?? randomUUID()),
-      events.map((e) => e.type),
-      versions,
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify({ ...e.metadata, recordedAt: e.metadata.recordedAt ?? recordedAt })),
+      ...this.eventParams(events),
       options.commandId ?? null,
       options.actor ?? null,
       options.fingerprint ?? null,
@@ -242,23 +233,73 @@ export class EventStore {
     };
   }
 
+  /** The event-side parameters ($3..$7) of an append. */
+  private eventParams(events: readonly NewEvent[]): unknown[] {
+    // Checked before anything is sent: an invalid event is a bug in its producer and must never reach the log.
+    const registry = this.registry;
+    const versions = registry
+      ? events.map((e) => registry.validate(e.type, e.schemaVersion, e.data))
+      : events.map((e) => e.schemaVersion ?? 1);
+    const recordedAt = new Date().toISOString();
+    return [
+      events.map((e) => e.eventId ?? randomUUID()),
+      events.map((e) => e.type),
+      versions,
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => JSON.stringify({ ...e.metadata, recordedAt: e.metadata.recordedAt ?? recordedAt })),
+    ];
+  }
+
+  /**
+   * Group commit: several commands' events appended to one stream in one
+   * statement, with one expected-version check, and each command's result
+   * recorded under its own commandId in the same transaction. Every command
+   * must bring at least one event. Throws CONCURRENCY_CONFLICT when the
+   * stream is not at `expected`; nothing is appended then.
+   */
+  async appendCommands(streamId: string, expected: number, commands: readonly CommandAppend[]): Promise<GroupAppendOutcome> {
+    if (commands.length === 0 || commands.some((c) => c.events.length === 0)) {
+      throw new DomainError(ErrorCode.VALIDATION, "a group append needs at least one event per command", { streamId });
+    }
+    const events = commands.flatMap((c) => c.events);
+    const params = [streamId, expected, ...this.eventParams(events), ...commandParams(commands)];
+    let rows: GroupAppendRow[];
+    try {
+      rows = (await this.query<GroupAppendRow>(GROUP_APPEND_SQL, params, "eventline_append_group")).rows;
+    } catch (error) {
+      const constraint = (error as { constraint?: string }).constraint;
+      if (constraint === "events_stream_version_unique") throw new ConcurrencyError(streamId, expected);
+      if (constraint === "command_results_pkey") return { kind: "duplicate" };
+      if (constraint === "events_event_id_unique") {
+        throw new DomainError(ErrorCode.ALREADY_EXISTS, "an event with this event id is already stored", { streamId });
+      }
+      throw error;
+    }
+    const first = rows[0];
+    if (!first || first.stream_version === null) {
+      throw new ConcurrencyError(streamId, `${expected}, found ${String(first?.current_version)}`);
+    }
+    const results = commandResults(streamId, expected, commands, rows);
+    const last = results.at(-1)!;
+    this.observer?.appended({ streamId, events, result: { ...last, duplicate: false, eventTypes: events.map((e) => e.type) } });
+    return { kind: "appended", results };
+  }
+
+  /** The results recorded for those of `commandIds` already applied, by commandId. */
+  async findCommandResults(commandIds: readonly string[]): Promise<Map<string, CommandRecord>> {
+    const { rows } = await this.query("SELECT command_id, stream_id, actor, fingerprint, result FROM command_results WHERE command_id = ANY($1)", [
+      commandIds,
+    ]);
+    return new Map(rows.map((row) => [row.command_id as string, toCommandRecord(row)]));
+  }
+
   /** The result recorded for a command that was already applied, if any. */
   async findCommandResult(commandId: string): Promise<CommandRecord | null> {
     const { rows } = await this.query("SELECT stream_id, actor, fingerprint, result FROM command_results WHERE command_id = $1", [
       commandId,
     ]);
     const row = rows[0];
-    if (!row) return null;
-    const result = row.result as StoredCommandResult;
-    return {
-      streamId: row.stream_id as string,
-      streamVersion: result.streamVersion,
-      globalPosition: BigInt(result.globalPosition),
-      position: { transactionId: BigInt(result.transactionId), globalPosition: BigInt(result.globalPosition) },
-      eventTypes: result.eventTypes ?? [],
-      actor: (row.actor as string | null) ?? null,
-      fingerprint: (row.fingerprint as string | null) ?? null,
-    };
+    return row ? toCommandRecord(row) : null;
   }
 
   async readStream(streamId: string, range: StreamRange = {}): Promise<RecordedEvent[]> {
@@ -372,6 +413,19 @@ export class EventStore {
     const event = toRecordedEvent(row);
     return this.registry ? this.registry.upcast(event) : event;
   }
+}
+
+function toCommandRecord(row: QueryResultRow): CommandRecord {
+  const result = row.result as StoredCommandResult;
+  return {
+    streamId: row.stream_id as string,
+    streamVersion: result.streamVersion,
+    globalPosition: BigInt(result.globalPosition),
+    position: { transactionId: BigInt(result.transactionId), globalPosition: BigInt(result.globalPosition) },
+    eventTypes: result.eventTypes ?? [],
+    actor: (row.actor as string | null) ?? null,
+    fingerprint: (row.fingerprint as string | null) ?? null,
+  };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {
