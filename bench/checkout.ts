@@ -28,6 +28,7 @@ import { median, medianOf, repeat, summarize } from "./lib/stats";
  * this process and its backends).
  */
 const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
+const FLOOR_CONNECTIONS = 16;
 
 export const checkoutScenario: Scenario = {
   name: "checkout",
@@ -50,7 +51,9 @@ export const checkoutScenario: Scenario = {
     const redisServer = await startPrivateRedis();
     let system: Awaited<ReturnType<typeof benchSystem>> | null = null;
     let client: Client | null = null;
-    const floorDb = await benchDatabase(Math.max(...concurrencies) + 4);
+    // Connections as the services' pools have (PG_POOL_SIZE per service), not one per client: the
+    // server's max_connections is shared with every other run on the machine.
+    const floorDb = await benchDatabase(Math.min(Math.max(...concurrencies), FLOOR_CONNECTIONS));
     try {
       system = await benchSystem(ROLES, { REDIS_URL: redisServer.url });
       const sys = system;
