@@ -85,7 +85,8 @@ export const checkoutScenario: Scenario = {
             let timer: NodeJS.Timeout | undefined;
             const done = new Promise<void>((resolve, reject) => {
               confirmed.set(orderId, resolve);
-              timer = setTimeout(() => reject(new Error(`order ${orderId} not CONFIRMED within 30 s`)), 30_000);
+              // 60 s as in overload: at 64 clients on a loaded machine the closed loop's queueing alone nears 30 s.
+              timer = setTimeout(() => reject(new Error(`order ${orderId} not CONFIRMED within 60 s`)), 60_000);
             });
             try {
               await request(sys.url, PlaceOrderDocument, { input: { orderId, customerId: customerOf(i), lines: [{ sku: skuOf(i), quantity: 1 }] } });
