@@ -1,6 +1,8 @@
 import type { NewEvent } from "../src/platform/eventstore/types";
 import { benchDatabase, type BenchDatabase } from "./lib/env";
 import { multiRowInsert, rawRow, stockReserved } from "./lib/inventoryEvents";
+import { postgresBackends, thisProcess, withCpu } from "./lib/cpuMeter";
+import { emitCpu } from "./lib/cpuReport";
 import { closedLoop } from "./lib/load";
 import type { Scenario } from "./lib/scenario";
 import { median, repeat } from "./lib/stats";
@@ -53,14 +55,17 @@ export const appendScenario: Scenario = {
               ctx.progress(`${label}: run ${run + 1}/${ctx.runs}`);
               return measureCase(db, c, `${tag}r${run}`, Math.ceil(events / batch), run % 2 === 1);
             });
+            const params = { streams: kind, concurrency, batch, events, runs: ctx.runs };
             ctx.emit({
               label,
-              value: median(runs.map((r) => r.store)),
+              value: median(runs.map((r) => r.store.rate)),
               unit: "events/s",
-              baseline: median(runs.map((r) => r.raw)),
-              params: { streams: kind, concurrency, batch, events, runs: ctx.runs },
+              baseline: median(runs.map((r) => r.raw.rate)),
+              params,
               target: { on: "ratio", op: ">=", threshold: 0.8 },
             });
+            const figures = { cpu: median(runs.map((r) => r.store.cpu)), baseCpu: median(runs.map((r) => r.raw.cpu)) };
+            emitCpu(ctx, { label, op: "event", scale: "µs", figures, baselineKey: "baseCpu", params });
           }
         }
       }
@@ -82,7 +87,8 @@ async function measureCase(db: BenchDatabase, c: Case, tag: string, appends: num
   return { store: await measureStore(), raw };
 }
 
-async function run(db: BenchDatabase, c: Case, tag: string, appends: number, path: "store" | "raw"): Promise<number> {
+/** Events/s, and CPU µs per event of this process and the database's backends. */
+async function run(db: BenchDatabase, c: Case, tag: string, appends: number, path: "store" | "raw"): Promise<{ rate: number; cpu: number }> {
   const versions = new Map<string, number>();
   const clientOps = new Array<number>(c.concurrency).fill(0);
   if (c.kind === "existing") await createStreams(db, c, tag, path, versions);
@@ -90,7 +96,7 @@ async function run(db: BenchDatabase, c: Case, tag: string, appends: number, pat
   const eventsFor = (stream: string, i: number): NewEvent[] =>
     Array.from({ length: c.batch }, (_, k) => stockReserved(stream, `${tag}-${i}-${k}`));
 
-  const result = await closedLoop({
+  const { value: result, cpu } = await withCpu([thisProcess(), postgresBackends(db.url)], () => closedLoop({
     concurrency: c.concurrency,
     total: appends,
     op: async (i, client) => {
@@ -107,8 +113,8 @@ async function run(db: BenchDatabase, c: Case, tag: string, appends: number, pat
       }
       versions.set(stream, version + events.length);
     },
-  });
-  return (result.ops * c.batch) / result.seconds;
+  }));
+  return { rate: (result.ops * c.batch) / result.seconds, cpu: (cpu.total * 1000) / Math.max(1, result.ops * c.batch) };
 }
 
 /** Streams the clients append to, one event each, written before the clock starts. */

@@ -3,6 +3,8 @@ import type { InventoryCommand } from "../src/services/inventory/commands";
 import { productDecider, productStreamId } from "../src/services/inventory/decider";
 import { benchDatabase, type BenchDatabase } from "./lib/env";
 import { benchSku, multiRowInsert, productDefined, rawRow, stockReserved } from "./lib/inventoryEvents";
+import { postgresBackends, thisProcess, withCpu } from "./lib/cpuMeter";
+import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { closedLoop, type LoadResult } from "./lib/load";
 import type { Scenario } from "./lib/scenario";
 import { medianOf, repeat, summarize } from "./lib/stats";
@@ -48,15 +50,25 @@ export const commandScenario: Scenario = {
             const n = run === "warm-up" ? Math.max(20, concurrency * 4) : commands;
             // A hot stream of its own for each path: the handler reads the whole stream, so it must not see the other's events.
             const skus = async (path: string) => (temperature === "cold" ? cold : [await defineHot(db, `HOT-${tag}-${run}-${path}`.toUpperCase())]);
-            const viaHandler = async () => runCommands(db, await skus("h"), concurrency, n, `${tag}-${run}`);
-            const viaAppend = async () => runAppends(db, await skus("a"), concurrency, n, `${tag}-${run}`);
+            const cpuOf = [thisProcess(), postgresBackends(db.url)];
+            const viaHandler = async () => {
+              const s = await skus("h");
+              return withCpu(cpuOf, () => runCommands(db, s, concurrency, n, `${tag}-${run}`));
+            };
+            const viaAppend = async () => {
+              const s = await skus("a");
+              return withCpu(cpuOf, () => runAppends(db, s, concurrency, n, `${tag}-${run}`));
+            };
             const storeFirst = typeof run === "number" && run % 2 === 1;
             const first = storeFirst ? await viaHandler() : await viaAppend();
             const second = storeFirst ? await viaAppend() : await viaHandler();
-            const [handler, append] = storeFirst ? [first, second] : [second, first];
+            const [{ value: handler, cpu: handlerCpu }, { value: append, cpu: appendCpu }] = storeFirst ? [first, second] : [second, first];
             const h = summarize(handler.latencies);
             const a = summarize(append.latencies);
-            return { rate: handler.ops / handler.seconds, p50: h.p50, p99: h.p99, baseRate: append.ops / append.seconds, baseP50: a.p50, baseP99: a.p99 };
+            return {
+              rate: handler.ops / handler.seconds, p50: h.p50, p99: h.p99, baseRate: append.ops / append.seconds, baseP50: a.p50, baseP99: a.p99,
+              ...cpuPerOp(handlerCpu, handler.ops, "cpu", "µs"), ...cpuPerOp(appendCpu, append.ops, "baseCpu", "µs"),
+            };
           };
           await measure("warm-up");
           const m = medianOf(
@@ -69,6 +81,7 @@ export const commandScenario: Scenario = {
           ctx.emit({ label, value: m.rate, unit: "commands/s", baseline: m.baseRate, params });
           ctx.emit({ label: `${label}, p50`, value: m.p50, unit: "ms", baseline: m.baseP50, params: { ...params, stat: "p50" } });
           ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });
+          emitCpu(ctx, { label, op: "command", scale: "µs", figures: m, baselineKey: "baseCpu", params });
         }
       }
     } finally {

@@ -8,7 +8,10 @@ import { RestockProductDocument } from "../test/graphql/generated";
 import { benchSystem } from "./lib/env";
 import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, multiRowInsert, productDefined, rawRow } from "./lib/inventoryEvents";
+import { postgresBackends, processes, thisProcess, withCpu } from "./lib/cpuMeter";
+import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { closedLoop } from "./lib/load";
+import { startPrivateRedis } from "./lib/privateRedis";
 import type { Scenario } from "./lib/scenario";
 import { medianOf, repeat, summarize } from "./lib/stats";
 
@@ -32,10 +35,20 @@ export const graphqlMutationScenario: Scenario = {
     const concurrencies = ctx.args.intList("concurrency", { single: [1, 8, 32], suite: [8], smoke: [4] }, ctx.mode);
     const products = ctx.mode === "smoke" ? 20 : 500;
 
-    ctx.progress("starting api, projector and inventory processes");
-    const system = await benchSystem(["api", "projector", "inventory"]);
+    ctx.progress("starting a Redis of this run's own, then api, projector and inventory processes");
+    const roles = ["api", "projector", "inventory"];
+    const redisServer = await startPrivateRedis();
+    const system = await benchSystem(roles, { REDIS_URL: redisServer.url }).catch(async (error: unknown) => {
+      await redisServer.stop();
+      throw error;
+    });
     const pool = createPool(system.db.url, { max: Math.max(...concurrencies), idleTimeoutMillis: 0 });
     const client = new JsonClient(system.url);
+    // The HTTP path's CPU is the roles' (this process is only its client); the in-process path's includes
+    // this process, and the roles' too (the projector's catch-up projects its events as well).
+    const shared = [processes("roles", () => roles.map((r) => system.role(r).child.pid)), postgresBackends(system.db.url), processes("redis", () => [redisServer.pid])];
+    const httpCpu = shared;
+    const localCpu = [thisProcess(), ...shared];
     try {
       const skus = Array.from({ length: products }, (_, p) => benchSku(p));
       await system.db.pool.query(multiRowInsert("events", skus.length), skus.flatMap((sku) => rawRow(productStreamId(sku), 1, productDefined(sku, 1000))));
@@ -47,13 +60,13 @@ export const graphqlMutationScenario: Scenario = {
         const label = `restockProduct, ${concurrency} clients`;
         const measure = async (tag: string, n: number, graphqlFirst: boolean) => {
           const viaHttp = () =>
-            closedLoop({
+            withCpu(httpCpu, () => closedLoop({
               concurrency,
               total: n,
               op: async (i) => dataOf(await client.post<GraphQLBody>({ query, variables: { sku: sku(), quantity: 1, commandId: `g-${tag}-${i}` } })),
-            });
+            }));
           const inProcess = () =>
-            closedLoop({
+            withCpu(localCpu, () => closedLoop({
               concurrency,
               total: n,
               op: (i) => {
@@ -61,13 +74,16 @@ export const graphqlMutationScenario: Scenario = {
                 const command: InventoryCommand = { type: "Restock", sku: s, quantity: 1 };
                 return handler.handle(productStreamId(s), command, { commandId: `h-${tag}-${i}`, actor: "bench" });
               },
-            });
+            }));
           const first = graphqlFirst ? await viaHttp() : await inProcess();
           const second = graphqlFirst ? await inProcess() : await viaHttp();
-          const [http, local] = graphqlFirst ? [first, second] : [second, first];
+          const [{ value: http, cpu: hCpu }, { value: local, cpu: lCpu }] = graphqlFirst ? [first, second] : [second, first];
           const h = summarize(http.latencies);
           const l = summarize(local.latencies);
-          return { rate: http.ops / http.seconds, p50: h.p50, p99: h.p99, baseRate: local.ops / local.seconds, baseP50: l.p50, baseP99: l.p99 };
+          return {
+            rate: http.ops / http.seconds, p50: h.p50, p99: h.p99, baseRate: local.ops / local.seconds, baseP50: l.p50, baseP99: l.p99,
+            ...cpuPerOp(hCpu, http.ops, "cpu", "µs"), ...cpuPerOp(lCpu, local.ops, "baseCpu", "µs"),
+          };
         };
         await measure(`c${concurrency}w`, Math.max(20, concurrency * 4), true);
         const m = medianOf(
@@ -80,11 +96,13 @@ export const graphqlMutationScenario: Scenario = {
         ctx.emit({ label, value: m.rate, unit: "mutations/s", baseline: m.baseRate, params });
         ctx.emit({ label: `${label}, p50`, value: m.p50, unit: "ms", baseline: m.baseP50, params: { ...params, stat: "p50" } });
         ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });
+        emitCpu(ctx, { label, op: "mutation", scale: "µs", figures: m, baselineKey: "baseCpu", params });
       }
     } finally {
       client.close();
       await pool.end();
       await system.release();
+      await redisServer.stop();
     }
   },
 };

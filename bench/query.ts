@@ -3,12 +3,15 @@ import { print } from "graphql";
 import { productsProjection } from "../projections/inventory/products/projection";
 import { FIRST_GENERATION, ReadModelKeys } from "../src/platform/projection/keys";
 import { ProductDocument, ProductsDocument } from "../test/graphql/generated";
-import { testRedis, TEST_REDIS_URL } from "../test/support/testEnv";
+import { Redis } from "ioredis";
 import { spawnNode } from "./lib/child";
 import { benchSystem } from "./lib/env";
 import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, seedInventoryLog } from "./lib/inventoryEvents";
+import { processes, withCpu, type CpuSplit } from "./lib/cpuMeter";
+import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { closedLoop, type LoadResult } from "./lib/load";
+import { startPrivateRedis } from "./lib/privateRedis";
 import { projectAll } from "./lib/project";
 import type { Scenario } from "./lib/scenario";
 import { medianOf, repeat, summarize } from "./lib/stats";
@@ -36,9 +39,13 @@ export const queryScenario: Scenario = {
     const products = ctx.mode === "smoke" ? 50 : 1000;
     const durationMs = ctx.mode === "smoke" ? 300 : seconds * 1000;
 
-    ctx.progress("starting the api process");
-    const system = await benchSystem(["api"]);
-    const redis = testRedis();
+    ctx.progress("starting a Redis of this run's own and the api process");
+    const redisServer = await startPrivateRedis();
+    const system = await benchSystem(["api"], { REDIS_URL: redisServer.url }).catch(async (error: unknown) => {
+      await redisServer.stop();
+      throw error;
+    });
+    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
     let plain: Awaited<ReturnType<typeof spawnNode>> | null = null;
     const graphql = new JsonClient(system.url);
     try {
@@ -47,10 +54,14 @@ export const queryScenario: Scenario = {
       await projectAll(redis, system.db.store, new ReadModelKeys(system.prefix), productsProjection, FIRST_GENERATION, products * 4);
       plain = await spawnNode(
         resolve(__dirname, "lib/plainServer.js"),
-        { REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: system.prefix },
+        { REDIS_URL: redisServer.url, EVENTLINE_PREFIX: system.prefix },
         /listening on (http:\S+)/,
       );
       const baseline = new JsonClient(plain.ready);
+      const plainPid = plain.pid;
+      // Each server's CPU and Redis's; this process is only the client of both.
+      const apiCpu = [processes("api", () => [system.role("api").child.pid]), processes("redis", () => [redisServer.pid])];
+      const plainCpu = [processes("plain", () => [plainPid]), processes("redis", () => [redisServer.pid])];
       const productQuery = print(ProductDocument);
       const productsQuery = print(ProductsDocument);
       const sku = () => benchSku(Math.floor(Math.random() * products));
@@ -71,18 +82,21 @@ export const queryScenario: Scenario = {
           const label = `${kind === "product" ? "product(id)" : "products(first: 20)"}, ${concurrency} clients`;
           const load = (op: () => Promise<unknown>, ms: number) => closedLoop({ concurrency, durationMs: ms, op });
           const measure = async (ms: number, graphqlFirst: boolean) => {
-            let g: LoadResult;
-            let p: LoadResult;
+            let g: { value: LoadResult; cpu: CpuSplit };
+            let p: { value: LoadResult; cpu: CpuSplit };
             if (graphqlFirst) {
-              g = await load(ops[kind].graphql, ms);
-              p = await load(ops[kind].plain, ms);
+              g = await withCpu(apiCpu, () => load(ops[kind].graphql, ms));
+              p = await withCpu(plainCpu, () => load(ops[kind].plain, ms));
             } else {
-              p = await load(ops[kind].plain, ms);
-              g = await load(ops[kind].graphql, ms);
+              p = await withCpu(plainCpu, () => load(ops[kind].plain, ms));
+              g = await withCpu(apiCpu, () => load(ops[kind].graphql, ms));
             }
-            const gs = summarize(g.latencies);
-            const ps = summarize(p.latencies);
-            return { rate: g.ops / g.seconds, p99: gs.p99, baseRate: p.ops / p.seconds, baseP99: ps.p99 };
+            const gs = summarize(g.value.latencies);
+            const ps = summarize(p.value.latencies);
+            return {
+              rate: g.value.ops / g.value.seconds, p99: gs.p99, baseRate: p.value.ops / p.value.seconds, baseP99: ps.p99,
+              ...cpuPerOp(g.cpu, g.value.ops, "cpu", "µs"), ...cpuPerOp(p.cpu, p.value.ops, "baseCpu", "µs"),
+            };
           };
           await measure(Math.min(500, durationMs), true); // JIT and connections
           const m = medianOf(
@@ -94,6 +108,7 @@ export const queryScenario: Scenario = {
           const params = { query: kind, concurrency, seconds: durationMs / 1000, products, runs: ctx.runs };
           ctx.emit({ label, value: m.rate, unit: "queries/s", baseline: m.baseRate, params, target: { on: "ratio", op: ">=", threshold: 0.5 } });
           ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });
+          emitCpu(ctx, { label, op: "query", scale: "µs", figures: m, baselineKey: "baseCpu", params });
         }
       }
       baseline.close();
@@ -102,6 +117,7 @@ export const queryScenario: Scenario = {
       await plain?.stop();
       await redis.quit();
       await system.release();
+      await redisServer.stop();
     }
   },
 };

@@ -1,11 +1,15 @@
 import { productsProjection } from "../projections/inventory/products/projection";
 import { ReadModelKeys } from "../src/platform/projection/keys";
-import { deleteKeys } from "../test/support/testEnv";
-import { benchDatabase, benchRedis } from "./lib/env";
+import { Redis } from "ioredis";
+import { deleteKeys, testPrefix } from "../test/support/testEnv";
+import { postgresBackends, processes, thisProcess, withCpu } from "./lib/cpuMeter";
+import { cpuPerOp, emitCpu } from "./lib/cpuReport";
+import { benchDatabase } from "./lib/env";
+import { startPrivateRedis } from "./lib/privateRedis";
 import { seedInventoryLog } from "./lib/inventoryEvents";
 import { projectAll } from "./lib/project";
 import type { Scenario } from "./lib/scenario";
-import { median, repeat } from "./lib/stats";
+import { medianOf, repeat } from "./lib/stats";
 
 /**
  * Events/s projecting N stored events from scratch into a fresh generation of
@@ -30,7 +34,11 @@ export const rebuildScenario: Scenario = {
     const batch = ctx.args.int("batch", { single: 1000, smoke: 1000 }, ctx.mode);
 
     const db = await benchDatabase(4);
-    const { redis, prefix, release } = benchRedis();
+    // A Redis of the run's own: its CPU is then the rebuild's (and the SETs').
+    const redisServer = await startPrivateRedis();
+    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+    const prefix = testPrefix();
+    const redisCpu = processes("redis", () => [redisServer.pid]);
     try {
       const seedStarted = performance.now();
       let reported = 0;
@@ -58,7 +66,7 @@ export const rebuildScenario: Scenario = {
         const started = performance.now();
         const cpuBefore = process.cpuUsage();
         let shown = 0;
-        const total = await projectAll(
+        const { value: total, cpu: split } = await withCpu([thisProcess(), postgresBackends(db.url), redisCpu], () => projectAll(
           redis, db.store, keys, productsProjection, generation, events,
           (n) => {
             if (n - shown >= 200_000) {
@@ -67,45 +75,46 @@ export const rebuildScenario: Scenario = {
             }
           },
           batch,
-        );
+        ));
         const seconds = (performance.now() - started) / 1000;
         const rate = total / seconds;
         const cpu = process.cpuUsage(cpuBefore);
         ctx.progress(`  ${Math.round(rate)} events/s; this process was on CPU ${Math.round((cpu.user + cpu.system) / 1e4 / seconds)}% of the time`);
         await deleteKeys(redis, keys.generation(productsProjection.name, generation).keyspace);
-        return rate;
+        return { rate, ...cpuPerOp(split, total, "cpu", "µs") };
       };
       const setKeys = async () => {
         const started = performance.now();
-        for (let from = 0; from < events; from += batch) {
-          const pipeline = redis.pipeline();
-          for (let i = from; i < Math.min(events, from + batch); i++) pipeline.set(`${prefix}:raw:${i}`, doc);
-          await pipeline.exec();
-        }
+        const { cpu } = await withCpu([thisProcess(), redisCpu], async () => {
+          for (let from = 0; from < events; from += batch) {
+            const pipeline = redis.pipeline();
+            for (let i = from; i < Math.min(events, from + batch); i++) pipeline.set(`${prefix}:raw:${i}`, doc);
+            await pipeline.exec();
+          }
+        });
         const rate = events / ((performance.now() - started) / 1000);
         await deleteKeys(redis, `${prefix}:raw`);
-        return rate;
+        return { baseline: rate, ...cpuPerOp(cpu, events, "baseCpu", "µs") };
       };
 
       const runs = await repeat(ctx.runs, async (run) => {
         ctx.progress(`run ${run + 1}/${ctx.runs}`);
         if (run % 2 === 0) {
           const baseline = await setKeys();
-          return { rate: await project(run), baseline };
+          return { ...(await project(run)), ...baseline };
         }
-        const rate = await project(run);
-        return { rate, baseline: await setKeys() };
+        const projected = await project(run);
+        return { ...projected, ...(await setKeys()) };
       });
-      ctx.emit({
-        label: `${events.toLocaleString("en")} events, ${products.toLocaleString("en")} products`,
-        value: median(runs.map((r) => r.rate)),
-        unit: "events/s",
-        baseline: median(runs.map((r) => r.baseline)),
-        params: { events, products, batchSize: batch, runs: ctx.runs },
-        target: { on: "value", op: ">=", threshold: 50_000 },
-      });
+      const m = medianOf(runs);
+      const label = `${events.toLocaleString("en")} events, ${products.toLocaleString("en")} products`;
+      const params = { events, products, batchSize: batch, runs: ctx.runs };
+      ctx.emit({ label, value: m.rate, unit: "events/s", baseline: m.baseline, params, target: { on: "value", op: ">=", threshold: 50_000 } });
+      emitCpu(ctx, { label, op: "event", scale: "µs", figures: m, baselineKey: "baseCpu", params });
     } finally {
-      await release();
+      await deleteKeys(redis, prefix).catch(() => undefined);
+      await redis.quit();
+      await redisServer.stop();
       await db.release();
     }
   },

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { appendScenario } from "./append";
 import { checkoutScenario } from "./checkout";
 import { commandScenario } from "./command";
+import { fanoutScenario } from "./fanout";
 import { graphiqlScenario } from "./graphiql";
 import { graphqlMutationScenario } from "./graphqlMutation";
 import { Args, UsageError } from "./lib/args";
@@ -32,6 +33,7 @@ export const scenarios: readonly Scenario[] = [
   snapshotScenario,
   graphiqlScenario,
   wsSlowReaderScenario,
+  fanoutScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {

@@ -2,6 +2,8 @@ import { isDeepStrictEqual } from "node:util";
 import { CommandHandler } from "../src/platform/aggregate/commandHandler";
 import type { NewEvent } from "../src/platform/eventstore/types";
 import { productDecider, productStreamId } from "../src/services/inventory/decider";
+import { postgresBackends, thisProcess, withCpu } from "./lib/cpuMeter";
+import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { benchDatabase, type BenchDatabase } from "./lib/env";
 import { benchMetadata, multiRowInsert, productDefined, rawRow, stockReserved } from "./lib/inventoryEvents";
 import type { Scenario } from "./lib/scenario";
@@ -53,15 +55,16 @@ export const snapshotScenario: Scenario = {
       }
       if (!isDeepStrictEqual(viaSnapshot.state, viaLog.state)) throw new Error("the state loaded from the snapshot differs from the full fold");
 
-      const time = async (load: () => Promise<unknown>) => {
-        const latencies: number[] = [];
-        for (let i = 0; i < loads; i++) {
-          const started = performance.now();
-          await load();
-          latencies.push(performance.now() - started);
-        }
-        return latencies;
-      };
+      const time = async (load: () => Promise<unknown>) =>
+        withCpu([thisProcess(), postgresBackends(db.url)], async () => {
+          const latencies: number[] = [];
+          for (let i = 0; i < loads; i++) {
+            const started = performance.now();
+            await load();
+            latencies.push(performance.now() - started);
+          }
+          return latencies;
+        });
       const loadViaSnapshot = () => withSnapshots.load(stream);
       const loadFromStart = () => fromStart.load(stream);
       const measure = async (run: number) => {
@@ -69,9 +72,12 @@ export const snapshotScenario: Scenario = {
         const first = await time(snapshotFirst ? loadViaSnapshot : loadFromStart);
         const second = await time(snapshotFirst ? loadFromStart : loadViaSnapshot);
         const [snap, full] = snapshotFirst ? [first, second] : [second, first];
-        const s = summarize(snap);
-        const f = summarize(full);
-        return { rate: 1000 / mean(snap), p50: s.p50, baseRate: 1000 / mean(full), baseP50: f.p50 };
+        const s = summarize(snap.value);
+        const f = summarize(full.value);
+        return {
+          rate: 1000 / mean(snap.value), p50: s.p50, baseRate: 1000 / mean(full.value), baseP50: f.p50,
+          ...cpuPerOp(snap.cpu, loads, "cpu", "ms"), ...cpuPerOp(full.cpu, loads, "baseCpu", "ms"),
+        };
       };
       await measure(1); // warm-up: JIT, connections, PostgreSQL's buffers
       const m = medianOf(
@@ -84,6 +90,7 @@ export const snapshotScenario: Scenario = {
       const params = { events, tail, loads, kind, runs: ctx.runs };
       ctx.emit({ label, value: m.rate, unit: "loads/s", baseline: m.baseRate, params });
       ctx.emit({ label: `${label}, p50`, value: m.p50, unit: "ms", baseline: m.baseP50, params: { ...params, stat: "p50" } });
+      emitCpu(ctx, { label, op: "load", scale: "ms", figures: m, baselineKey: "baseCpu", params });
     } finally {
       await db.release();
     }

@@ -64,7 +64,8 @@ export const wsSlowReaderScenario: Scenario = {
         let published = 0;
         let closedAfter: number | null = null;
         const publisher = setInterval(() => {
-          const change = { projection: "products", id: sku(), position: `1.${++position}`, eventType: "StockRestocked", document: { available: position, reserved: 0 } };
+          // The envelope the api's feeds check (platform/subscriptions/changeLog.ts parseChange): without eventId and streamVersion a change is dropped.
+          const change = { projection: "products", id: sku(), position: `1.${++position}`, eventType: "StockRestocked", eventId: `slow-${position}`, streamVersion: position, document: { available: position, reserved: 0 } };
           published++;
           redis
             .publish(channel, JSON.stringify(change))

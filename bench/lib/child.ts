@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 export interface NodeChild {
   /** First capture group of `ready` in the child's output. */
   ready: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -26,6 +27,7 @@ export function spawnNode(script: string, env: Record<string, string>, ready: Re
       child.off("exit", onExit);
       resolve({
         ready: match[1] ?? match[0],
+        pid: child.pid!,
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
           await exited;

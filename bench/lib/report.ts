@@ -69,7 +69,7 @@ const COLUMNS = [
   ["scenario", 17],
   ["case", 38],
   ["value", 11],
-  ["unit", 12],
+  ["unit", 17],
   ["baseline", 11],
   ["ratio", 7],
   ["target", 24],
