@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { STOCK_LEVELS_TOPIC } from "../projections/products";
+import { STOCK_LEVELS_TOPIC } from "../projections/inventory/products/projection";
 import { ReadModelKeys } from "../src/platform/projection/keys";
 import { UsageError } from "./lib/args";
 import { spawnNode } from "./lib/child";
