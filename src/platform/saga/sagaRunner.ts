@@ -5,15 +5,17 @@ import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery
 import type { RawCommandBus } from "../bus/failoverCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
-import { LogSubscription } from "../eventstore/logSubscription";
 import type { Logger } from "../observability/logger";
 import type { RecordedEvent } from "../eventstore/types";
 import { evolveSaga, initialSagaState } from "./sagaState";
 import { type SagaDefinition, type SagaEvent, type SagaState, sagaStreamId, type StepReply } from "./types";
 import { queueTelemetry } from "../observability/queueTelemetry";
+import type { LogProcessor } from "../processing/logProcessor";
+import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
+import { reactor } from "../processing/reactor";
 
 export const SAGA_QUEUE = "sagas";
-/** The log subscription that starts saga instances from trigger events. */
+/** The log processor (and checkpoint name) that starts saga instances from trigger events. */
 export const SAGA_STARTER = "saga-starter";
 const ADVANCE = "advance";
 /** Left by earlier versions, which swept from a BullMQ job scheduler (lost when Redis loses its data). */
@@ -69,7 +71,7 @@ function isNoAnswer(error: unknown): error is DomainError {
 export class SagaRunner {
   private readonly options: SagaRunnerOptions;
   private readonly byName: Map<string, SagaDefinition<unknown>>;
-  private readonly starter: LogSubscription;
+  private readonly starter: LogProcessor;
   private readonly queue: Queue<AdvanceJob>;
   private worker: Worker<AdvanceJob> | null = null;
   private readonly recovery: WorkerRecovery;
@@ -83,8 +85,11 @@ export class SagaRunner {
   ) {
     this.options = { ...defaultSagaRunnerOptions, ...options };
     this.byName = new Map(deps.definitions.map((d) => [d.name, d]));
-    const triggers = new Set(deps.definitions.flatMap((d) => d.triggerTypes));
-    this.starter = new LogSubscription(SAGA_STARTER, deps.db, deps.store, triggers, (events) => this.startAll(events), deps.log);
+    const triggers = [...new Set(deps.definitions.flatMap((d) => d.triggerTypes))];
+    this.starter = reactor(
+      { name: SAGA_STARTER, eventTypes: triggers, handle: (event) => this.startFrom(event) },
+      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log },
+    );
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
   }
@@ -135,13 +140,11 @@ export class SagaRunner {
     );
   }
 
-  private async startAll(events: RecordedEvent[]): Promise<void> {
-    for (const event of events) {
-      for (const definition of this.deps.definitions) {
-        if (!definition.triggerTypes.includes(event.type)) continue;
-        const instance = definition.start(event);
-        if (instance) await this.startOne(definition, instance, event);
-      }
+  private async startFrom(event: RecordedEvent): Promise<void> {
+    for (const definition of this.deps.definitions) {
+      if (!definition.triggerTypes.includes(event.type)) continue;
+      const instance = definition.start(event);
+      if (instance) await this.startOne(definition, instance, event);
     }
   }
 
