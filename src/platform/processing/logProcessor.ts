@@ -1,7 +1,6 @@
 import { errorMessage } from "../errors";
-import type { Logger } from "../observability/logger";
 import type { WakeupSource } from "./wakeups";
-import type { ProcessorStep, StepResult } from "./types";
+import type { ProcessorLog, ProcessorStep, StepResult } from "./types";
 
 export interface DriveOptions {
   /** Pause between polls once caught up (a wake-up ends it early). */
@@ -62,7 +61,7 @@ export class LogProcessor {
 
   constructor(
     readonly step: ProcessorStep,
-    private readonly log: Logger,
+    private readonly log: ProcessorLog,
     options: Partial<DriveOptions> = {},
     private readonly wakeups: WakeupSource | null = null,
     private readonly observer: ProcessorObserver = {},

@@ -1,10 +1,10 @@
 import { errorMessage } from "../errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import type { Logger } from "../observability/logger";
 import type { Checkpointer } from "./checkpointer";
 import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
 import { type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
+import type { ProcessorLog } from "./types";
 import type { WakeupSource } from "./wakeups";
 
 export interface ReactorOptions extends DriveOptions {
@@ -19,7 +19,7 @@ export interface ReactorDeps {
   store: EventStore;
   /** Usually a PostgresCheckpointer. */
   checkpointer: Checkpointer;
-  log: Logger;
+  log: ProcessorLog;
   wakeups?: WakeupSource;
   observer?: ProcessorObserver;
 }

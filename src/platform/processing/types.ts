@@ -34,3 +34,12 @@ export function handles<E extends DomainEvent>(types: HandledTypes<E>): (event: 
   const wanted: ReadonlySet<string> = new Set(types);
   return (event): event is RecordedEvent<E> => wanted.has(event.type);
 }
+
+/**
+ * What processors log through (a pino Logger fits). Declared here so that
+ * processing/ depends on no observability code, which reads its checkpoints.
+ */
+export interface ProcessorLog {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
