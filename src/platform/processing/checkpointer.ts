@@ -13,7 +13,7 @@ export type StoreResult = { success: true; checkpoint: LogPosition } | { success
  * A checkpoint kept apart from the processor's effects: the effects happen
  * first (idempotently), then `store` compares and sets. At least once.
  * (A projection's checkpoint is committed inside the read-model transaction
- * instead: see projection/redisCheckpoint.ts.)
+ * instead: see redisCheckpointer.ts.)
  */
 export interface Checkpointer {
   read(processor: string): Promise<LogPosition>;
