@@ -2,7 +2,8 @@ import type { Redis } from "ioredis";
 import type { Queryable } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import { parseGeneration, type ReadModelKeys } from "../projection/keys";
-import { parseCheckpoint } from "../projection/projectionRunner";
+import { readPostgresCheckpoint } from "../processing/postgresCheckpointer";
+import { parseCheckpoint } from "../processing/redisCheckpointer";
 
 export interface Lag {
   /** Events in the log after the checkpoint (counted up to LAG_COUNT_CAP). */
@@ -40,10 +41,5 @@ export async function projectionLag(db: Queryable, redis: Redis, keys: ReadModel
 
 /** Lag of a log subscription (saga starter, reactors): its checkpoint is in PostgreSQL, next to the log. */
 export async function subscriptionLag(db: Queryable, name: string): Promise<Lag> {
-  const { rows } = await db.query<{ tx: string; pos: string }>(
-    "SELECT transaction_id::text AS tx, global_position::text AS pos FROM subscription_checkpoints WHERE name = $1",
-    [name],
-  );
-  const row = rows[0];
-  return lagBehind(db, row ? { transactionId: BigInt(row.tx), globalPosition: BigInt(row.pos) } : { transactionId: 0n, globalPosition: 0n });
+  return lagBehind(db, (await readPostgresCheckpoint(db, name)) ?? { transactionId: 0n, globalPosition: 0n });
 }

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../serialize";
-import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
+import { formatLogPosition, type LogPosition } from "../eventstore/logPosition";
 import type { ReadAllResult, RecordedEvent } from "../eventstore/types";
 import { ConcurrencyError, errorMessage, NotFoundError } from "../errors";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
@@ -9,6 +9,11 @@ import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked
 import { type Plan, planBatch, writePlan } from "./fold";
 import type { DocumentProjection } from "./types";
 import { DEFAULT_CHANGE_LOG_LENGTH, logChanges } from "../subscriptions/changeLog";
+import { RedisCheckpointer } from "../processing/redisCheckpointer";
+import type { ProcessorStep, StepResult } from "../processing/types";
+
+export type { StepResult } from "../processing/types";
+export { parseCheckpoint } from "../processing/redisCheckpointer";
 
 export interface RunnerOptions {
   batchSize: number;
@@ -32,22 +37,19 @@ export interface RunnerOptions {
 
 export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
 
-export type StepResult =
-  /** `parked`: events of the batch the projection kept failing on, parked and passed. */
-  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: Array<{ eventId: string; error: string }> }
-  | { kind: "idle"; checkpoint: LogPosition }
-  /** Another runner moved the checkpoint (or the active generation) first; nothing was written. */
-  | { kind: "superseded" };
-
 /**
- * Applies the log to one projection, one batch at a time. A batch and its
- * checkpoint are written in one MULTI/EXEC guarded by WATCH on the checkpoint
- * (and the active pointer), so a batch applies exactly once even when two
- * runners, a retried job or a restarted process race on it.
+ * The step of a projection processor: applies the log to one projection, one
+ * batch at a time. A batch and its checkpoint commit together through the
+ * RedisCheckpointer (WATCH on the checkpoint and the active pointer, then
+ * MULTI/EXEC), so a batch applies exactly once even when two runners, a
+ * retried job or a restarted process race on it. The processing driver
+ * (Projector's drains, rebuilds) runs it.
  *
  * The connection must be dedicated: WATCH is per connection.
  */
-export class ProjectionRunner<Doc> {
+export class ProjectionRunner<Doc> implements ProcessorStep {
+  readonly name: string;
+  private readonly checkpointer: RedisCheckpointer;
   private readonly typeFilter: ReadonlySet<string> | null;
   /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
   private readonly serial = new KeyedSerializer();
@@ -61,6 +63,8 @@ export class ProjectionRunner<Doc> {
     readonly projection: DocumentProjection<Doc>,
     private readonly options: RunnerOptions,
   ) {
+    this.name = projection.name;
+    this.checkpointer = new RedisCheckpointer(redis);
     this.typeFilter = projection.eventTypes === "all" ? null : new Set(projection.eventTypes);
     this.maxEventAttempts = options.maxEventAttempts ?? DEFAULT_MAX_EVENT_ATTEMPTS;
   }
@@ -79,14 +83,13 @@ export class ProjectionRunner<Doc> {
   }
 
   private async readAndApply(): Promise<StepResult> {
-    const { generation, gen } = await this.watchTarget();
-    const checkpoint = parseCheckpoint(await this.redis.get(gen.checkpoint));
+    const { generation, gen, from: checkpoint } = await this.watchTarget();
     const { events, checkpoint: next } = await this.readBatch(checkpoint).catch(async (error: unknown) => {
-      await this.redis.unwatch().catch(() => undefined); // leave the connection clean for the next step
+      await this.checkpointer.abort().catch(() => undefined); // leave the connection clean for the next step
       throw error;
     });
     if (events.length === 0) {
-      await this.redis.unwatch();
+      await this.checkpointer.abort();
       return { kind: "idle", checkpoint };
     }
     if (this.options.readAhead) {
@@ -104,10 +107,9 @@ export class ProjectionRunner<Doc> {
   }
 
   private async applyIfAt(from: LogPosition, events: RecordedEvent[]): Promise<StepResult> {
-    const { generation, gen } = await this.watchTarget();
-    const stored = parseCheckpoint(await this.redis.get(gen.checkpoint));
+    const { generation, gen, from: stored } = await this.watchTarget();
     if (formatLogPosition(stored) !== formatLogPosition(from) || events.length === 0) {
-      await this.redis.unwatch();
+      await this.checkpointer.abort();
       return { kind: "superseded" };
     }
     return this.commit(generation, gen, from, events, events.at(-1)!.position);
@@ -119,23 +121,22 @@ export class ProjectionRunner<Doc> {
 
   async checkpoint(): Promise<LogPosition> {
     const { gen } = await this.resolveTarget();
-    return parseCheckpoint(await this.redis.get(gen.checkpoint));
+    return this.checkpointer.read(gen.checkpoint);
   }
 
-  private async resolveTarget(): Promise<{ generation: number; gen: GenerationKeys }> {
+  private async resolveTarget(): Promise<{ generation: number; gen: GenerationKeys; checkpointKey: string }> {
     const generation =
       this.options.target.kind === "fixed"
         ? this.options.target.generation
         : parseGeneration(await this.redis.get(this.keys.activeGeneration(this.projection.name)));
-    return { generation, gen: this.keys.generation(this.projection.name, generation) };
+    const gen = this.keys.generation(this.projection.name, generation);
+    return { generation, gen, checkpointKey: gen.checkpoint };
   }
 
-  private async watchTarget(): Promise<{ generation: number; gen: GenerationKeys }> {
-    const active = this.keys.activeGeneration(this.projection.name);
-    if (this.options.target.kind === "active") await this.redis.watch(active);
-    const target = await this.resolveTarget();
-    await this.redis.watch(target.gen.checkpoint);
-    return target;
+  /** Opens the unit of work; the live projector also fences on the active pointer, which a rebuild switches. */
+  private watchTarget(): Promise<{ generation: number; gen: GenerationKeys; from: LogPosition }> {
+    const fence = this.options.target.kind === "active" ? [this.keys.activeGeneration(this.projection.name)] : [];
+    return this.checkpointer.begin(fence, () => this.resolveTarget());
   }
 
   /**
@@ -165,7 +166,7 @@ export class ProjectionRunner<Doc> {
         break;
       } catch (error) {
         if (!(error instanceof EventFailure)) {
-          await this.redis.unwatch();
+          await this.checkpointer.abort();
           throw error;
         }
         const { event, reason: cause } = error;
@@ -179,13 +180,13 @@ export class ProjectionRunner<Doc> {
           const earlier = new Set(preceding.map((e) => e.eventId));
           await this.commit(generation, gen, from, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), false);
         } else {
-          await this.redis.unwatch();
+          await this.checkpointer.abort();
         }
         throw new ProjectionEventError(this.projection.name, event, cause, attempts, this.maxEventAttempts);
       }
     }
 
-    const tx = this.redis.multi();
+    const tx = this.checkpointer.transaction();
     writePlan(tx, this.projection, gen, before, plan);
     for (const entry of parked) {
       tx.hset(gen.parked, entry.eventId, JSON.stringify(entry));
@@ -193,7 +194,6 @@ export class ProjectionRunner<Doc> {
     }
     // Attempts only ever count events at or after the checkpoint; past a whole batch none is left.
     if (complete) tx.del(gen.attempts);
-    tx.set(gen.checkpoint, formatLogPosition(next));
     if (this.options.target.kind === "active") {
       // Published inside the transaction: subscribers hear of a change exactly
       // when it becomes visible, and an aborted (duplicate) batch says nothing.
@@ -202,10 +202,8 @@ export class ProjectionRunner<Doc> {
       publishChanges(tx, this.keys, plan.notifications, log);
       tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
-    const result = await tx.exec();
-    if (result === null) return { kind: "superseded" };
-    const failed = result.find(([error]) => error);
-    if (failed) throw failed[0];
+    const committed = await this.checkpointer.commit(tx, gen.checkpoint, next);
+    if (!committed.success) return { kind: "superseded" };
     return { kind: "applied", events: events.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
   }
 
@@ -218,10 +216,10 @@ export class ProjectionRunner<Doc> {
     return this.exclusive(async () => {
       for (let attempt = 1; ; attempt++) {
         const { gen } = await this.watchTarget();
-        await this.redis.watch(gen.parked);
+        await this.checkpointer.fence(gen.parked);
         const raw = await this.redis.hget(gen.parked, eventId);
         if (raw === null) {
-          await this.redis.unwatch();
+          await this.checkpointer.abort();
           throw new NotFoundError(`parked event of projection '${this.projection.name}'`, eventId);
         }
         const entry = parseParked(raw);
@@ -231,13 +229,13 @@ export class ProjectionRunner<Doc> {
         let before = new Map<string, Doc | null>();
         try {
           const ids = this.projection.documentIds(event);
-          if (ids.length) await this.redis.watch(...ids.map((id) => gen.doc(id)));
+          await this.checkpointer.fence(...ids.map((id) => gen.doc(id)));
           before = await this.loadDocs(gen, ids);
           plan = planBatch(this.projection, [event], before, new Set());
         } catch (error) {
           failure = error instanceof EventFailure ? error.reason : error;
         }
-        const tx = this.redis.multi();
+        const tx = this.checkpointer.transaction();
         if (plan) {
           writePlan(tx, this.projection, gen, before, plan);
           tx.hdel(gen.parked, eventId);
@@ -247,8 +245,8 @@ export class ProjectionRunner<Doc> {
         } else {
           tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
         }
-        const result = await tx.exec();
-        if (result === null) {
+        const result = await this.checkpointer.commit(tx, gen.checkpoint, null);
+        if (!result.success) {
           if (attempt >= 10) throw new ConcurrencyError(`${this.projection.name}/${eventId}`, "no concurrent change", attempt);
           continue; // a batch touched the same documents meanwhile: fold onto the newer state
         }
@@ -291,8 +289,4 @@ export function publishChanges(
   const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
   for (const { channel, message } of published) tx.publish(channel, message);
   if (log) logChanges(tx, keys, log.projection, { ...log, changes: published });
-}
-
-export function parseCheckpoint(value: string | null): LogPosition {
-  return (value && parseLogPosition(value)) || LOG_START;
 }

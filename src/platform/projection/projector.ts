@@ -16,6 +16,7 @@ import type { DocumentProjection } from "./types";
 import { DRAIN_JOB, type DrainJobData, PROJECTOR_QUEUE } from "./wakeups";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
+import { drainSteps, type ProcessorObserver } from "../processing/logProcessor";
 
 export interface ProjectorOptions {
   /** Events read from the log per batch (and per Redis transaction). */
@@ -247,32 +248,31 @@ export class Projector {
   private async drainProjection(name: string): Promise<number> {
     const runner = this.runners.get(name);
     if (!runner) return 0; // queued for a projection this process does not run
-    const started = Date.now();
-    let applied = 0;
     try {
-      while (!this.stopping) {
-        const step = await runner.step();
-        if (step.kind === "idle") return applied;
-        if (step.kind === "applied") {
-          applied += step.events;
-          this.status?.recordApplied(name, step.events);
-          for (const { eventId, error } of step.parked) {
-            const message = `parked event ${eventId} after ${this.options.maxEventAttempts} attempts: ${error}`;
-            this.deps.log.warn(`projection ${name}: ${message}`);
-            await this.status?.recordError(name, message).catch(() => undefined);
-          }
-        }
-        if (Date.now() - started > this.options.drainBudgetMs) break;
-      }
-      if (!this.stopping) await this.requeue(name);
+      const { applied, drained } = await drainSteps(runner, {
+        budgetMs: this.options.drainBudgetMs,
+        stopping: () => this.stopping,
+        observer: this.observer,
+      });
+      if (!drained && !this.stopping) await this.requeue(name);
       return applied;
-    } catch (error) {
-      await this.status?.recordError(name, error).catch(() => undefined);
-      throw error;
     } finally {
       await this.status?.publish(name).catch(() => undefined);
     }
   }
+
+  /** Status and logs of every drain, job or tick. */
+  private readonly observer: ProcessorObserver = {
+    applied: async (name, step) => {
+      this.status?.recordApplied(name, step.events);
+      for (const { eventId, error } of step.parked) {
+        const message = `parked event ${eventId} after ${this.options.maxEventAttempts} attempts: ${error}`;
+        this.deps.log.warn(`projection ${name}: ${message}`);
+        await this.status?.recordError(name, message).catch(() => undefined);
+      }
+    },
+    failed: (name, error) => this.status?.recordError(name, error),
+  };
 
   private async requeue(projection: string): Promise<void> {
     await this.queue?.add(

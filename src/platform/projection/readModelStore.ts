@@ -3,7 +3,7 @@ import { UnavailableError, ValidationError } from "../errors";
 import type { LogPosition } from "../eventstore/logPosition";
 import { ActiveGenerations } from "./activeGenerations";
 import type { GenerationKeys, ReadModelKeys } from "./keys";
-import { parseCheckpoint } from "./projectionRunner";
+import { parseCheckpoint } from "../processing/redisCheckpointer";
 
 /** Separates an index member's sort key from the document id it points to. */
 const MEMBER_SEPARATOR = "\u0000";

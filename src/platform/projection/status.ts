@@ -4,7 +4,7 @@ import type { EventStore } from "../eventstore/eventStore";
 import { formatLogPosition } from "../eventstore/logPosition";
 import { parseGeneration, type ReadModelKeys } from "./keys";
 import { type ParkedEvent, parseParked, type SkippedEvent } from "./parked";
-import { parseCheckpoint } from "./projectionRunner";
+import { parseCheckpoint } from "../processing/redisCheckpointer";
 import type { RebuildProgress } from "./rebuild";
 
 /** Window over which a projector measures its recent rate. */

@@ -5,15 +5,18 @@ import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery
 import type { RawCommandBus } from "../bus/rawCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
-import { LogSubscription } from "../eventstore/logSubscription";
 import type { Logger } from "../observability/logger";
 import type { RecordedEvent } from "../eventstore/types";
 import { evolveSaga, initialSagaState } from "./sagaState";
 import { type SagaDefinition, type SagaEvent, type SagaState, sagaStreamId, type StepReply } from "./types";
 import { queueTelemetry } from "../observability/queueTelemetry";
+import type { LogProcessor } from "../processing/logProcessor";
+import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
+import { reactor } from "../processing/reactor";
+import { SagaSweep } from "./sagaSweep";
 
 export const SAGA_QUEUE = "sagas";
-/** The log subscription that starts saga instances from trigger events. */
+/** The log processor (and checkpoint name) that starts saga instances from trigger events. */
 export const SAGA_STARTER = "saga-starter";
 const ADVANCE = "advance";
 /** Left by earlier versions, which swept from a BullMQ job scheduler (lost when Redis loses its data). */
@@ -69,12 +72,11 @@ function isNoAnswer(error: unknown): error is DomainError {
 export class SagaRunner {
   private readonly options: SagaRunnerOptions;
   private readonly byName: Map<string, SagaDefinition<unknown>>;
-  private readonly starter: LogSubscription;
+  private readonly starter: LogProcessor;
   private readonly queue: Queue<AdvanceJob>;
   private worker: Worker<AdvanceJob> | null = null;
   private readonly recovery: WorkerRecovery;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping = false;
+  private readonly sweep: SagaSweep;
   private stopping = false;
 
   constructor(
@@ -83,10 +85,14 @@ export class SagaRunner {
   ) {
     this.options = { ...defaultSagaRunnerOptions, ...options };
     this.byName = new Map(deps.definitions.map((d) => [d.name, d]));
-    const triggers = new Set(deps.definitions.flatMap((d) => d.triggerTypes));
-    this.starter = new LogSubscription(SAGA_STARTER, deps.db, deps.store, triggers, (events) => this.startAll(events), deps.log);
+    const triggers = [...new Set(deps.definitions.flatMap((d) => d.triggerTypes))];
+    this.starter = reactor(
+      { name: SAGA_STARTER, eventTypes: triggers, handle: (event) => this.startFrom(event) },
+      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log },
+    );
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
+    this.sweep = new SagaSweep(deps.db, (stream, saga) => this.wake(stream, saga), this.options.sweepEveryMs, deps.log);
   }
 
   async start(): Promise<void> {
@@ -106,14 +112,13 @@ export class SagaRunner {
     await this.worker.waitUntilReady();
     await this.recovery.start(this.worker);
     await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
-    // An in-process timer, not a job in Redis: the sweep is what recovers sagas after Redis lost its queues.
-    this.sweepTimer = setInterval(() => void this.sweepOnce(), this.options.sweepEveryMs);
+    this.sweep.start();
     this.starter.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweep.stop();
     await this.starter.stop();
     await this.worker?.close();
     await this.recovery.stop();
@@ -135,13 +140,11 @@ export class SagaRunner {
     );
   }
 
-  private async startAll(events: RecordedEvent[]): Promise<void> {
-    for (const event of events) {
-      for (const definition of this.deps.definitions) {
-        if (!definition.triggerTypes.includes(event.type)) continue;
-        const instance = definition.start(event);
-        if (instance) await this.startOne(definition, instance, event);
-      }
+  private async startFrom(event: RecordedEvent): Promise<void> {
+    for (const definition of this.deps.definitions) {
+      if (!definition.triggerTypes.includes(event.type)) continue;
+      const instance = definition.start(event);
+      if (instance) await this.startOne(definition, instance, event);
     }
   }
 
@@ -240,30 +243,6 @@ export class SagaRunner {
       { saga: job.data.stream, step, correlationId: state.correlationId },
       `saga ${job.data.stream} FAILED at step ${step}: ${error.message} (redrive it once the cause is fixed)`,
     );
-  }
-
-  private async sweepOnce(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      await this.sweep();
-    } catch (error) {
-      this.deps.log.warn(`saga sweep failed (next one in ${this.options.sweepEveryMs} ms): ${errorMessage(error)}`);
-    } finally {
-      this.sweeping = false;
-    }
-  }
-
-  /** Resumes every unfinished instance: covers lost wake-ups, lost queues and runner restarts. */
-  private async sweep(): Promise<void> {
-    const { rows } = await this.deps.db.query<{ stream_id: string; saga: string }>(
-      `SELECT stream_id, split_part(substr(stream_id, 6), '-', 1) AS saga FROM (
-         SELECT DISTINCT ON (stream_id) stream_id, type FROM events
-         WHERE stream_id >= 'saga.' AND stream_id < 'saga/'
-         ORDER BY stream_id, stream_version DESC) AS last
-       WHERE type NOT IN ('SagaFinished', 'SagaFailed')`,
-    );
-    for (const row of rows) await this.wake(row.stream_id, row.saga);
   }
 
   private async load(stream: string): Promise<{ state: SagaState<unknown>; version: number }> {

@@ -1,0 +1,45 @@
+import { errorMessage } from "../errors";
+import type { EventStore } from "../eventstore/eventStore";
+import type { DomainEvent, RecordedEvent } from "../eventstore/types";
+import type { Checkpointer } from "./checkpointer";
+import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
+import { type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
+import type { ProcessorLog } from "./types";
+import type { WakeupSource } from "./wakeups";
+
+export interface ReactorOptions extends DriveOptions {
+  batchSize: number;
+  /** See CheckpointedStepOptions: infinite unless a reactor's failures can only be bugs. */
+  maxEventAttempts: number;
+}
+
+export const defaultReactorOptions: ReactorOptions = { batchSize: 200, idleMs: 50, retryMs: 500, maxEventAttempts: Number.POSITIVE_INFINITY };
+
+export interface ReactorDeps {
+  store: EventStore;
+  /** Usually a PostgresCheckpointer. */
+  checkpointer: Checkpointer;
+  log: ProcessorLog;
+  wakeups?: WakeupSource;
+  observer?: ProcessorObserver;
+}
+
+/**
+ * A processor that reacts to events with effects of its own (commands,
+ * saga starts): at least once, checkpoint stored after the effects.
+ * Emmett's `reactor()`; a projector is the same driver over a step whose
+ * checkpoint commits with the read-model writes (projection/projectionRunner.ts).
+ */
+export function reactor<E extends DomainEvent>(definition: ReactorDefinition<E>, deps: ReactorDeps, options: Partial<ReactorOptions> = {}): LogProcessor {
+  const resolved = { ...defaultReactorOptions, ...options };
+  const step = new CheckpointedStep(definition, deps.store, deps.checkpointer, {
+    batchSize: resolved.batchSize,
+    maxEventAttempts: resolved.maxEventAttempts,
+    onParked: (event: RecordedEvent, error: unknown) =>
+      deps.log.error(
+        { processor: definition.name, eventId: event.eventId, eventType: event.type },
+        `processor ${definition.name}: parked ${event.type} ${event.eventId} after ${resolved.maxEventAttempts} attempts: ${errorMessage(error)}`,
+      ),
+  });
+  return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+}

@@ -1,0 +1,45 @@
+import type { LogPosition } from "../eventstore/logPosition";
+import type { DomainEvent, RecordedEvent } from "../eventstore/types";
+
+/** The event types a processor handles, from its events' union (`EventsOf<typeof schemas>`), or every event. */
+export type HandledTypes<E extends DomainEvent> = readonly E["type"][] | "all";
+
+/** An event the processor kept failing on, left out so the log keeps moving. */
+export interface ParkedNote {
+  eventId: string;
+  error: string;
+}
+
+export type StepResult =
+  /** `parked`: events of the batch the handler kept failing on, parked and passed. */
+  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[] }
+  | { kind: "idle"; checkpoint: LogPosition }
+  /** Another runner moved the checkpoint (or the active generation) first; nothing was committed. */
+  | { kind: "superseded" };
+
+/**
+ * One batch of a processor: read after its checkpoint, handle, commit the
+ * checkpoint. Every kind of checkpoint (Redis with the read-model writes,
+ * PostgreSQL after the effects) implements it; the driver (LogProcessor)
+ * runs it on wake-ups, retries it and reports it, the same way for all.
+ */
+export interface ProcessorStep {
+  readonly name: string;
+  step(): Promise<StepResult>;
+}
+
+/** Narrows the log to the types a processor handles. */
+export function handles<E extends DomainEvent>(types: HandledTypes<E>): (event: RecordedEvent) => event is RecordedEvent<E> {
+  if (types === "all") return (_event): _event is RecordedEvent<E> => true;
+  const wanted: ReadonlySet<string> = new Set(types);
+  return (event): event is RecordedEvent<E> => wanted.has(event.type);
+}
+
+/**
+ * What processors log through (a pino Logger fits). Declared here so that
+ * processing/ depends on no observability code, which reads its checkpoints.
+ */
+export interface ProcessorLog {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}

@@ -1,0 +1,33 @@
+/**
+ * Where a processor hears that the log has grown. A wake-up is only a hint:
+ * it carries no data and may be lost, so every processor also polls (its
+ * driver's `idleMs`, or the projector's catch-up tick).
+ *
+ * Sources: the poll timer alone (no source), a PostgreSQL NOTIFY channel
+ * (`notifyWakeups`), a local call (`LocalWakeups`, e.g. after an append in
+ * the same process), and BullMQ drain jobs (projection/wakeups.ts), which
+ * drain a slice per job instead of waking a loop.
+ */
+export interface WakeupSource {
+  /** Calls `wake` on each hint; returns the unsubscribe function. */
+  subscribe(wake: () => void): () => void;
+}
+
+/** Wake-ups raised by this process. */
+export class LocalWakeups implements WakeupSource {
+  private readonly listeners = new Set<() => void>();
+
+  subscribe(wake: () => void): () => void {
+    this.listeners.add(wake);
+    return () => this.listeners.delete(wake);
+  }
+
+  wake(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** Wake-ups from a PostgreSQL NOTIFY channel, through the process's listener connection. */
+export function notifyWakeups(listener: { on(channel: string, handler: (payload: string) => void): () => void }, channel: string): WakeupSource {
+  return { subscribe: (wake) => listener.on(channel, () => wake()) };
+}
