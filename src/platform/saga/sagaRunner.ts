@@ -1,3 +1,5 @@
+import { isEventOf } from "../contract";
+import { sagaContract } from "./sagaService";
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix } from "../bus/connections";
@@ -248,7 +250,8 @@ export class SagaRunner {
   private async load(stream: string): Promise<{ state: SagaState<unknown>; version: number }> {
     const events = await this.deps.store.readStream(stream);
     let state = initialSagaState;
-    for (const e of events) state = evolveSaga(state, e as unknown as SagaEvent, e.metadata.recordedAt);
+    // A saga stream holds saga events only; anything else would be a bug elsewhere, and is passed over.
+    for (const e of events) if (isEventOf(e, sagaContract)) state = evolveSaga(state, e, e.metadata.recordedAt);
     return { state, version: events.at(-1)?.streamVersion ?? 0 };
   }
 
