@@ -3,37 +3,12 @@ import type { ErrorCatalogue } from "./errorCatalogue";
 import type { CommandExecutor } from "./bus/commandBus";
 import type { EventSchemas } from "./eventstore/eventSchemas";
 import type { EventStore } from "./eventstore/eventStore";
-import type { RecordedEvent } from "./eventstore/types";
 import type { NodeDefinition } from "./graphql/node";
 import type { ResolverClass } from "./graphql/schema";
 import type { DocumentProjection } from "./projection/types";
 import type { SagaDefinition } from "./saga/types";
-
-/**
- * Choreography: a service reacting to facts of others with commands to
- * itself. `key` makes each command's id deterministic, so a redelivered
- * event never applies twice.
- */
-export interface Reactor<Command = unknown> {
-  readonly name: string;
-  readonly eventTypes: readonly string[];
-  react(event: RecordedEvent): Array<{ key: string; command: Command }>;
-}
-
-/**
- * A folder of static files (index.html plus its scripts and styles) served
- * under `path`. The files must be self-contained: the api sends them with a
- * Content-Security-Policy that allows nothing but the same origin, so a page
- * works offline and cannot pull from a CDN.
- */
-export interface StaticPage {
-  /** URL path, e.g. `/dashboard`; the folder's index.html answers `/dashboard/`. */
-  readonly path: string;
-  /** Absolute path of the folder, e.g. `join(__dirname, "dashboard")`. */
-  readonly directory: string;
-  /** Named in the start-up log, e.g. "Sales dashboard". */
-  readonly title: string;
-}
+import type { Reactor } from "./bus/reactorRunner";
+import type { StaticPage } from "./graphql/staticPages";
 
 /**
  * A bounded context as the platform sees it. Registering one in

@@ -5,8 +5,18 @@ import type { Logger } from "../observability/logger";
 import type { LogProcessor } from "../processing/logProcessor";
 import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
 import { reactor as logReactor } from "../processing/reactor";
-import type { Reactor } from "../service";
 import type { CommandExecutor } from "./commandBus";
+
+/**
+ * Choreography: a service reacting to facts of others with commands to
+ * itself. `key` makes each command's id deterministic, so a redelivered
+ * event never applies twice.
+ */
+export interface Reactor<Command = unknown> {
+  readonly name: string;
+  readonly eventTypes: readonly string[];
+  react(event: RecordedEvent): Array<{ key: string; command: Command }>;
+}
 
 /** The processor (and checkpoint) name of a service's reactor. */
 export function reactorSubscriptionName(service: string, reactor: string): string {

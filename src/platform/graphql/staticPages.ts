@@ -1,7 +1,21 @@
 import express from "express";
-import type { StaticPage } from "../service";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { GRAPHQL_PATH } from "./server";
+
+/**
+ * A folder of static files (index.html plus its scripts and styles) served
+ * under `path`. The files must be self-contained: the api sends them with a
+ * Content-Security-Policy that allows nothing but the same origin, so a page
+ * works offline and cannot pull from a CDN.
+ */
+export interface StaticPage {
+  /** URL path, e.g. `/dashboard`; the folder's index.html answers `/dashboard/`. */
+  readonly path: string;
+  /** Absolute path of the folder, e.g. `join(__dirname, "dashboard")`. */
+  readonly directory: string;
+  /** Named in the start-up log, e.g. "Sales dashboard". */
+  readonly title: string;
+}
 
 /**
  * Same origin only: scripts, styles and the GraphQL WebSocket all come from

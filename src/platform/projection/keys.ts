@@ -1,3 +1,5 @@
+import type { FeedKeys } from "../subscriptions/topics";
+
 /**
  * Redis layout of the read side. Every projection writes into a numbered
  * generation; the `active` pointer says which generation queries read, so a
@@ -18,7 +20,7 @@
  *   {prefix}:changes:{name}              STREAM per projection: its published change batches, id = log position
  *                                        of the batch's end, capped (see platform/subscriptions/changeLog.ts)
  */
-export class ReadModelKeys {
+export class ReadModelKeys implements FeedKeys {
   constructor(readonly prefix: string) {}
 
   activeGeneration(projection: string): string {

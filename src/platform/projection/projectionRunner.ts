@@ -8,7 +8,8 @@ import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys
 import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
 import { type Plan, planBatch, writePlan } from "./fold";
 import type { DocumentProjection } from "./types";
-import { DEFAULT_CHANGE_LOG_LENGTH, logChanges } from "../subscriptions/changeLog";
+import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
+import { publishChanges } from "../subscriptions/publish";
 import { RedisCheckpointer } from "../processing/redisCheckpointer";
 import type { ProcessorStep, StepResult } from "../processing/types";
 
@@ -272,21 +273,4 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
     return docs;
   }
 
-}
-
-/**
- * Publishes a batch's changes, and appends them to the projection's change log
- * in the same transaction (unless `log` is null), so a subscription can replay
- * them from any position the log still holds. A batch without changes still
- * goes to the log, which keeps it only to start a new log (see changeLog.ts).
- */
-export function publishChanges(
-  tx: ReturnType<Redis["multi"]>,
-  keys: ReadModelKeys,
-  notifications: ReadonlyArray<{ topic: string; message: unknown }>,
-  log: { projection: string; from: LogPosition; to: LogPosition; maxBatches: number } | null,
-): void {
-  const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
-  for (const { channel, message } of published) tx.publish(channel, message);
-  if (log) logChanges(tx, keys, log.projection, { ...log, changes: published });
 }

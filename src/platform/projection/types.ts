@@ -33,14 +33,4 @@ export interface DocumentProjection<Doc = unknown> {
   topics?(id: string, doc: Doc | null, event: RecordedEvent): string[];
 }
 
-/** What subscribers receive on a topic after a change has been committed to Redis. */
-export interface ChangeNotification<Doc = unknown> {
-  projection: string;
-  id: string;
-  document: Doc | null;
-  eventType: string;
-  eventId: string;
-  streamVersion: number;
-  /** Log position token of the event, comparable with mutation results. */
-  position: string;
-}
+export type { ChangeNotification } from "../subscriptions/topics";

@@ -16,7 +16,7 @@ import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
 import { ActiveGenerations } from "../projection/activeGenerations";
 import { ChangeFeeds } from "../subscriptions/feeds";
-import type { StaticPage } from "../service";
+import type { StaticPage } from "../graphql/staticPages";
 import { observeBus } from "../observability/busTelemetry";
 import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
 import { healthRouter, type ReadinessCheck } from "../observability/health";

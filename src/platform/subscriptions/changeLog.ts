@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
-import type { ReadModelKeys } from "../projection/keys";
-import type { ChangeNotification } from "../projection/types";
+import type { FeedKeys } from "./topics";
+import type { ChangeNotification } from "./topics";
 
 /**
  * The change log: one capped Redis stream per projection, holding every batch
@@ -21,7 +21,7 @@ import type { ChangeNotification } from "../projection/types";
 export const DEFAULT_CHANGE_LOG_LENGTH = 10_000;
 
 export interface PublishedChange {
-  /** The full pub/sub channel (ReadModelKeys.topic). */
+  /** The full pub/sub channel (FeedKeys.topic). */
   channel: string;
   /** The notification as JSON, exactly as published. */
   message: string;
@@ -67,7 +67,7 @@ return 1`;
 /** Queues the append of a batch covering (from, to] on `tx`. */
 export function logChanges(
   tx: ReturnType<Redis["multi"]>,
-  keys: ReadModelKeys,
+  keys: FeedKeys,
   projection: string,
   batch: { from: LogPosition; to: LogPosition; changes: readonly PublishedChange[]; maxBatches: number },
 ): void {

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { DomainError, ErrorCode } from "../errors";
 import { LOG_START, type LogPosition } from "../eventstore/logPosition";
 import { ReadModelKeys } from "../projection/keys";
-import { publishChanges } from "../projection/projectionRunner";
+import { publishChanges } from "./publish";
 import { silentLogger } from "../observability/logger";
 import { eventually } from "../../../test/support/system";
 import { deleteKeys, testPrefix, TEST_REDIS_URL } from "../../../test/support/testEnv";

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { type DomainError, errorMessage, ResumeWindowExceededError, UnavailableError } from "../errors";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
-import type { ReadModelKeys } from "../projection/keys";
-import type { ChangeNotification } from "../projection/types";
+import type { FeedKeys } from "./topics";
+import type { ChangeNotification } from "./topics";
 import type { Logger } from "../observability/logger";
 import { isAfter, newestLogged, oldestResumable, parseChange, readBatches } from "./changeLog";
 
@@ -27,7 +27,7 @@ export interface ChangeFeedsOptions {
   subscriber: Redis;
   /** Reads the change logs. */
   reader: Redis;
-  keys: ReadModelKeys;
+  keys: FeedKeys;
   log: Logger;
   /** Batches read per XRANGE, and the queue length at which a replay waits for its client. */
   pageSize?: number;

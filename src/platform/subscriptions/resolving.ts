@@ -1,7 +1,7 @@
 import type { RequestContext } from "../graphql/context";
 import { ValidationError } from "../errors";
 import { parseLogPosition } from "../eventstore/logPosition";
-import type { ChangeNotification } from "../projection/types";
+import type { ChangeNotification } from "./topics";
 import { FeedFailure, type FeedItem } from "./feeds";
 
 /** The description of every subscription's `after` argument. */
