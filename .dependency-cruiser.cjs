@@ -19,8 +19,7 @@ module.exports = {
     },
     {
       name: "no-circular-type-only",
-      // warn until the cycles that exist today are broken (see the report of issue 10); then make it "error".
-      severity: "warn",
+      severity: "error",
       comment:
         "A cycle held together by an `import type` does not break loading, but still ties two modules: " +
         "move the shared type into its own module (types.ts) that both import.",

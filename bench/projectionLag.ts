@@ -1,6 +1,6 @@
 import type { Client } from "graphql-ws";
 import { productsProjection, STOCK_LEVELS_TOPIC } from "../projections/inventory/products/projection";
-import { createRedis } from "../src/platform/bus/connections";
+import { createRedis } from "../src/platform/core/redis";
 import { EventStore } from "../src/platform/eventstore/eventStore";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../src/platform/eventstore/logPosition";
 import { createPool } from "../src/platform/eventstore/pool";

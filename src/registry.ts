@@ -1,8 +1,8 @@
 import "reflect-metadata"; // decorated GraphQL classes below need the metadata API loaded first
-import { eventRegistryOf } from "./platform/eventCatalog";
+import { eventRegistryOf } from "./platform/runtime/eventCatalog";
 import type { EventRegistry } from "./platform/eventstore/eventRegistry";
 import { processRoles } from "./platform/runtime/composition";
-import type { ServiceDefinition } from "./platform/service";
+import type { ServiceDefinition } from "./platform/runtime/service";
 import { inventoryService } from "./services/inventory/service";
 import { orderingService } from "./services/ordering/service";
 import { paymentsService } from "./services/payments/service";

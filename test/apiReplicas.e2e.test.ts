@@ -3,7 +3,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import { SALES_DASHBOARD, SALES_DASHBOARD_TOPIC } from "../projections/ordering/salesDashboard/projection";
-import { bullPrefix } from "../src/platform/bus/connections";
+import { bullPrefix } from "../src/platform/core/redis";
 import { commandQueueName } from "../src/platform/bus/queueCommandBus";
 import { parseLogPosition, type LogPosition } from "../src/platform/eventstore/logPosition";
 import { parseGeneration, ReadModelKeys } from "../src/platform/projection/keys";

@@ -1,5 +1,5 @@
 import { QueueCommandBus } from "../src/platform/bus/queueCommandBus";
-import { createRedis } from "../src/platform/bus/connections";
+import { createRedis } from "../src/platform/core/redis";
 import {
   AccountDocument,
   CancelOrderDocument,

@@ -1,5 +1,5 @@
 import { commandQueueName } from "../src/platform/bus/queueCommandBus";
-import { reactorSubscriptionName } from "../src/platform/bus/reactorRunner";
+import { reactorSubscriptionName } from "../src/platform/processing/reactorRunner";
 import { compose, PLATFORM_ROLES, roleNames } from "../src/platform/runtime/composition";
 import { SAGA_STARTER } from "../src/platform/saga/sagaRunner";
 import { deployedRoles, services } from "../src/registry";

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import { bullPrefix } from "../src/platform/bus/connections";
+import { bullPrefix } from "../src/platform/core/redis";
 import { commandJobId, commandQueueName } from "../src/platform/bus/queueCommandBus";
 import { DefineProductDocument, OpenAccountDocument, OrderDocument, PlaceOrderDocument, ProductDocument, SagaDocument } from "./graphql/generated";
 import { request } from "./support/graphqlClient";

@@ -1,9 +1,9 @@
 import "reflect-metadata";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { allErrorCodes, ERROR_DOCS_PATH, errorCatalogues, renderErrorDocs } from "../src/platform/errorDocs";
-import { platformErrors } from "../src/platform/errorCatalogue";
-import { ConcurrencyError, DomainError, ErrorCode, isTransient, NotFoundError, UnavailableError, ValidationError } from "../src/platform/errors";
+import { allErrorCodes, ERROR_DOCS_PATH, errorCatalogues, renderErrorDocs } from "../src/platform/runtime/errorDocs";
+import { platformErrors } from "../src/platform/core/errorCatalogue";
+import { ConcurrencyError, DomainError, ErrorCode, isTransient, NotFoundError, UnavailableError, ValidationError } from "../src/platform/core/errors";
 import { requireScope } from "../src/platform/graphql/auth";
 import { PUBLIC_CODES } from "../src/platform/graphql/errors";
 import { LIMIT_ERROR_CODE, PARSE_ERROR_CODE } from "../src/platform/graphql/limits";

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { eventRegistryOf } from "../src/platform/eventCatalog";
+import { eventRegistryOf } from "../src/platform/runtime/eventCatalog";
 import { EventRegistry } from "../src/platform/eventstore/eventRegistry";
 import { eventType } from "../src/platform/eventstore/eventSchemas";
 import { checkEventSchemas, emitEventSchemas, eventSchemaPath } from "../src/platform/eventstore/eventSchemaFiles";

@@ -1,7 +1,7 @@
 import { createPubSub } from "@graphql-yoga/subscription";
 import { loadConfig } from "../src/config";
 import { commandQueueName } from "../src/platform/bus/queueCommandBus";
-import { eventRegistryOf } from "../src/platform/eventCatalog";
+import { eventRegistryOf } from "../src/platform/runtime/eventCatalog";
 import { buildGraphQLSchema } from "../src/platform/graphql/schema";
 import { capturingLogger } from "../src/platform/observability/logger";
 import { compose, processRoles, roleNames } from "../src/platform/runtime/composition";

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { UnavailableError } from "../src/platform/errors";
+import { UnavailableError } from "../src/platform/core/errors";
 import { EventStore } from "../src/platform/eventstore/eventStore";
 import { compareLogPositions, LOG_START } from "../src/platform/eventstore/logPosition";
 import { migrate } from "../src/platform/eventstore/migrations";

@@ -1,5 +1,5 @@
 import { WebSocketServer, type WebSocket } from "ws";
-import { createRedis } from "../../src/platform/bus/connections";
+import { createRedis } from "../../src/platform/core/redis";
 
 /**
  * The fanout benchmark's baseline: a bare `ws` server that forwards every

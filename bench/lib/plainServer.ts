@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRedis } from "../../src/platform/bus/connections";
+import { createRedis } from "../../src/platform/core/redis";
 import { parseGeneration, ReadModelKeys } from "../../src/platform/projection/keys";
 
 /**

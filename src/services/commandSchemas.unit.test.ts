@@ -1,4 +1,4 @@
-import { DomainError } from "../platform/errors";
+import { DomainError } from "../platform/core/errors";
 import { parseInventoryCommand } from "./inventory/commandSchemas";
 import { parseOrderingCommand } from "./ordering/commandSchemas";
 import { parsePaymentsCommand } from "./payments/commandSchemas";

@@ -1,7 +1,7 @@
 import type { CommandContext, CommandOutcome } from "../platform/aggregate/commandHandler";
 import type { CommandBus } from "../platform/bus/commandBus";
 import { serviceClient } from "../platform/bus/serviceClient";
-import { isEvent, isEventOf } from "../platform/contract";
+import { isEvent, isEventOf } from "../platform/aggregate/contract";
 import type { RecordedEvent } from "../platform/eventstore/types";
 import { INVENTORY, inventoryContract } from "./inventory/contract";
 import { orderingContract } from "./ordering/contract";

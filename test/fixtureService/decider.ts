@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Decider } from "../../src/platform/aggregate/decider";
-import { ValidationError } from "../../src/platform/errors";
+import { ValidationError } from "../../src/platform/core/errors";
 import type { FixtureEvent } from "./events";
 
 export const FIXTURE_SERVICE = "fixture";

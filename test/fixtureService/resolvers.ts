@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Reso
 import { Scope } from "../../src/platform/graphql/auth";
 import { commandContext, type RequestContext } from "../../src/platform/graphql/context";
 import { CommandResult } from "../../src/platform/graphql/types";
-import { readEntity } from "../../src/platform/history/entityHistory";
+import { readEntity } from "../../src/platform/graphql/entityHistory";
 import { FIXTURE_SERVICE, parseFixtureCommand } from "./decider";
 import { talliesProjection, type TallyView } from "./projection";
 

@@ -1,5 +1,5 @@
 import { CommandHandler } from "../../src/platform/aggregate/commandHandler";
-import type { ServiceDefinition } from "../../src/platform/service";
+import type { ServiceDefinition } from "../../src/platform/runtime/service";
 import { FIXTURE_SERVICE, parseFixtureCommand, tallyDecider, tallyStreamId } from "./decider";
 import { fixtureEventSchemas } from "./events";
 import { talliesProjection } from "./projection";

@@ -1,5 +1,5 @@
 import type { Decider } from "../../src/platform/aggregate/decider";
-import { DomainError } from "../../src/platform/errors";
+import { DomainError } from "../../src/platform/core/errors";
 import type { DomainEvent } from "../../src/platform/eventstore/types";
 
 /** The toy aggregate of the platform's command tests: small, yet concurrent decisions matter. */

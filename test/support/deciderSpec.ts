@@ -1,4 +1,4 @@
-import { DomainError } from "../../src/platform/errors";
+import { DomainError } from "../../src/platform/core/errors";
 import type { DomainEvent } from "../../src/platform/eventstore/types";
 import { ownedInitialState, type Decider } from "../../src/platform/aggregate/decider";
 

@@ -1,4 +1,4 @@
-import type { AnyContract } from "../../src/platform/contract";
+import type { AnyContract } from "../../src/platform/aggregate/contract";
 import { evolveSaga, initialSagaState } from "../../src/platform/saga/sagaState";
 import type { SagaDefinition, SagaEvent, SagaState, SagaStep, StepReply } from "../../src/platform/saga/types";
 

@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import { CommandHandler } from "./commandHandler";
 import { COUNTER_LIMIT, counterDecider } from "../../../test/support/counterDecider";
 

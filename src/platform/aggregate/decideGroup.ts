@@ -1,6 +1,6 @@
 import type { DomainEvent } from "../eventstore/types";
 import type { Decider } from "./decider";
-import type { CommandContext } from "./commandHandler";
+import type { CommandContext } from "./command";
 import { assertSameCommand, fingerprintOf } from "./idempotency";
 
 /** What one command of a group came to, before the group's append. */

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
 import { type Add, type Added, counterDecider } from "../../../test/support/counterDecider";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import type { CommandAppend, GroupAppendOutcome } from "../eventstore/commandGroupAppend";
 import { EventStore } from "../eventstore/eventStore";
 import type { RecordedEvent } from "../eventstore/types";

@@ -1,5 +1,5 @@
 import type { AppendResult, DomainEvent } from "../eventstore/types";
-import type { CommandOutcome } from "./commandHandler";
+import type { CommandOutcome } from "./command";
 import type { Decision } from "./decideGroup";
 
 /** A command's answer: its outcome, or the error it is refused with. */

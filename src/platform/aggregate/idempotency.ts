@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { IdempotencyKeyReusedError } from "../errors";
-import type { CommandContext } from "./commandHandler";
+import { IdempotencyKeyReusedError } from "../core/errors";
+import type { CommandContext } from "./command";
 
 /**
  * Idempotency keys. A client's commandId is scoped to the caller: the key is

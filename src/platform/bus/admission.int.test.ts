@@ -4,10 +4,10 @@ import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, 
 import { eventually } from "../../../test/support/system";
 import { CommandHandler, type CommandContext } from "../aggregate/commandHandler";
 import { clientIdempotencyKey, commandFingerprint } from "../aggregate/idempotency";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import { capturingLogger } from "../observability/logger";
 import { Admission } from "./admission";
-import { bullPrefix } from "./connections";
+import { bullPrefix } from "../core/redis";
 import { CommandWorker } from "./commandWorker";
 import { commandQueueName, QueueCommandBus } from "./queueCommandBus";
 import { type Add, counterDecider } from "../../../test/support/counterDecider";

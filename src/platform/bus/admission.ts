@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import { OverloadedError } from "../errors";
+import { OverloadedError } from "../core/errors";
 
 export interface AdmissionOptions {
   /** Commands waiting in a service's queue (waiting, delayed, prioritized) past which new ones are refused. 0: no bound. */

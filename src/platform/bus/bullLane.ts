@@ -1,8 +1,8 @@
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { DomainError, errorMessage, UnavailableError } from "../errors";
+import { DomainError, errorMessage, UnavailableError } from "../core/errors";
 import { queueTelemetry } from "../observability/queueTelemetry";
-import { bullPrefix } from "./connections";
+import { bullPrefix } from "../core/redis";
 import type { Reply } from "./reply";
 import { type Exchange, RequestReply } from "./requestReply";
 

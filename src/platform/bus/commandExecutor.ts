@@ -1,6 +1,6 @@
 import { CommandHandler, type CommandHandlerOptions } from "../aggregate/commandHandler";
 import type { Decider } from "../aggregate/decider";
-import type { AnyCommand } from "../contract";
+import type { AnyCommand } from "../aggregate/contract";
 import type { EventStore } from "../eventstore/eventStore";
 import type { DomainEvent } from "../eventstore/types";
 import type { CommandExecutor } from "./commandBus";

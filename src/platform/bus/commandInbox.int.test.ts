@@ -1,8 +1,8 @@
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
 import { CommandHandler } from "../aggregate/commandHandler";
 import type { Decider } from "../aggregate/decider";
-import { DomainError } from "../errors";
-import { PgListener } from "../eventstore/pgListener";
+import { DomainError } from "../core/errors";
+import { PgListener } from "./pgListener";
 import type { DomainEvent } from "../eventstore/types";
 import type { CommandExecutor } from "./commandBus";
 import { CommandInbox } from "./commandInbox";

@@ -2,7 +2,7 @@ import type { CommandContext } from "../aggregate/commandHandler";
 import type { Queryable } from "../eventstore/eventStore";
 import { createHash } from "node:crypto";
 import { fingerprintOf, shownCommandId } from "../aggregate/idempotency";
-import { IdempotencyKeyReusedError } from "../errors";
+import { IdempotencyKeyReusedError } from "../core/errors";
 import { refusalReply } from "./reply";
 import { type CommandReply, parseCommandReply } from "./wire";
 

@@ -1,11 +1,11 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode, errorMessage, UnavailableError, ValidationError } from "../errors";
-import { connectionLost, type PostgresHealth } from "../eventstore/postgresHealth";
+import { DomainError, ErrorCode, errorMessage, UnavailableError, ValidationError } from "../core/errors";
+import { connectionLost, type PostgresHealth } from "./postgresHealth";
 import type { Logger } from "../observability/logger";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import type { CommandExecutor } from "./commandBus";
-import { bullPrefix } from "./connections";
+import { bullPrefix } from "../core/redis";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
 import { answer, refusalReply } from "./reply";
 import { type CommandJob, type CommandReply, type DeferralNotice, parseCommandJob, toWireOutcome } from "./wire";

@@ -1,5 +1,5 @@
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import type { PostgresHealth } from "../eventstore/postgresHealth";
+import type { PostgresHealth } from "./postgresHealth";
 import type { InboxCommandBus } from "./inboxCommandBus";
 import { CommandQueueUnavailable, type QueueCommandBus } from "./queueCommandBus";
 import type { RawCommandBus } from "./rawCommandBus";

@@ -7,10 +7,10 @@ import { ORDERING } from "../../services/ordering/contract";
 import { orderingService } from "../../services/ordering/service";
 import { PAYMENTS } from "../../services/payments/contract";
 import { paymentsService } from "../../services/payments/service";
-import type { ServiceDefinition } from "../service";
+import type { ServiceDefinition } from "../runtime/service";
 import { capturingLogger } from "../observability/logger";
 import { CommandWorker } from "./commandWorker";
-import { bullPrefix } from "./connections";
+import { bullPrefix } from "../core/redis";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
 import type { CommandReply } from "./wire";
 

@@ -1,8 +1,8 @@
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import { UnavailableError } from "../errors";
+import { UnavailableError } from "../core/errors";
 import { isConnectionError } from "../eventstore/eventStore";
-import type { PgListener } from "../eventstore/pgListener";
-import type { PostgresHealth } from "../eventstore/postgresHealth";
+import type { PgListener } from "./pgListener";
+import type { PostgresHealth } from "./postgresHealth";
 import { CommandInbox, REPLY_CHANNEL, replyKey } from "./commandInbox";
 import type { RawCommandBus } from "./rawCommandBus";
 import { RequestReply } from "./requestReply";

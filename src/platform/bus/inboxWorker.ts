@@ -1,6 +1,6 @@
-import { DomainError, ErrorCode, errorMessage } from "../errors";
-import type { PgListener } from "../eventstore/pgListener";
-import type { PostgresHealth } from "../eventstore/postgresHealth";
+import { DomainError, ErrorCode, errorMessage } from "../core/errors";
+import type { PgListener } from "./pgListener";
+import type { PostgresHealth } from "./postgresHealth";
 import type { CommandExecutor } from "./commandBus";
 import { CommandInbox, INBOX_CHANNEL } from "./commandInbox";
 import { answer, refusalReply } from "./reply";

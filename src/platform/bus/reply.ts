@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DomainError, isTransient, ValidationError } from "../errors";
+import { DomainError, isTransient, ValidationError } from "../core/errors";
 
 /** A refusal as it crosses a lane: enough to rebuild the DomainError, code and all, on the caller's side. */
 export interface WireError {

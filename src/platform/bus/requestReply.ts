@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import type { Reply } from "./reply";
 
 /** A request its lane did not answer within the caller's bound. It may still run: the lane's message says what happens to it. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DomainError, ErrorCode, NotFoundError, UnavailableError } from "../errors";
+import { DomainError, ErrorCode, NotFoundError, UnavailableError } from "../core/errors";
 import { answer, okReply, parseReply, refusalReply, type Reply, unwrap } from "./reply";
 import { type Exchange, RequestReply, RequestTimeoutError } from "./requestReply";
 

@@ -1,5 +1,5 @@
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
-import type { AnyContract, CommandOf } from "../contract";
+import type { AnyContract, CommandOf } from "../aggregate/contract";
 import type { CommandBus } from "./commandBus";
 
 /** The command bus seen from one service's contract: it takes that service's commands and nothing else. */

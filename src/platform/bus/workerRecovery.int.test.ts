@@ -1,7 +1,7 @@
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { deleteKeys, testPrefix, testRedis } from "../../../test/support/testEnv";
-import { bullPrefix } from "./connections";
+import { bullPrefix } from "../core/redis";
 import { capturingLogger } from "../observability/logger";
 import { WorkerRecovery } from "./workerRecovery";
 

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Worker, WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { Logger } from "../observability/logger";
 
 /** Default of RECLAIM_WITHIN_MS: in-flight work of a dead process resumes this long after its successor is ready. */

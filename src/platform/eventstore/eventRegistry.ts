@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { z } from "zod";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import type { EventSchemas, Upcaster } from "./eventSchemas";
 import type { RecordedEvent } from "./types";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ErrorCode } from "../errors";
+import { ErrorCode } from "../core/errors";
 import { EventRegistry, InvalidEventError } from "./eventRegistry";
 import { eventType } from "./eventSchemas";
 import type { RecordedEvent } from "./types";

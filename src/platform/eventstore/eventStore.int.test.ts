@@ -1,4 +1,4 @@
-import { ConcurrencyError } from "../errors";
+import { ConcurrencyError } from "../core/errors";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
 import { compareLogPositions, LOG_START } from "./logPosition";
 

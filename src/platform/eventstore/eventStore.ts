@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { QueryConfig, QueryResult, QueryResultRow } from "pg";
-import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../errors";
+import type { QueryResultRow } from "pg";
+import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../core/errors";
 import { type CommandAppend, commandParams, commandResults, GROUP_APPEND_SQL, type GroupAppendOutcome, type GroupAppendRow } from "./commandGroupAppend";
 import type { EventRegistry } from "./eventRegistry";
 import { type LogPosition, LOG_START } from "./logPosition";
@@ -109,11 +109,9 @@ export interface LogLag {
   oldestRecordedAt: string | null;
 }
 
-/** A pool, or one client inside a transaction the caller controls. */
-export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
-  query<R extends QueryResultRow = QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
-}
+import type { Queryable } from "./queryable";
+
+export type { Queryable };
 
 const ANY_VERSION_ATTEMPTS = 5;
 

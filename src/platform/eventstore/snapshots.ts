@@ -1,4 +1,4 @@
-import type { Queryable } from "./eventStore";
+import type { Queryable } from "./queryable";
 
 /** A stream's folded state as of `streamVersion`. */
 export interface Snapshot {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
 import type { AuthChecker } from "type-graphql";
-import { DomainError, ErrorCode } from "../errors";
-import { isReservedActor, RESERVED_ACTORS_DESCRIPTION } from "../reservedActors";
+import { DomainError, ErrorCode } from "../core/errors";
+import { isReservedActor, RESERVED_ACTORS_DESCRIPTION } from "./reservedActors";
 
 /**
  * Access control: who is calling (a Principal, from a bearer token) and what

@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors";
+import { ValidationError } from "../core/errors";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import type { CommandBus } from "../bus/commandBus";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";

@@ -1,4 +1,4 @@
-import { DomainError } from "../errors";
+import { DomainError } from "../core/errors";
 import type { LogPosition } from "../eventstore/logPosition";
 import { readAfter, type ReadingContext, requestedPositions } from "./context";
 

@@ -1,6 +1,6 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { DomainError } from "../errors";
+import { DomainError } from "../core/errors";
 import { explainLimit, withoutSuggestions } from "./limits";
 
 /** Codes produced by GraphQL itself or Apollo; safe to show as they are. */

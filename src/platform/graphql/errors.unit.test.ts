@@ -1,4 +1,4 @@
-import { errorMessage, isTransient, UnavailableError, ValidationError } from "../errors";
+import { errorMessage, isTransient, UnavailableError, ValidationError } from "../core/errors";
 import { formatError } from "./errors";
 
 /** What reaches a client never carries a database's (or any dependency's) error text. */

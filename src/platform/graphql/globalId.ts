@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors";
+import { ValidationError } from "../core/errors";
 
 /**
  * Global object identification (the Relay convention): every entity has an

@@ -1,4 +1,4 @@
-import { DomainError } from "../errors";
+import { DomainError } from "../core/errors";
 import { globalId, parseGlobalId } from "./globalId";
 
 const TYPES = ["Product", "Order"];

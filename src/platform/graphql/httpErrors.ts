@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response, RequestHandler } from "express";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import { APPLICATION_JSON, responseMediaType } from "./mediaType";
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { RequestHandler } from "express";
 import type { GraphQLFormattedError } from "graphql";
-import { ErrorCode } from "../errors";
+import { ErrorCode } from "../core/errors";
 import { sendHttpError } from "./httpErrors";
 import { GRAPHQL_RESPONSE_JSON, responseMediaType } from "./mediaType";
 

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, Field, FieldResolver, ID, Info, InterfaceType, Query, Resolver, Root } from "type-graphql";
-import { ValidationError } from "../errors";
+import { ValidationError } from "../core/errors";
 import { requireScope } from "./auth";
 import type { RequestContext } from "./context";
 import { globalId, parseGlobalId } from "./globalId";

@@ -1,4 +1,4 @@
-import type { AnyCommand, ServiceContract } from "../contract";
+import type { AnyCommand, ServiceContract } from "../aggregate/contract";
 import type { EventSchemas } from "../eventstore/eventSchemas";
 import { serviceClient } from "../bus/serviceClient";
 import { commandContext, type RequestContext } from "./context";

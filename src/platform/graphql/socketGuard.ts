@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode, UnavailableError } from "../errors";
+import { DomainError, ErrorCode, UnavailableError } from "../core/errors";
 import { AuthError, isExpired, type Principal } from "./auth";
 
 /**

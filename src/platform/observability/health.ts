@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type RequestHandler, type Router } from "express";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { Metrics } from "./metrics";
 
 /** One dependency or condition readiness depends on; throws (or resolves a problem) when it does not hold. */

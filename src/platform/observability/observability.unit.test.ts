@@ -1,4 +1,4 @@
-import { withoutRemoteAssets } from "./adminBoard";
+import { withoutRemoteAssets } from "../graphql/adminBoard";
 import { readiness } from "./health";
 import { commandType, streamCategory } from "./metrics";
 

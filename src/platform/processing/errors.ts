@@ -1,4 +1,4 @@
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { RecordedEvent } from "../eventstore/types";
 
 /** A processor's handler failed on one event; it is retried until `maxAttempts`, then parked. */

@@ -1,4 +1,4 @@
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { WakeupSource } from "./wakeups";
 import type { ProcessorLog, ProcessorStep, StepResult } from "./types";
 

@@ -1,4 +1,4 @@
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 import type { Checkpointer } from "./checkpointer";

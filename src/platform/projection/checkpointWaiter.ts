@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { ReadModelKeys } from "./keys";
 import type { ReadModelStore } from "./readModelStore";

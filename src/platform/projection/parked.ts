@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode, errorMessage, NotFoundError } from "../errors";
+import { DomainError, ErrorCode, errorMessage, NotFoundError } from "../core/errors";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import { parseGeneration, type ReadModelKeys } from "./keys";

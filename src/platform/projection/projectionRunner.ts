@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import type { EventStore } from "../eventstore/eventStore";
-import { KeyedSerializer } from "../serialize";
+import { KeyedSerializer } from "../core/serialize";
 import { formatLogPosition, type LogPosition } from "../eventstore/logPosition";
 import type { ReadAllResult, RecordedEvent } from "../eventstore/types";
-import { ConcurrencyError, errorMessage, NotFoundError } from "../errors";
+import { ConcurrencyError, errorMessage, NotFoundError } from "../core/errors";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
 import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
 import { type Plan, planBatch, writePlan } from "./fold";

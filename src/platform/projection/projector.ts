@@ -1,8 +1,8 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { bullPrefix, createRedis, createTransactionalRedis } from "../bus/connections";
+import { bullPrefix, createRedis, createTransactionalRedis } from "../core/redis";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
-import { errorMessage, NotFoundError } from "../errors";
+import { errorMessage, NotFoundError } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
 import { type AdminRequest, type AdminResult, startAdminWorker } from "./admin";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { UnavailableError, ValidationError } from "../errors";
+import { UnavailableError, ValidationError } from "../core/errors";
 import type { LogPosition } from "../eventstore/logPosition";
 import { ActiveGenerations } from "./activeGenerations";
 import type { GenerationKeys, ReadModelKeys } from "./keys";

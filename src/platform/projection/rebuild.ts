@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { compareLogPositions, formatLogPosition } from "../eventstore/logPosition";
 import { removeGenerationsExcept, unlinkMatching } from "./generations";

@@ -5,7 +5,7 @@ import { fromScratch } from "../../../test/support/fromScratch";
 import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { eventually } from "../../../test/support/system";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
-import { bullPrefix } from "../bus/connections";
+import { bullPrefix } from "../core/redis";
 import { FIRST_GENERATION, ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import { indexMember } from "./readModelStore";

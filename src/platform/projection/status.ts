@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { formatLogPosition } from "../eventstore/logPosition";
 import { parseGeneration, type ReadModelKeys } from "./keys";

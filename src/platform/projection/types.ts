@@ -19,7 +19,7 @@ export interface DocumentProjection<Doc = unknown> {
   readonly eventTypes: readonly string[] | "all";
   /**
    * Keep an audit trail of each document in the history read model (see
-   * platform/history): the events that changed it, from which its state at
+   * platform/projection/historyProjection.ts): the events that changed it, from which its state at
    * any past point is folded with this same `evolve`.
    */
   readonly history?: boolean;

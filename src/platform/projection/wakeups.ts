@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { bullPrefix } from "../bus/connections";
+import { bullPrefix } from "../core/redis";
 import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const PROJECTOR_QUEUE = "projector";

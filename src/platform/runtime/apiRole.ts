@@ -3,13 +3,13 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
-import { UnavailableError } from "../errors";
+import { UnavailableError } from "../core/errors";
 import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
 import { requestedPositions, type RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { mountStaticPages } from "../graphql/staticPages";
-import { untilReady } from "../bus/connections";
+import { untilReady } from "../core/redis";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
@@ -17,7 +17,7 @@ import { ReadModelStore } from "../projection/readModelStore";
 import { ActiveGenerations } from "../projection/activeGenerations";
 import { ChangeFeeds } from "../subscriptions/feeds";
 import type { StaticPage } from "../graphql/staticPages";
-import { observeBus } from "../observability/busTelemetry";
+import { observeBus } from "../bus/busTelemetry";
 import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
 import { healthRouter, type ReadinessCheck } from "../observability/health";
 import type { Logger } from "../observability/logger";
@@ -92,7 +92,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const { metrics } = deps.telemetry;
   // Bull Board and its views take over a second to load: only the api pays for them.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } = require("../observability/adminBoard") as typeof import("../observability/adminBoard");
+  const { ADMIN_QUEUES_PATH, adminBoard, requireAdmin } = require("../graphql/adminBoard") as typeof import("../graphql/adminBoard");
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   const server = await startGraphQLServer<RequestContext>({
     schema,

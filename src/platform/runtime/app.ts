@@ -1,10 +1,10 @@
-import { eventRegistryOf } from "../eventCatalog";
-import { errorMessage } from "../errors";
+import { eventRegistryOf } from "./eventCatalog";
+import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { RunningServer } from "../graphql/server";
 import { startTelemetryServer } from "../observability/health";
 import type { Logger } from "../observability/logger";
-import type { ServiceDefinition } from "../service";
+import type { ServiceDefinition } from "./service";
 import { compose } from "./composition";
 import { openInfrastructure } from "./infrastructure";
 import type { AppConfig } from "./rolePart";

@@ -1,9 +1,9 @@
 import { nodeResolvers } from "../graphql/node";
 import type { ResolverClass } from "../graphql/schema";
-import { historyProjection } from "../history/historyProjection";
+import { historyProjection } from "../projection/historyProjection";
 import { sagaProjection } from "../saga/sagaProjection";
 import type { DocumentProjection } from "../projection/types";
-import type { ServiceDefinition } from "../service";
+import type { ServiceDefinition } from "./service";
 import { apiRole } from "./apiRole";
 import { historyGraphQL, projectorRole } from "./projectorRole";
 import type { GraphQLPart, RolePart } from "./rolePart";

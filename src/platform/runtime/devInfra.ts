@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import { ensureOsUser, planEmbedded, type OsUser } from "./embeddedPlan";
 import { startEmbeddedPostgres, type StartedService } from "./embeddedPostgres";
 import { findOnPath, startEmbeddedRedis } from "./embeddedRedis";

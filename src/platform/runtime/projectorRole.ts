@@ -1,6 +1,6 @@
-import { historyEventNode, HistoryQueries } from "../history/resolvers";
+import { historyEventNode, HistoryQueries } from "../graphql/historyResolvers";
 import { Projector } from "../projection/projector";
-import { ProjectionResolvers, projectionStatusNode } from "../projection/resolvers";
+import { ProjectionResolvers, projectionStatusNode } from "../graphql/projectionResolvers";
 import type { DocumentProjection } from "../projection/types";
 import { PROJECTOR_QUEUE } from "../projection/wakeups";
 import type { GraphQLPart, RoleContext, RolePart } from "./rolePart";

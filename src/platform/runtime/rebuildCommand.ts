@@ -1,8 +1,8 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Config } from "../../config";
 import { ConfigError } from "../../config";
-import { createTransactionalRedis } from "../bus/connections";
-import { DomainError } from "../errors";
+import { createTransactionalRedis } from "../core/redis";
+import { DomainError } from "../core/errors";
 import { EventStore } from "../eventstore/eventStore";
 import { createPool } from "../eventstore/pool";
 import { ReadModelKeys } from "../projection/keys";

@@ -11,7 +11,7 @@ import type { ResolverClass } from "../graphql/schema";
 import type { RunningServer } from "../graphql/server";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
-import type { RoleTelemetry } from "../observability/roleTelemetry";
+import type { RoleTelemetry } from "./roleTelemetry";
 import type { ReadModelKeys } from "../projection/keys";
 
 /** What a part adds to the GraphQL schema the api serves. */

@@ -1,6 +1,6 @@
 import { commandQueueName } from "../bus/queueCommandBus";
-import { observeExecutor } from "../observability/commandTelemetry";
-import { SagaResolvers, sagaNode } from "../saga/resolvers";
+import { observeExecutor } from "../bus/commandTelemetry";
+import { SagaResolvers, sagaNode } from "../graphql/sagaResolvers";
 import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
 import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
 import type { SagaDefinition } from "../saga/types";

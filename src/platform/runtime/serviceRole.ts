@@ -1,9 +1,9 @@
 import type { CommandExecutor } from "../bus/commandBus";
 import { commandQueueName } from "../bus/queueCommandBus";
-import { type Reactor, reactorSubscriptionName, startReactor } from "../bus/reactorRunner";
-import { observeExecutor } from "../observability/commandTelemetry";
+import { type Reactor, reactorSubscriptionName, startReactor } from "../processing/reactorRunner";
+import { observeExecutor } from "../bus/commandTelemetry";
 import type { Logger } from "../observability/logger";
-import type { ServiceDefinition } from "../service";
+import type { ServiceDefinition } from "./service";
 import type { RoleContext, RolePart } from "./rolePart";
 
 /** A service's role, named after it: takes its commands and runs its reactions to others' events. */

@@ -1,4 +1,4 @@
-import { isEventOf } from "../contract";
+import { isEventOf } from "../aggregate/contract";
 import { formatLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import { indexMember } from "../projection/readModelStore";

@@ -1,11 +1,11 @@
-import { isEventOf } from "../contract";
+import { isEventOf } from "../aggregate/contract";
 import { sagaContract } from "./sagaService";
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { bullPrefix } from "../bus/connections";
+import { bullPrefix } from "../core/redis";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
 import type { RawCommandBus } from "../bus/rawCommandBus";
-import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../errors";
+import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../core/errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
 import type { RecordedEvent } from "../eventstore/types";

@@ -1,10 +1,10 @@
 import { CommandHandler, type CommandHandlerOptions } from "../aggregate/commandHandler";
 import type { CommandExecutor } from "../bus/commandBus";
-import { checked, commandShape, parseCommand } from "../commandSchema";
-import type { ServiceContract } from "../contract";
-import { ValidationError } from "../errors";
+import { checked, commandShape, parseCommand } from "../aggregate/commandSchema";
+import type { ServiceContract } from "../aggregate/contract";
+import { ValidationError } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
-import { validString } from "../validation";
+import { validString } from "../aggregate/validation";
 import { sagaEventSchemas } from "./sagaEvents";
 import { type SagaCommand, sagaCommandDecider } from "./sagaState";
 

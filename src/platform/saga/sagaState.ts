@@ -1,5 +1,5 @@
 import { assertNever, type Decider } from "../aggregate/decider";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import type { SagaEvent, SagaState } from "./types";
 
 export const initialSagaState: SagaState<unknown> = {

@@ -1,4 +1,4 @@
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { Queryable } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
 

@@ -1,5 +1,5 @@
-import type { AnyContract, CommandOf } from "../contract";
-import { ValidationError } from "../errors";
+import type { AnyContract, CommandOf } from "../aggregate/contract";
+import { ValidationError } from "../core/errors";
 import type { EventsOf } from "../eventstore/eventSchemas";
 import type { RecordedEvent } from "../eventstore/types";
 import type { sagaEventSchemas } from "./sagaEvents";

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { DomainError, ErrorCode } from "../errors";
+import { DomainError, ErrorCode } from "../core/errors";
 import { LOG_START, type LogPosition } from "../eventstore/logPosition";
 import { ReadModelKeys } from "../projection/keys";
 import { publishChanges } from "./publish";

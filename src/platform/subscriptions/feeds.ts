@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { type DomainError, errorMessage, ResumeWindowExceededError, UnavailableError } from "../errors";
+import { type DomainError, errorMessage, ResumeWindowExceededError, UnavailableError } from "../core/errors";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { FeedKeys } from "./topics";
 import type { ChangeNotification } from "./topics";

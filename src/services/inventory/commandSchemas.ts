@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { checked, commandShape, parseCommand } from "../../platform/commandSchema";
-import { validCurrency, validId, validInteger, validSku } from "../../platform/validation";
+import { checked, commandShape, parseCommand } from "../../platform/aggregate/commandSchema";
+import { validCurrency, validId, validInteger, validSku } from "../../platform/aggregate/validation";
 import type { InventoryCommand } from "./commands";
 import { limits, validName } from "./validation";
 
@@ -10,7 +10,7 @@ const integer = (min: number, max: number) => checked((v) => validInteger("value
 const price = integer(limits.minPriceMinor, limits.maxPriceMinor);
 const quantity = integer(1, limits.maxQuantity);
 
-/** Inventory's commands, one schema each: parsed at the API edge and where the service takes a job (see platform/commandSchema.ts). */
+/** Inventory's commands, one schema each: parsed at the API edge and where the service takes a job (see platform/aggregate/commandSchema.ts). */
 export const inventoryCommandSchemas = {
   DefineProduct: commandShape("DefineProduct", {
     sku,

@@ -1,4 +1,4 @@
-import type { ServiceContract } from "../../platform/contract";
+import type { ServiceContract } from "../../platform/aggregate/contract";
 import { inventoryCommandSchemas, parseInventoryCommand } from "./commandSchemas";
 import type { InventoryCommand } from "./commands";
 import { inventoryEventSchemas } from "./events";

@@ -1,5 +1,5 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
-import { unknownCommandType } from "../../platform/validation";
+import { unknownCommandType } from "../../platform/aggregate/validation";
 import { type InventoryCommand } from "./commands";
 import { inventoryCommandSchemas } from "./commandSchemas";
 import { inventoryErrors } from "./errors";

@@ -1,5 +1,5 @@
-import { codesOf, type ErrorCatalogue } from "../../platform/errorCatalogue";
-import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
+import { codesOf, type ErrorCatalogue } from "../../platform/core/errorCatalogue";
+import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/core/errors";
 
 /** Refusals specific to Inventory; each code is part of the public API (GraphQL `extensions.code`, docs/errors.md). */
 export const inventoryErrorCatalogue = {

@@ -1,5 +1,5 @@
-import { isEvent, eventTypesOf } from "../../platform/contract";
-import type { Reactor } from "../../platform/bus/reactorRunner";
+import { isEvent, eventTypesOf } from "../../platform/aggregate/contract";
+import type { Reactor } from "../../platform/processing/reactorRunner";
 import { orderingContract } from "../ordering/contract";
 import type { InventoryCommand } from "./commands";
 

@@ -1,6 +1,6 @@
 import { productsProjection } from "../../../projections/inventory/products/projection";
 import { commandExecutor } from "../../platform/bus/commandExecutor";
-import type { ServiceDefinition } from "../../platform/service";
+import type { ServiceDefinition } from "../../platform/runtime/service";
 import { inventoryErrorCatalogue } from "./errors";
 import { INVENTORY, inventoryContract } from "./contract";
 import { productDecider, productStreamId } from "./decider";

@@ -1,6 +1,6 @@
-import { validText } from "../../platform/validation";
+import { validText } from "../../platform/aggregate/validation";
 
-/** Input rules of the Inventory context; the generic ones (SKU, currency, integers) are in platform/validation.ts. */
+/** Input rules of the Inventory context; the generic ones (SKU, currency, integers) are in platform/aggregate/validation.ts. */
 export const limits = {
   /** At least 1: a product priced 0 could be ordered but never paid for (payments authorize 1 or more). */
   minPriceMinor: 1,

@@ -1,4 +1,4 @@
-import { isEvent } from "../../platform/contract";
+import { isEvent } from "../../platform/aggregate/contract";
 import type { SagaDefinition, SagaState, SagaStep, StepReply, StepVerdict } from "../../platform/saga/types";
 import { INVENTORY, inventoryContract } from "../inventory/contract";
 import { PAYMENTS, paymentsContract } from "../payments/contract";

@@ -1,11 +1,11 @@
-import { checked, commandShape, parseCommand } from "../../platform/commandSchema";
-import { validCurrency, validId, validText } from "../../platform/validation";
+import { checked, commandShape, parseCommand } from "../../platform/aggregate/commandSchema";
+import { validCurrency, validId, validText } from "../../platform/aggregate/validation";
 import type { OrderingCommand } from "./commands";
 import { limits, validLines } from "./validation";
 
 const orderId = checked((v) => validId("orderId", v));
 
-/** Ordering's commands, one schema each: parsed at the API edge and where the service takes a job (see platform/commandSchema.ts). */
+/** Ordering's commands, one schema each: parsed at the API edge and where the service takes a job (see platform/aggregate/commandSchema.ts). */
 export const orderingCommandSchemas = {
   PlaceOrder: commandShape("PlaceOrder", {
     orderId,

@@ -1,4 +1,4 @@
-import type { ServiceContract } from "../../platform/contract";
+import type { ServiceContract } from "../../platform/aggregate/contract";
 import { orderingCommandSchemas, parseOrderingCommand } from "./commandSchemas";
 import type { OrderingCommand } from "./commands";
 import { orderingEventSchemas } from "./events";

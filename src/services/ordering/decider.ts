@@ -1,6 +1,6 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
-import { ValidationError } from "../../platform/errors";
-import { unknownCommandType } from "../../platform/validation";
+import { ValidationError } from "../../platform/core/errors";
+import { unknownCommandType } from "../../platform/aggregate/validation";
 import { type OrderingCommand, type PlaceOrder } from "./commands";
 import { orderingCommandSchemas } from "./commandSchemas";
 import { orderingErrors } from "./errors";

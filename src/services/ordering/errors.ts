@@ -1,5 +1,5 @@
-import { codesOf, type ErrorCatalogue } from "../../platform/errorCatalogue";
-import { DomainError, ErrorCode, NotFoundError } from "../../platform/errors";
+import { codesOf, type ErrorCatalogue } from "../../platform/core/errorCatalogue";
+import { DomainError, ErrorCode, NotFoundError } from "../../platform/core/errors";
 
 /**
  * Codes specific to Ordering. Its refusals are the platform's (ALREADY_EXISTS, NOT_FOUND,

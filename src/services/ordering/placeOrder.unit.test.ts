@@ -1,6 +1,6 @@
 import type { CommandContext, CommandOutcome } from "../../platform/aggregate/commandHandler";
 import type { CommandBus } from "../../platform/bus/commandBus";
-import { DomainError } from "../../platform/errors";
+import { DomainError } from "../../platform/core/errors";
 import { type Catalog, type CatalogPrice, orderAsked, orderIdFor, placeOrder, pricedOrder } from "./placeOrder";
 
 function catalogOf(prices: Record<string, CatalogPrice>): Catalog & { asked: string[] } {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ordersProjection } from "../../../projections/ordering/orders/projection";
 import { salesDashboardProjection } from "../../../projections/ordering/salesDashboard/projection";
 import { commandExecutor } from "../../platform/bus/commandExecutor";
-import type { ServiceDefinition } from "../../platform/service";
+import type { ServiceDefinition } from "../../platform/runtime/service";
 import { orderingErrorCatalogue } from "./errors";
 import { ORDERING, orderingContract } from "./contract";
 import { checkoutSaga } from "./checkoutSaga";

@@ -1,5 +1,5 @@
-import { ValidationError } from "../../platform/errors";
-import { validArray, validInteger, validObject, validSku } from "../../platform/validation";
+import { ValidationError } from "../../platform/core/errors";
+import { validArray, validInteger, validObject, validSku } from "../../platform/aggregate/validation";
 import type { OrderLineInput } from "./commands";
 
 /** Input rules of the Ordering context (decision 0001). */

@@ -1,5 +1,5 @@
-import { checked, commandShape, parseCommand } from "../../platform/commandSchema";
-import { validCurrency, validId, validText } from "../../platform/validation";
+import { checked, commandShape, parseCommand } from "../../platform/aggregate/commandSchema";
+import { validCurrency, validId, validText } from "../../platform/aggregate/validation";
 import type { PaymentsCommand } from "./commands";
 import { limits, validAmount } from "./validation";
 
@@ -7,7 +7,7 @@ const customerId = checked((v) => validId("customerId", v));
 const orderId = checked((v) => validId("orderId", v));
 const amount = checked((v) => validAmount("amountMinor", v));
 
-/** Payments' commands, one schema each: parsed at the API edge and where the service takes a job (see platform/commandSchema.ts). */
+/** Payments' commands, one schema each: parsed at the API edge and where the service takes a job (see platform/aggregate/commandSchema.ts). */
 export const paymentsCommandSchemas = {
   OpenAccount: commandShape("OpenAccount", {
     customerId,

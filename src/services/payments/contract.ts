@@ -1,4 +1,4 @@
-import type { ServiceContract } from "../../platform/contract";
+import type { ServiceContract } from "../../platform/aggregate/contract";
 import { parsePaymentsCommand, paymentsCommandSchemas } from "./commandSchemas";
 import type { PaymentsCommand } from "./commands";
 import { paymentsEventSchemas } from "./events";

@@ -1,12 +1,13 @@
 import { assertNever, type Decider } from "../../platform/aggregate/decider";
-import { unknownCommandType } from "../../platform/validation";
+import { unknownCommandType } from "../../platform/aggregate/validation";
 import { type PaymentsCommand } from "./commands";
 import { paymentsCommandSchemas } from "./commandSchemas";
 import { paymentsErrors, type PaymentTransitionTarget } from "./errors";
 import type { PaymentsEvent } from "./events";
 import { limits } from "./validation";
 
-export type PaymentStatus = "AUTHORIZED" | "DECLINED" | "CAPTURED" | "VOIDED" | "REFUNDED";
+export type { PaymentStatus } from "./paymentStatus";
+import type { PaymentStatus } from "./paymentStatus";
 
 /** `amountMinor` is what was asked for; 0 for a void tombstone. */
 export type Payment = Readonly<{ amountMinor: number; status: PaymentStatus }>;

@@ -2,7 +2,7 @@ import { fold } from "../../platform/aggregate/decider";
 import { deciderSpec } from "../../../test/support/deciderSpec";
 import { decidingParsed } from "../../platform/bus/commandExecutor";
 import { paymentsContract } from "./contract";
-import { DomainError } from "../../platform/errors";
+import { DomainError } from "../../platform/core/errors";
 import type { PaymentsCommand } from "./commands";
 import { accountDecider, accountStreamId, type AccountState, type PaymentStatus } from "./decider";
 import { paymentsErrors } from "./errors";

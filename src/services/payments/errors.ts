@@ -1,6 +1,6 @@
-import { codesOf, type ErrorCatalogue } from "../../platform/errorCatalogue";
-import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/errors";
-import type { PaymentStatus } from "./decider";
+import { codesOf, type ErrorCatalogue } from "../../platform/core/errorCatalogue";
+import { DomainError, ErrorCode, NotFoundError, ValidationError } from "../../platform/core/errors";
+import type { PaymentStatus } from "./paymentStatus";
 
 /** Refusals specific to Payments; each code is part of the public API (GraphQL `extensions.code`, docs/errors.md). */
 export const paymentsErrorCatalogue = {

@@ -1,6 +1,6 @@
 import { accountsProjection } from "../../../projections/payments/accounts/projection";
 import { commandExecutor } from "../../platform/bus/commandExecutor";
-import type { ServiceDefinition } from "../../platform/service";
+import type { ServiceDefinition } from "../../platform/runtime/service";
 import { paymentsErrorCatalogue } from "./errors";
 import { PAYMENTS, paymentsContract } from "./contract";
 import { accountDecider, accountStreamId } from "./decider";

@@ -1,4 +1,4 @@
-import { validInteger } from "../../platform/validation";
+import { validInteger } from "../../platform/aggregate/validation";
 
 /** Input rules of the Payments context (decision 0001). */
 export const limits = {

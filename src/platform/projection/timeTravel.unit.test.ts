@@ -1,6 +1,6 @@
-import { ErrorCode } from "../errors";
+import { ErrorCode } from "../core/errors";
 import type { RecordedEvent } from "../eventstore/types";
-import type { DocumentProjection } from "../projection/types";
+import type { DocumentProjection } from "./types";
 import { HISTORY, historyIndex, historyProjection, type HistoryRecord, toRecordedEvent } from "./historyProjection";
 import { decided, eventsUpTo, foldAsOf, parseAsOf } from "./timeTravel";
 

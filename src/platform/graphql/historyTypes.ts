@@ -1,7 +1,7 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from "type-graphql";
-import { Node } from "../graphql/node";
-import { connectionType } from "../graphql/connection";
+import { Node } from "./node";
+import { connectionType } from "./connection";
 
 @ObjectType("EventMetadata", { description: "Who and what caused an event." })
 export class EventMetadataView {

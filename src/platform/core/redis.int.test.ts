@@ -1,4 +1,4 @@
-import { createTransactionalRedis } from "./connections";
+import { createTransactionalRedis } from "./redis";
 import { TEST_REDIS_URL } from "../../../test/support/testEnv";
 
 it("a transactional connection rejects a command cut off by a disconnect, and never resends it", async () => {

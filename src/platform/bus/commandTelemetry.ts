@@ -1,10 +1,10 @@
 import { shownCommandId } from "../aggregate/idempotency";
-import type { CommandExecutor } from "../bus/commandBus";
-import { DomainError } from "../errors";
+import type { CommandExecutor } from "./commandBus";
+import { DomainError } from "../core/errors";
 import type { AppendObserver } from "../eventstore/eventStore";
 import { formatLogPosition } from "../eventstore/logPosition";
-import type { Logger } from "./logger";
-import { commandType, type Metrics, streamCategory } from "./metrics";
+import type { Logger } from "../observability/logger";
+import { commandType, type Metrics, streamCategory } from "../observability/metrics";
 
 /**
  * Wraps a service's executor: every command handled here is counted, timed

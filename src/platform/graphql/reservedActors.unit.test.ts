@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DEV_PRINCIPAL } from "./graphql/auth";
+import { DEV_PRINCIPAL } from "./auth";
 import { isReservedActor } from "./reservedActors";
 
 /** Every .ts file under src/, tests aside: where the system names the actors it acts as. */

@@ -1,14 +1,14 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { bullPrefix } from "../bus/connections";
+import { bullPrefix } from "../core/redis";
 import type { Queryable } from "../eventstore/eventStore";
 import { parseGeneration, type ReadModelKeys } from "../projection/keys";
 import { SAGAS } from "../saga/sagaProjection";
 import type { SagaStatus } from "../saga/types";
-import type { ReadinessCheck } from "./health";
-import { type Lag, projectionLag, subscriptionLag } from "./lag";
-import type { Metrics } from "./metrics";
-import { queuesPrometheusText } from "./queueMetrics";
+import type { ReadinessCheck } from "../observability/health";
+import { type Lag, projectionLag, subscriptionLag } from "../projection/lag";
+import type { Metrics } from "../observability/metrics";
+import { queuesPrometheusText } from "../observability/queueMetrics";
 
 /** Every status, checked complete by the compiler. */
 const SAGA_STATUSES = Object.keys({ RUNNING: 1, COMPENSATING: 1, COMPLETED: 1, COMPENSATED: 1, FAILED: 1 } satisfies Record<SagaStatus, 1>);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ValidationError } from "./errors";
+import { ValidationError } from "../core/errors";
 import { validObject } from "./validation";
 
 /**
@@ -7,7 +7,7 @@ import { validObject } from "./validation";
  * API edge (before anything is queued) and again where the service takes the
  * command off a queue or inbox (a forged or stale job). A refusal is a
  * VALIDATION error naming the field, never retried. Each field reuses a
- * validator of platform/validation.ts, so a rule is written once and says the
+ * validator of platform/aggregate/validation.ts, so a rule is written once and says the
  * same thing wherever it is checked, the decider included.
  */
 

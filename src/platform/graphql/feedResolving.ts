@@ -1,8 +1,8 @@
-import type { RequestContext } from "../graphql/context";
-import { ValidationError } from "../errors";
+import type { RequestContext } from "./context";
+import { ValidationError } from "../core/errors";
 import { parseLogPosition } from "../eventstore/logPosition";
-import type { ChangeNotification } from "./topics";
-import { FeedFailure, type FeedItem } from "./feeds";
+import type { ChangeNotification } from "../subscriptions/topics";
+import { FeedFailure, type FeedItem } from "../subscriptions/feeds";
 
 /** The description of every subscription's `after` argument. */
 export const AFTER =

@@ -1,4 +1,4 @@
-import { type ErrorCatalogue, type ErrorSpec, platformErrors } from "./errorCatalogue";
+import { type ErrorCatalogue, type ErrorSpec, platformErrors } from "../core/errorCatalogue";
 import type { ServiceDefinition } from "./service";
 
 /** docs/errors.md, relative to the repository root. */
@@ -37,7 +37,7 @@ export function renderErrorDocs(catalogues: readonly OwnedCatalogue[]): string {
   const lines = [
     "# Error codes",
     "",
-    "<!-- Generated from the error catalogues (src/platform/errorCatalogue.ts and each service's errors.ts) by",
+    "<!-- Generated from the error catalogues (src/platform/core/errorCatalogue.ts and each service's errors.ts) by",
     "     `npm run schema:emit` or `node dist/src/main.js emit-error-docs`. Do not edit: test/errorCatalogue.unit.test.ts fails when it is stale. -->",
     "",
     "Every GraphQL error this API answers with carries a stable `extensions.code`; the other fields of",

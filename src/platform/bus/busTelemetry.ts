@@ -1,8 +1,8 @@
 import { shownCommandId } from "../aggregate/idempotency";
-import type { CommandBus } from "../bus/commandBus";
-import { DomainError } from "../errors";
-import type { Logger } from "./logger";
-import { commandType } from "./metrics";
+import type { CommandBus } from "./commandBus";
+import { DomainError } from "../core/errors";
+import type { Logger } from "../observability/logger";
+import { commandType } from "../observability/metrics";
 
 /**
  * The caller's side of a command (a mutation in the api): one log line per

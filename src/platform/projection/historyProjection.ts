@@ -1,7 +1,7 @@
 import { formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { EventMetadata, RecordedEvent } from "../eventstore/types";
-import { indexMember } from "../projection/readModelStore";
-import type { DocumentProjection, IndexEntry } from "../projection/types";
+import { indexMember } from "./readModelStore";
+import type { DocumentProjection, IndexEntry } from "./types";
 
 /** One event as the history read model keeps it: everything the log has, plus the documents it changed. */
 export interface HistoryRecord {

@@ -1,10 +1,10 @@
 import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
-import { Scope } from "../graphql/auth";
-import { readAfter, type RequestContext } from "../graphql/context";
-import type { NodeDefinition } from "../graphql/node";
-import { HISTORY, type HistoryRecord } from "./historyProjection";
-import { correlationTrail, type HistoryPage } from "./historyReader";
-import { HistoryEventConnection, HistoryPageArgs } from "./schemaTypes";
+import { Scope } from "./auth";
+import { readAfter, type RequestContext } from "./context";
+import type { NodeDefinition } from "./node";
+import { HISTORY, type HistoryRecord } from "../projection/historyProjection";
+import { correlationTrail, type HistoryPage } from "../projection/historyReader";
+import { HistoryEventConnection, HistoryPageArgs } from "./historyTypes";
 
 @Resolver()
 @Authorized(Scope.query)

@@ -1,9 +1,9 @@
 import { startFaultProxy, targetOf, type FaultProxy } from "../../../test/support/faultProxy";
 import { eventually } from "../../../test/support/system";
 import { ADMIN_DATABASE_URL } from "../../../test/support/testEnv";
-import { ErrorCode } from "../errors";
-import { UnavailableError } from "../errors";
-import { createPool } from "./pool";
+import { ErrorCode } from "../core/errors";
+import { UnavailableError } from "../core/errors";
+import { createPool } from "../eventstore/pool";
 import { PostgresHealth } from "./postgresHealth";
 import { capturingLogger } from "../observability/logger";
 

@@ -1,6 +1,6 @@
-import { ValidationError } from "../errors";
+import { ValidationError } from "../core/errors";
 import type { RecordedEvent } from "../eventstore/types";
-import type { DocumentProjection } from "../projection/types";
+import type { DocumentProjection } from "./types";
 
 /** A point in a document's past: a moment, or the n-th event of its audit trail. */
 export type AsOf = { kind: "at"; at: Date } | { kind: "version"; version: number };

@@ -1,17 +1,17 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
-import { Scope } from "../graphql/auth";
-import { commandContext, type RequestContext } from "../graphql/context";
-import { Node, type NodeDefinition } from "../graphql/node";
-import { connectionOf, type Connection, connectionType } from "../graphql/connection";
-import { CommandResult } from "../graphql/types";
+import { Scope } from "./auth";
+import { commandContext, type RequestContext } from "./context";
+import { Node, type NodeDefinition } from "./node";
+import { connectionOf, type Connection, connectionType } from "./connection";
+import { CommandResult } from "./types";
 import type { FeedItem } from "../subscriptions/feeds";
-import { AFTER, changeOf, follow } from "../subscriptions/resolving";
-import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "../history/entityHistory";
-import type { HistoryPage } from "../history/historyReader";
-import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "../history/schemaTypes";
-import { SAGA_TOPIC, sagaProjection, SAGAS, SAGAS_TOPIC, type SagaView } from "./sagaProjection";
-import { SAGA_SERVICE } from "./sagaService";
-import { validSagaId } from "./types";
+import { AFTER, changeOf, follow } from "./feedResolving";
+import { AS_OF, AUDIT_TRAIL, auditTrail, readEntity } from "./entityHistory";
+import type { HistoryPage } from "../projection/historyReader";
+import { AsOfInput, HistoryEventConnection, HistoryPageArgs } from "./historyTypes";
+import { SAGA_TOPIC, sagaProjection, SAGAS, SAGAS_TOPIC, type SagaView } from "../saga/sagaProjection";
+import { SAGA_SERVICE } from "../saga/sagaService";
+import { validSagaId } from "../saga/types";
 
 @ObjectType()
 class SagaError {

@@ -1,11 +1,11 @@
-import { DomainError, isTransient } from "../errors";
+import { DomainError, isTransient } from "../core/errors";
 import type { EventStore, Queryable } from "../eventstore/eventStore";
 import type { RecordedEvent } from "../eventstore/types";
 import type { Logger } from "../observability/logger";
-import type { LogProcessor } from "../processing/logProcessor";
-import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
-import { reactor as logReactor } from "../processing/reactor";
-import type { CommandExecutor } from "./commandBus";
+import type { LogProcessor } from "./logProcessor";
+import { PostgresCheckpointer } from "./postgresCheckpointer";
+import { reactor as logReactor } from "./reactor";
+import type { CommandExecutor } from "../bus/commandBus";
 
 /**
  * Choreography: a service reacting to facts of others with commands to

@@ -1,5 +1,5 @@
 import { Client } from "pg";
-import { errorMessage } from "../errors";
+import { errorMessage } from "../core/errors";
 import type { Logger } from "../observability/logger";
 
 /**

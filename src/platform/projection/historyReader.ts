@@ -1,8 +1,8 @@
-import { NotFoundError, ValidationError } from "../errors";
+import { NotFoundError, ValidationError } from "../core/errors";
 import { parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
-import { MAX_ID_LENGTH, MAX_PAGE_SIZE, type Page, type ReadModelStore } from "../projection/readModelStore";
-import type { DocumentProjection } from "../projection/types";
+import { MAX_ID_LENGTH, MAX_PAGE_SIZE, type Page, type ReadModelStore } from "./readModelStore";
+import type { DocumentProjection } from "./types";
 import { HISTORY, historyIndex, type HistoryRecord, positionSortKey, toRecordedEvent } from "./historyProjection";
 import { type AsOf, checkVersion, decided, foldAsOf } from "./timeTravel";
 

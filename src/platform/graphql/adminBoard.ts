@@ -4,7 +4,7 @@ import type { AppViewRoute } from "@bull-board/api/typings/app";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import type { RequestHandler } from "express";
-import { AuthError, type Principal, requireScope, Scope } from "../graphql/auth";
+import { AuthError, type Principal, requireScope, Scope } from "./auth";
 
 export const ADMIN_QUEUES_PATH = "/admin/queues";
 

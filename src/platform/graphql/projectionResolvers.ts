@@ -1,9 +1,9 @@
 import { Arg, Authorized, Ctx, Field, Float, ID, Int, Mutation, ObjectType, Query, Resolver } from "type-graphql";
-import { NotFoundError, ValidationError } from "../errors";
-import { Scope } from "../graphql/auth";
-import type { RequestContext } from "../graphql/context";
-import { Node, type NodeDefinition } from "../graphql/node";
-import type { AdminResult } from "./admin";
+import { NotFoundError, ValidationError } from "../core/errors";
+import { Scope } from "./auth";
+import type { RequestContext } from "./context";
+import { Node, type NodeDefinition } from "./node";
+import type { AdminResult } from "../projection/admin";
 
 @ObjectType({ description: "An event a projection kept failing on: set aside with its error so the projection could move on." })
 class ParkedEvent {

@@ -1,5 +1,5 @@
-import { EventRegistry } from "./eventstore/eventRegistry";
-import { SAGA_EVENTS_OWNER, sagaEventSchemas } from "./saga/sagaEvents";
+import { EventRegistry } from "../eventstore/eventRegistry";
+import { SAGA_EVENTS_OWNER, sagaEventSchemas } from "../saga/sagaEvents";
 import type { ServiceDefinition } from "./service";
 
 /** Every event type the system appends: each service's, and the saga runner's own. */

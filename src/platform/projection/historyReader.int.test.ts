@@ -1,12 +1,12 @@
 import type { Redis } from "ioredis";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
-import { ErrorCode } from "../errors";
+import { ErrorCode } from "../core/errors";
 import { LOG_START } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
-import { FIRST_GENERATION, ReadModelKeys } from "../projection/keys";
-import { ReadModelStore } from "../projection/readModelStore";
-import { projectGeneration } from "../projection/rebuild";
-import type { DocumentProjection } from "../projection/types";
+import { FIRST_GENERATION, ReadModelKeys } from "./keys";
+import { ReadModelStore } from "./readModelStore";
+import { projectGeneration } from "./rebuild";
+import type { DocumentProjection } from "./types";
 import { historyProjection } from "./historyProjection";
 import { correlationTrail, documentTrail, pastState } from "./historyReader";
 

@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
-import { errorMessage, UnavailableError } from "../errors";
-import { createPool } from "./pool";
+import { errorMessage, UnavailableError } from "../core/errors";
+import { createPool } from "../eventstore/pool";
 import type { Logger } from "../observability/logger";
 
 export interface PostgresHealthOptions {

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import type { EventSchemas, EventsOf } from "./eventstore/eventSchemas";
-import type { DomainEvent, RecordedEvent } from "./eventstore/types";
+import type { EventSchemas, EventsOf } from "../eventstore/eventSchemas";
+import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 
 /** A command: a `type` naming what is asked, and its fields. */
 export type AnyCommand = { readonly type: string };

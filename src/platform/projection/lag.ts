@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Queryable } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
-import { parseGeneration, type ReadModelKeys } from "../projection/keys";
+import { parseGeneration, type ReadModelKeys } from "./keys";
 import { readPostgresCheckpoint } from "../processing/postgresCheckpointer";
 import { parseCheckpoint } from "../processing/redisCheckpointer";
 

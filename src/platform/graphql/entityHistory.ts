@@ -1,9 +1,9 @@
-import { readAfter, type RequestContext } from "../graphql/context";
+import { readAfter, type RequestContext } from "./context";
 import type { DocumentProjection } from "../projection/types";
-import { HISTORY } from "./historyProjection";
-import { documentTrail, type HistoryPage, pastState } from "./historyReader";
-import type { AsOfInput, HistoryPageArgs } from "./schemaTypes";
-import { parseAsOf } from "./timeTravel";
+import { HISTORY } from "../projection/historyProjection";
+import { documentTrail, type HistoryPage, pastState } from "../projection/historyReader";
+import type { AsOfInput, HistoryPageArgs } from "./historyTypes";
+import { parseAsOf } from "../projection/timeTravel";
 
 /**
  * What an entity query does with `waitFor` and `asOf`: the live document, or

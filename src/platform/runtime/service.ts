@@ -1,14 +1,14 @@
-import type { CommandHandlerOptions } from "./aggregate/commandHandler";
-import type { ErrorCatalogue } from "./errorCatalogue";
-import type { CommandExecutor } from "./bus/commandBus";
-import type { EventSchemas } from "./eventstore/eventSchemas";
-import type { EventStore } from "./eventstore/eventStore";
-import type { NodeDefinition } from "./graphql/node";
-import type { ResolverClass } from "./graphql/schema";
-import type { DocumentProjection } from "./projection/types";
-import type { SagaDefinition } from "./saga/types";
-import type { Reactor } from "./bus/reactorRunner";
-import type { StaticPage } from "./graphql/staticPages";
+import type { CommandHandlerOptions } from "../aggregate/commandHandler";
+import type { ErrorCatalogue } from "../core/errorCatalogue";
+import type { CommandExecutor } from "../bus/commandBus";
+import type { EventSchemas } from "../eventstore/eventSchemas";
+import type { EventStore } from "../eventstore/eventStore";
+import type { NodeDefinition } from "../graphql/node";
+import type { ResolverClass } from "../graphql/schema";
+import type { DocumentProjection } from "../projection/types";
+import type { SagaDefinition } from "../saga/types";
+import type { Reactor } from "../processing/reactorRunner";
+import type { StaticPage } from "../graphql/staticPages";
 
 /**
  * A bounded context as the platform sees it. Registering one in

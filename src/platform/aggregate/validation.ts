@@ -1,4 +1,4 @@
-import { ValidationError } from "./errors";
+import { ValidationError } from "../core/errors";
 
 /**
  * Generic input checks shared by the bounded contexts. Each takes `unknown`, because commands also
