@@ -27,3 +27,28 @@ export interface CommandOutcome<Event extends DomainEvent = DomainEvent> {
   /** True when the command had already been applied: nothing was appended this time. */
   duplicate: boolean;
 }
+
+export interface CommandHandlerOptions {
+  /** How many times to reload and decide again after a concurrent write. */
+  maxAttempts: number;
+  /** Called after a successful append (e.g. to wake projectors). Never awaited on the hot path's result. */
+  onAppended?: () => void;
+  /**
+   * Take a snapshot once this many events have been folded beyond the last one
+   * (0: never). Only for deciders with a `stateVersion`.
+   */
+  snapshotEvery: number;
+  /** A snapshot that could not be taken; the command it followed has succeeded regardless. */
+  onSnapshotError?: (streamId: string, error: unknown) => void;
+  /**
+   * Keep the last folded state of this many streams (least recently used goes
+   * first), so a command on a hot stream neither reads nor folds it (0: keep none).
+   */
+  cacheStreams: number;
+  /**
+   * Group commit: at most this many commands for one stream that queued up
+   * while its previous append was in flight are decided in order and
+   * appended together, in one statement (1: each command alone).
+   */
+  maxGroup: number;
+}

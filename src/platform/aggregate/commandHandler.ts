@@ -1,43 +1,20 @@
-import { isDeepStrictEqual } from "node:util";
 import { ConcurrencyError } from "../core/errors";
 import type { CommandRecord, EventStore } from "../eventstore/eventStore";
-import type { LogPosition } from "../eventstore/logPosition";
-import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import { ownedInitialState, type Decider } from "./decider";
+import type { DomainEvent } from "../eventstore/types";
+import type { Decider } from "./decider";
 import { decideGroup, type GroupCommand } from "./decideGroup";
-import { groupAnswers } from "./groupOutcomes";
+import { duplicateOutcome, groupAnswers } from "./groupOutcomes";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "./idempotency";
-import { StateCache, type CachedStream } from "./stateCache";
+import type { CachedStream } from "./stateCache";
 import { StreamGroups } from "./streamGroups";
+import { type LoadedStream, StreamStates } from "./streamStates";
 
-import type { CommandContext, CommandOutcome } from "./command";
+export type { LoadedStream };
 
-export type { CommandContext, CommandOutcome };
+import type { CommandContext, CommandHandlerOptions, CommandOutcome } from "./command";
 
-export interface CommandHandlerOptions {
-  /** How many times to reload and decide again after a concurrent write. */
-  maxAttempts: number;
-  /** Called after a successful append (e.g. to wake projectors). Never awaited on the hot path's result. */
-  onAppended?: () => void;
-  /**
-   * Take a snapshot once this many events have been folded beyond the last one
-   * (0: never). Only for deciders with a `stateVersion`.
-   */
-  snapshotEvery: number;
-  /** A snapshot that could not be taken; the command it followed has succeeded regardless. */
-  onSnapshotError?: (streamId: string, error: unknown) => void;
-  /**
-   * Keep the last folded state of this many streams (least recently used goes
-   * first), so a command on a hot stream neither reads nor folds it (0: keep none).
-   */
-  cacheStreams: number;
-  /**
-   * Group commit: at most this many commands for one stream that queued up
-   * while its previous append was in flight are decided in order and
-   * appended together, in one statement (1: each command alone).
-   */
-  maxGroup: number;
-}
+export type { CommandContext, CommandHandlerOptions, CommandOutcome };
+
 
 export const defaultCommandHandlerOptions: CommandHandlerOptions = { maxAttempts: 5, snapshotEvery: 100, cacheStreams: 1000, maxGroup: 64 };
 
@@ -47,15 +24,6 @@ interface QueuedCommand<Command, Event extends DomainEvent> extends GroupCommand
   fail(error: unknown): void;
 }
 
-export interface LoadedStream<State> {
-  state: State;
-  version: number;
-  /** The events folded on top of the snapshot (all of them without one). */
-  events: RecordedEvent[];
-  /** Version of the snapshot the fold started from; 0 when it started from the beginning. */
-  snapshotVersion: number;
-}
-
 /**
  * Load → fold → decide → append with the expected version. On a concurrent
  * write the whole cycle runs again on fresh state, a bounded number of times.
@@ -63,10 +31,7 @@ export interface LoadedStream<State> {
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly options: CommandHandlerOptions;
   private readonly perStream: StreamGroups<QueuedCommand<Command, Event>>;
-  /** Snapshots are tagged with it; null when this handler takes none. */
-  readonly snapshotKey: string | null;
-  private readonly pendingSnapshots = new Set<Promise<void>>();
-  private readonly cache: StateCache<State>;
+  private readonly states: StreamStates<Command, Event, State>;
 
   constructor(
     private readonly store: EventStore,
@@ -74,99 +39,33 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     options: Partial<CommandHandlerOptions> = {},
   ) {
     this.options = { ...defaultCommandHandlerOptions, ...options };
-    this.cache = new StateCache(this.options.cacheStreams);
+    this.states = new StreamStates(store, decider, this.options);
     this.perStream = new StreamGroups(this.options.maxGroup, (streamId, group) => this.runGroup(streamId, group));
-    // Upcasting makes state depend on the events' current versions too, so a new event version retires old snapshots.
-    this.snapshotKey =
-      decider.stateVersion && this.options.snapshotEvery > 0
-        ? `${decider.stateVersion}/${store.registry?.fingerprint ?? "unversioned"}`
-        : null;
+  }
+
+  /** Snapshots are tagged with it; null when this handler takes none. */
+  get snapshotKey(): string | null {
+    return this.states.snapshotKey;
   }
 
   /** The stream's current state: from its snapshot and the events after it when there is one, else from the start. */
-  async load(streamId: string): Promise<LoadedStream<State>> {
-    if (this.snapshotKey === null) return this.loadFromStart(streamId);
-    const { snapshot, events } = await this.store.readStreamFromSnapshot(streamId, this.snapshotKey);
-    const state = this.foldOnto(snapshot ? (snapshot.state as State) : ownedInitialState(this.decider), events);
-    const snapshotVersion = snapshot?.streamVersion ?? 0;
-    return { state, version: events.at(-1)?.streamVersion ?? snapshotVersion, events, snapshotVersion };
+  load(streamId: string): Promise<LoadedStream<State>> {
+    return this.states.load(streamId);
   }
 
   /** Folds every event of the stream, ignoring snapshots: what a snapshot must always equal. */
-  async loadFromStart(streamId: string): Promise<LoadedStream<State>> {
-    const events = await this.store.readStream(streamId);
-    return { state: this.foldOnto(ownedInitialState(this.decider), events), version: events.at(-1)?.streamVersion ?? 0, events, snapshotVersion: 0 };
+  loadFromStart(streamId: string): Promise<LoadedStream<State>> {
+    return this.states.loadFromStart(streamId);
   }
 
   /** Replaces the stream's snapshot with one folded from the start; returns its version (0: empty stream). */
-  async rebuildSnapshot(streamId: string): Promise<number> {
-    if (this.snapshotKey === null) throw new Error("this handler takes no snapshots (no stateVersion, or snapshotEvery is 0)");
-    const { state, version } = await this.loadFromStart(streamId);
-    if (version > 0) await this.saveSnapshot(streamId, version, state, true);
-    return version;
+  rebuildSnapshot(streamId: string): Promise<number> {
+    return this.states.rebuildSnapshot(streamId);
   }
 
   /** Resolves once every snapshot started so far is written (or has failed). */
-  async snapshotsSettled(): Promise<void> {
-    while (this.pendingSnapshots.size > 0) await Promise.all(this.pendingSnapshots);
-  }
-
-  private foldOnto(state: State, events: readonly RecordedEvent[]): State {
-    for (const event of events) state = this.decider.evolve(state, event as unknown as Event);
-    return state;
-  }
-
-  /** The state a fold of the store gives, owned by the caller (load returns a freshly folded one). */
-  private async loadOwned(streamId: string): Promise<CachedStream<State>> {
-    const { state, version, snapshotVersion } = await this.load(streamId);
-    return { state, version, snapshotVersion };
-  }
-
-  /** After a conflict: only the events written since `stale.version`, folded onto its state (decide left it untouched). */
-  private async catchUp(streamId: string, stale: CachedStream<State>): Promise<CachedStream<State>> {
-    const events = await this.store.readStream(streamId, { fromVersion: stale.version + 1 });
-    return { ...stale, state: this.foldOnto(stale.state, events), version: events.at(-1)?.streamVersion ?? stale.version };
-  }
-
-  /**
-   * After a successful append: folds what was appended onto the state (in
-   * place), takes a snapshot when one is due, and caches the result for the
-   * stream's next command.
-   */
-  private advance(streamId: string, current: CachedStream<State>, events: readonly Event[], streamVersion: number): void {
-    // The appended events are exactly versions current.version+1..streamVersion, so folding them gives the state at streamVersion.
-    if (streamVersion !== current.version + events.length) return; // not what was expected: the next command loads instead
-    let state = current.state;
-    for (const event of events) state = this.decider.evolve(state, event);
-    let snapshotVersion = current.snapshotVersion;
-    if (this.snapshotKey !== null && streamVersion - snapshotVersion >= this.options.snapshotEvery) {
-      this.snapshotInBackground(streamId, streamVersion, state);
-      snapshotVersion = streamVersion;
-    }
-    this.cache.put(streamId, { state, version: streamVersion, snapshotVersion });
-  }
-
-  /** Off the command's path: the caller has its answer before the snapshot is written, and never sees it fail. */
-  private snapshotInBackground(streamId: string, streamVersion: number, state: State): void {
-    const pending = this.saveSnapshot(streamId, streamVersion, state)
-      .catch((error: unknown) => {
-        // Forget the cached state, whose snapshot version says "taken": the next command loads the stream and tries again.
-        this.cache.take(streamId);
-        this.options.onSnapshotError?.(streamId, error);
-      })
-      .finally(() => this.pendingSnapshots.delete(pending));
-    this.pendingSnapshots.add(pending);
-  }
-
-  private async saveSnapshot(streamId: string, streamVersion: number, state: State, replace = false): Promise<void> {
-    // Copied before the first await: the cached state goes on being updated in place by later commands.
-    const json = JSON.stringify(state);
-    const copy: unknown = JSON.parse(json);
-    // A Map, Set, Date or undefined would come back as something else: refuse rather than cache a different state.
-    if (!isDeepStrictEqual(copy, state)) {
-      throw new Error(`the state of ${streamId} is not plain JSON, so it cannot be snapshotted`);
-    }
-    await this.store.snapshots.save(streamId, streamVersion, this.snapshotKey!, copy, replace);
+  snapshotsSettled(): Promise<void> {
+    return this.states.snapshotsSettled();
   }
 
   /**
@@ -203,7 +102,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
    */
   private async handleGroup(streamId: string, group: QueuedCommand<Command, Event>[]): Promise<QueuedCommand<Command, Event>[]> {
     let waiting = group;
-    let current = this.cache.take(streamId);
+    let current = this.states.cache.take(streamId);
     let fromCache = current !== undefined;
     let raced = false;
     for (let attempt = 1; ; ) {
@@ -222,9 +121,9 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         }
         return false;
       });
-      current ??= await this.loadOwned(streamId);
+      current ??= await this.states.loadOwned(streamId);
       if (waiting.length === 0) {
-        this.cache.put(streamId, current);
+        this.states.cache.put(streamId, current);
         return [];
       }
       const base = current;
@@ -258,11 +157,11 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           const last = appended.results.at(-1)!;
           // The version the state is at: base plus every contributor's events but the last one's (advance checks the rest).
           const before = base.version + contributors.reduce((n, c) => n + c.events.length, 0) - decided.unfolded.length;
-          this.advance(streamId, { ...base, state: decided.state, version: before }, decided.unfolded, last.streamVersion);
+          this.states.advance(streamId, { ...base, state: decided.state, version: before }, decided.unfolded, last.streamVersion);
           const answers = groupAnswers(streamId, waiting.map((item) => item.context.commandId), decided.decisions, appended.results);
           waiting.forEach((item, i) => settle(item, answers[i]!));
         } else {
-          this.cache.put(streamId, { ...base, state: decided.state });
+          this.states.cache.put(streamId, { ...base, state: decided.state });
           const answers = groupAnswers(streamId, waiting.map((item) => item.context.commandId), decided.decisions, []);
           waiting.forEach((item, i) => settle(item, answers[i]!));
         }
@@ -278,7 +177,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         if (fromCache) fromCache = false;
         else await jitter(attempt++);
         // A state the decisions folded into is no longer the stream's at any version: load instead of catching up.
-        current = undecided ? await this.catchUp(streamId, undecided) : undefined;
+        current = undecided ? await this.states.catchUp(streamId, undecided) : undefined;
       }
     }
   }
@@ -294,20 +193,20 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
 
     // The cached state, when there is one, saves reading and folding the stream. It is owned by this call
     // until it is put back; if it is stale, the append's expected version makes that append fail.
-    let current = this.cache.take(streamId);
+    let current = this.states.cache.take(streamId);
     let fromCache = current !== undefined;
     for (let attempt = 1; ; ) {
-      current ??= await this.loadOwned(streamId);
+      current ??= await this.states.loadOwned(streamId);
       const { state, version } = current;
       let events: Event[];
       try {
         events = this.decider.decide(command, state);
       } catch (error) {
-        this.cache.put(streamId, current); // decide changes nothing: the state is still the stream's at `version`
+        this.states.cache.put(streamId, current); // decide changes nothing: the state is still the stream's at `version`
         throw error;
       }
       if (events.length === 0) {
-        this.cache.put(streamId, current);
+        this.states.cache.put(streamId, current);
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
       const metadata = eventMetadata(context);
@@ -324,7 +223,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           return first ? answerFirst(first) : duplicateOutcome(context.commandId, result);
         }
         this.options.onAppended?.();
-        this.advance(streamId, current, events, result.streamVersion);
+        this.states.advance(streamId, current, events, result.streamVersion);
         return {
           commandId: context.commandId,
           streamId,
@@ -343,7 +242,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         if (winner) return answerFirst(winner);
         if (fromCache) fromCache = false;
         else await jitter(attempt++);
-        current = await this.catchUp(streamId, current);
+        current = await this.states.catchUp(streamId, current);
       }
     }
   }
@@ -365,14 +264,6 @@ function eventMetadata(context: CommandContext): { correlationId: string; causat
     commandId: shownCommandId(context),
     actor: context.actor,
   };
-}
-
-function duplicateOutcome<Event extends DomainEvent>(
-  commandId: string,
-  previous: { streamId: string; streamVersion: number; position: LogPosition; eventTypes: string[] },
-): CommandOutcome<Event> {
-  const { streamId, streamVersion, position, eventTypes } = previous;
-  return { commandId, streamId, streamVersion, position, events: [], eventTypes, duplicate: true };
 }
 
 /** Spreads retries so that racing writers do not collide again in lockstep. */

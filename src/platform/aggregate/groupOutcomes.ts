@@ -1,3 +1,4 @@
+import type { LogPosition } from "../eventstore/logPosition";
 import type { AppendResult, DomainEvent } from "../eventstore/types";
 import type { CommandOutcome } from "./command";
 import type { Decision } from "./decideGroup";
@@ -40,4 +41,13 @@ export function groupAnswers<Event extends DomainEvent>(
       }
     }
   });
+}
+
+/** The answer to a command that had already run: what its first run appended, nothing appended now. */
+export function duplicateOutcome<Event extends DomainEvent>(
+  commandId: string,
+  previous: { streamId: string; streamVersion: number; position: LogPosition; eventTypes: string[] },
+): CommandOutcome<Event> {
+  const { streamId, streamVersion, position, eventTypes } = previous;
+  return { commandId, streamId, streamVersion, position, events: [], eventTypes, duplicate: true };
 }

@@ -1,132 +1,26 @@
-import { randomUUID } from "node:crypto";
 import type { QueryResultRow } from "pg";
 import { ConcurrencyError, DomainError, ErrorCode, UnavailableError } from "../core/errors";
 import { type CommandAppend, commandParams, commandResults, GROUP_APPEND_SQL, type GroupAppendOutcome, type GroupAppendRow } from "./commandGroupAppend";
 import type { EventRegistry } from "./eventRegistry";
 import { type LogPosition, LOG_START } from "./logPosition";
 import { replicationLagSeconds } from "./replicationLag";
+import { type CommandRecord, eventParams, type EventRow, toCommandRecord, toRecordedEvent } from "./rows";
+import { APPEND_SQL, EVENT_COLUMNS, READ_ALL_SQL, READ_FROM_SNAPSHOT_SQL } from "./statements";
+import { isConnectionError } from "./connectionErrors";
+
+export type { CommandRecord };
+export { isConnectionError };
 import { SnapshotStore, type Snapshot } from "./snapshots";
-import type {
-  AppendResult,
-  ExpectedVersion,
-  NewEvent,
-  ReadAllResult,
-  RecordedEvent,
-  StreamRange,
-} from "./types";
+import type { ExpectedVersion, NewEvent, ReadAllResult, RecordedEvent, StreamRange } from "./types";
+import type { AppendObserver, AppendOptions, AppendOutcome, LogLag } from "./appendTypes";
 
-export interface AppendOptions {
-  /** Makes the append idempotent: a second append with this id returns the first result. */
-  commandId?: string;
-  /** Recorded with the result, so a resend can be checked against the first use of the key. */
-  actor?: string;
-  /** Hash of the command's type, target and payload (see aggregate/idempotency.ts). */
-  fingerprint?: string;
-}
-
-export interface AppendOutcome extends AppendResult {
-  /** True when `commandId` had already been applied and nothing was appended. */
-  duplicate: boolean;
-  /** Types of the events the command appended (the first time, for a duplicate). */
-  eventTypes: string[];
-}
-
-/**
- * One statement does the whole append: guard the expected version, insert the
- * events with consecutive versions, and record the command's result. A single
- * statement is atomic without BEGIN/COMMIT round trips, and the unique
- * (stream_id, stream_version) constraint settles races the guard cannot see.
- */
-const APPEND_SQL = `
-WITH current_version AS (
-  SELECT coalesce(max(stream_version), 0) AS v FROM events WHERE stream_id = $1
-), guard AS (
-  SELECT v FROM current_version WHERE $2::int IS NULL OR v = $2::int
-), inserted AS (
-  INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, metadata)
-  SELECT e.event_id, $1, guard.v + e.ord, e.type, e.schema_version, e.data, e.metadata
-  FROM guard, unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-    WITH ORDINALITY AS e(event_id, type, schema_version, data, metadata, ord)
-  RETURNING stream_version, global_position
-), summary AS (
-  SELECT max(stream_version) AS stream_version, max(global_position) AS global_position,
-         pg_current_xact_id()::text AS transaction_id
-  FROM inserted HAVING count(*) > 0
-), recorded AS (
-  INSERT INTO command_results (command_id, stream_id, actor, fingerprint, result)
-  SELECT $8, $1, $9, $10, jsonb_build_object(
-    'streamVersion', stream_version, 'globalPosition', global_position::text, 'transactionId', transaction_id,
-    'eventTypes', to_jsonb($4::text[]))
-  FROM summary WHERE $8::text IS NOT NULL
-)
-SELECT summary.*, (SELECT v FROM current_version) AS current_version
-FROM (SELECT 1) AS one LEFT JOIN summary ON true`;
-
-// transaction_id is selected as text; ORDER BY must name the table's column
-// (events.transaction_id), or it would sort by the text alias: "99999" > "100000".
-const EVENT_COLUMNS = `event_id, stream_id, stream_version, global_position, transaction_id::text AS transaction_id,
-  type, schema_version, data, metadata`;
-
-const READ_ALL_SQL = `
-SELECT ${EVENT_COLUMNS} FROM events
-WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY events.transaction_id, events.global_position
-LIMIT $3`;
-
-interface EventRow extends QueryResultRow {
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  global_position: string;
-  transaction_id: string;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: RecordedEvent["metadata"];
-}
-
-interface StoredCommandResult {
-  streamVersion: number;
-  globalPosition: string;
-  transactionId: string;
-  eventTypes?: string[];
-}
-
-/** A command applied earlier: where its events landed, which they were, and who sent what (null before migration 5). */
-export interface CommandRecord extends AppendResult {
-  eventTypes: string[];
-  actor: string | null;
-  fingerprint: string | null;
-}
-
-export interface LogLag {
-  /** Position of the last event a reader can see (LOG_START for an empty log). */
-  head: LogPosition;
-  /** Events after the checkpoint, counted up to a cap. */
-  events: number;
-  /** `recordedAt` of the first event after the checkpoint, or null when caught up. */
-  oldestRecordedAt: string | null;
-}
+export type { AppendObserver, AppendOptions, AppendOutcome, LogLag };
 
 import type { Queryable } from "./queryable";
 
 export type { Queryable };
 
 const ANY_VERSION_ATTEMPTS = 5;
-
-// The snapshot (if one of this state version exists) and the events after it, in one round trip:
-// a stream without a snapshot costs what readStream costs.
-const READ_FROM_SNAPSHOT_SQL = `
-WITH snap AS (SELECT stream_version, state FROM snapshots WHERE stream_id = $1 AND state_version = $2)
-SELECT true AS is_snapshot, stream_version, state AS data, NULL::uuid AS event_id, NULL::text AS stream_id,
-  NULL::bigint AS global_position, NULL::text AS transaction_id, NULL::text AS type, NULL::int AS schema_version,
-  NULL::jsonb AS metadata
-FROM snap
-UNION ALL
-SELECT false, stream_version, data, event_id, stream_id, global_position, transaction_id::text, type, schema_version, metadata
-FROM events WHERE stream_id = $1 AND stream_version > coalesce((SELECT stream_version FROM snap), 0)
-ORDER BY is_snapshot DESC, stream_version`;
 
 export interface EventStoreOptions {
   /**
@@ -143,11 +37,6 @@ export interface EventStoreOptions {
    * on `db`, the primary. Default: `db`.
    */
   reader?: Queryable;
-}
-
-/** Told of every append that wrote events (not of duplicates); for metrics and logs. Must not throw. */
-export interface AppendObserver {
-  appended(append: { streamId: string; events: readonly NewEvent[]; result: AppendOutcome }): void;
 }
 
 export class EventStore {
@@ -196,7 +85,7 @@ export class EventStore {
     const params = [
       streamId,
       expected === "any" ? null : expected === "no_stream" ? 0 : expected,
-      ...this.eventParams(events),
+      ...eventParams(this.registry, events),
       options.commandId ?? null,
       options.actor ?? null,
       options.fingerprint ?? null,
@@ -232,21 +121,6 @@ export class EventStore {
   }
 
   /** The event-side parameters ($3..$7) of an append. */
-  private eventParams(events: readonly NewEvent[]): unknown[] {
-    // Checked before anything is sent: an invalid event is a bug in its producer and must never reach the log.
-    const registry = this.registry;
-    const versions = registry
-      ? events.map((e) => registry.validate(e.type, e.schemaVersion, e.data))
-      : events.map((e) => e.schemaVersion ?? 1);
-    const recordedAt = new Date().toISOString();
-    return [
-      events.map((e) => e.eventId ?? randomUUID()),
-      events.map((e) => e.type),
-      versions,
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify({ ...e.metadata, recordedAt: e.metadata.recordedAt ?? recordedAt })),
-    ];
-  }
 
   /**
    * Group commit: several commands' events appended to one stream in one
@@ -260,7 +134,7 @@ export class EventStore {
       throw new DomainError(ErrorCode.VALIDATION, "a group append needs at least one event per command", { streamId });
     }
     const events = commands.flatMap((c) => c.events);
-    const params = [streamId, expected, ...this.eventParams(events), ...commandParams(commands)];
+    const params = [streamId, expected, ...eventParams(this.registry, events), ...commandParams(commands)];
     let rows: GroupAppendRow[];
     try {
       rows = (await this.query<GroupAppendRow>(GROUP_APPEND_SQL, params, "eventline_append_group")).rows;
@@ -413,40 +287,3 @@ export class EventStore {
   }
 }
 
-function toCommandRecord(row: QueryResultRow): CommandRecord {
-  const result = row.result as StoredCommandResult;
-  return {
-    streamId: row.stream_id as string,
-    streamVersion: result.streamVersion,
-    globalPosition: BigInt(result.globalPosition),
-    position: { transactionId: BigInt(result.transactionId), globalPosition: BigInt(result.globalPosition) },
-    eventTypes: result.eventTypes ?? [],
-    actor: (row.actor as string | null) ?? null,
-    fingerprint: (row.fingerprint as string | null) ?? null,
-  };
-}
-
-function toRecordedEvent(row: EventRow): RecordedEvent {
-  const globalPosition = BigInt(row.global_position);
-  return {
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    globalPosition,
-    position: { transactionId: BigInt(row.transaction_id), globalPosition },
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-  };
-}
-
-const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P03", "08006", "08001", "08003"]);
-
-/** A failure to reach PostgreSQL (as opposed to a statement it refused). */
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  if (code && CONNECTION_ERROR_CODES.has(code)) return true;
-  const message = error instanceof Error ? error.message : "";
-  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Query read timeout|is not queryable|Client was closed/i.test(message);
-}
