@@ -30,6 +30,20 @@ export interface RequestContext {
   subscribe(request: FeedRequest): Promise<AsyncIterable<FeedItem>>;
 }
 
+/** Contexts this api built: subscription resolvers get theirs untyped from type-graphql and narrow it with `isRequestContext`. */
+const issued = new WeakSet<object>();
+
+/** Registers a request's context, so that `isRequestContext` recognises it later. */
+export function issueRequestContext(context: RequestContext): RequestContext {
+  issued.add(context);
+  return context;
+}
+
+/** True for a context `issueRequestContext` registered: a guard, where a cast would trust any object. */
+export function isRequestContext(value: unknown): value is RequestContext {
+  return typeof value === "object" && value !== null && issued.has(value);
+}
+
 /**
  * Builds the command context for a mutation; a client-chosen commandId makes
  * retries safe. The idempotency key is that id scoped to the caller, and the

@@ -1,4 +1,4 @@
-import type { RequestContext } from "./context";
+import { isRequestContext } from "./context";
 import { ValidationError } from "../core/errors";
 import { parseLogPosition } from "../eventstore/logPosition";
 import type { ChangeNotification } from "../subscriptions/topics";
@@ -10,7 +10,9 @@ export const AFTER =
   "Fails with RESUME_WINDOW_EXCEEDED, extensions.oldest naming the oldest position still replayable, when the change log no longer reaches back that far.";
 
 /** What a subscription's `subscribe` returns: the feed of `topic`, published by `projection`, resumed after `after`. */
-export function follow(context: RequestContext, projection: string, topic: string, after: unknown): Promise<AsyncIterable<FeedItem>> {
+export function follow(context: unknown, projection: string, topic: string, after: unknown): Promise<AsyncIterable<FeedItem>> {
+  // type-graphql hands `subscribe` the context untyped; only one the api built can open a feed.
+  if (!isRequestContext(context)) throw new Error("a subscription was resolved with a context the api did not build");
   return context.subscribe({ projection, topic, after: parseAfter(after) });
 }
 

@@ -115,7 +115,7 @@ export class SagaResolvers {
   @Subscription(() => Saga, {
     description: "Progress of one saga instance, or of all when no id is given: one event per change of its status or step.",
     subscribe: ({ args, context }) =>
-      follow(context as RequestContext, SAGAS, args.id == null ? SAGAS_TOPIC : `${SAGA_TOPIC}:${validSagaId("id", args.id)}`, args.after),
+      follow(context, SAGAS, args.id == null ? SAGAS_TOPIC : `${SAGA_TOPIC}:${validSagaId("id", args.id)}`, args.after),
   })
   sagaProgress(
     @Arg("id", () => ID, { nullable: true, description: "A saga's id, e.g. saga.checkout-<orderId>." }) _id: string | null,

@@ -5,7 +5,7 @@ import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
 import { UnavailableError } from "../core/errors";
 import { devAuthenticator, jwtAuthenticator, Scope } from "../graphql/auth";
-import { requestedPositions, type RequestContext } from "../graphql/context";
+import { issueRequestContext, requestedPositions, type RequestContext } from "../graphql/context";
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { mountStaticPages } from "../graphql/staticPages";
@@ -99,7 +99,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     host: config.HOST,
     port: config.PORT,
     authenticate,
-    context: (principal, request) => ({ ...shared, principal, actor: principal.subject, requestedPositions: requestedPositions(request) }),
+    context: (principal, request) => issueRequestContext({ ...shared, principal, actor: principal.subject, requestedPositions: requestedPositions(request) }),
     connectionScopes: [Scope.query],
     webSocket: {
       maxPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,

@@ -191,7 +191,7 @@ export class SagaRunner {
         await this.record(stream, version, state, { type: "SagaDeadlinePassed", data: { deadlineAt: state.deadlineAt } });
         continue;
       }
-      const next = definition.next(state);
+      const next = definition.next({ ...state, data: definition.parseData(state.data) });
       if ("finished" in next) {
         await this.record(stream, version, state, { type: "SagaFinished", data: { status: next.finished } });
         return;

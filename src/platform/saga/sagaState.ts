@@ -16,7 +16,7 @@ export const initialSagaState: SagaState<unknown> = {
 };
 
 /** Folds a saga instance's own stream; the same fold serves the runner, commands and read model. */
-export function evolveSaga<Data>(state: SagaState<Data>, event: SagaEvent, at = ""): SagaState<Data> {
+export function evolveSaga(state: SagaState<unknown>, event: SagaEvent, at = ""): SagaState<unknown> {
   switch (event.type) {
     case "SagaStarted":
       return {
@@ -24,7 +24,7 @@ export function evolveSaga<Data>(state: SagaState<Data>, event: SagaEvent, at = 
         id: event.data.sagaId,
         saga: event.data.saga,
         status: "RUNNING",
-        data: event.data.data as Data,
+        data: event.data.data,
         correlationId: event.data.correlationId,
         deadlineAt: event.data.deadlineAt,
       };

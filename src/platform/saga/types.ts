@@ -60,6 +60,12 @@ export interface SagaDefinition<Data, Targets extends AnyContract = AnyContract>
   /** Time from start after which unfinished forward steps are abandoned and compensated. */
   readonly deadlineMs: number;
   start(event: RecordedEvent): { id: string; data: Data } | null;
+  /**
+   * The instance's data as its stream recorded it (SagaStarted), checked
+   * against this saga's shape: like an event's data, it crosses the log as
+   * JSON, so it is parsed, not cast (a VALIDATION error when it does not fit).
+   */
+  parseData(data: unknown): Data;
   /** The next step to run, or how the saga ends when none is left. */
   next(state: SagaState<Data>): SagaStep<Targets> | { finished: "COMPLETED" | "COMPENSATED" };
   /** Whether a reply achieved the step's goal (a declined payment is an answer, and a failed step). */

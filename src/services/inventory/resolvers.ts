@@ -108,7 +108,7 @@ export class InventorySubscriptions {
   @Subscription(() => ProductChange, {
     description: "Every change of one product, once the read model has it.",
     subscribe: ({ args, context }) =>
-      follow(context as RequestContext, PRODUCTS, `${PRODUCT_TOPIC}:${validSku("id", args.id)}`, args.after),
+      follow(context, PRODUCTS, `${PRODUCT_TOPIC}:${validSku("id", args.id)}`, args.after),
   })
   productChanged(
     @Arg("id", () => ID) _id: string,
@@ -121,7 +121,7 @@ export class InventorySubscriptions {
 
   @Subscription(() => StockLevel, {
     description: "Feed of stock movements across all products.",
-    subscribe: ({ args, context }) => follow(context as RequestContext, PRODUCTS, STOCK_LEVELS_TOPIC, args.after),
+    subscribe: ({ args, context }) => follow(context, PRODUCTS, STOCK_LEVELS_TOPIC, args.after),
   })
   stockLevels(@Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null, @Root() root: FeedItem): StockLevel {
     const change = changeOf<ProductView>(root);

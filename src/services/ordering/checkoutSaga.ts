@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { isEvent } from "../../platform/aggregate/contract";
+import { ValidationError } from "../../platform/core/errors";
 import type { SagaDefinition, SagaState, SagaStep, StepReply, StepVerdict } from "../../platform/saga/types";
 import { INVENTORY, inventoryContract } from "../inventory/contract";
 import { PAYMENTS, paymentsContract } from "../payments/contract";
@@ -11,12 +13,13 @@ import { OrderingErrorCode } from "./errors";
  * reserved, cancel the order, and void the payment if one may be authorized
  * (a void before any authorization leaves a tombstone, so a late one is refused).
  */
-export interface CheckoutData {
-  orderId: string;
-  customerId: string;
-  lines: Array<{ sku: string; quantity: number }>;
-  totalMinor: number;
-}
+const checkoutDataSchema = z.object({
+  orderId: z.string(),
+  customerId: z.string(),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+  totalMinor: z.number().int(),
+});
+export type CheckoutData = z.infer<typeof checkoutDataSchema>;
 
 /** The services a checkout sends commands to: each step's command is checked against its target's contract. */
 type CheckoutTargets = typeof inventoryContract | typeof paymentsContract | typeof orderingContract;
@@ -120,6 +123,11 @@ export const checkoutSaga: SagaDefinition<CheckoutData, CheckoutTargets> = {
     if (!isEvent(event, orderingContract, "OrderPlaced")) return null;
     const { orderId, customerId, lines, totalMinor } = event.data;
     return { id: orderId, data: { orderId, customerId, totalMinor, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) } };
+  },
+  parseData(data) {
+    const parsed = checkoutDataSchema.safeParse(data);
+    if (!parsed.success) throw new ValidationError("data", data, "checkout data: orderId, customerId, lines of { sku, quantity }, totalMinor");
+    return parsed.data;
   },
   next: (state) => (state.status === "RUNNING" ? nextForward(state) : nextCompensation(state)),
   judge,

@@ -167,3 +167,11 @@ describe("checkout saga: reading replies", () => {
     expect(checkoutSaga.judge(reserve, { ok: false, code: "OUT_OF_STOCK", message: "none" })).toMatchObject({ ok: false, code: "OUT_OF_STOCK" });
   });
 });
+
+describe("checkout: the instance data its stream recorded", () => {
+  it("is parsed, not trusted: data of another shape is a VALIDATION error before any step is chosen", () => {
+    expect(() => saga.given([h.started("checkout", "o-1", { orderId: "o-1", customerId: 7, lines: "none", totalMinor: 1 })]).next()).toThrow(
+      expect.objectContaining({ code: "VALIDATION", details: expect.objectContaining({ field: "data" }) }),
+    );
+  });
+});

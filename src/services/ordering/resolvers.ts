@@ -157,7 +157,7 @@ export class OrderingMutations {
 export class OrderingSubscriptions {
   @Subscription(() => OrderChange, {
     description: "Every change of one order, once the read model has it.",
-    subscribe: ({ args, context }) => follow(context as RequestContext, ORDERS, `${ORDER_TOPIC}:${validId("id", args.id)}`, args.after),
+    subscribe: ({ args, context }) => follow(context, ORDERS, `${ORDER_TOPIC}:${validId("id", args.id)}`, args.after),
   })
   orderStatusChanged(
     @Arg("id", () => ID) _id: string,
@@ -169,7 +169,7 @@ export class OrderingSubscriptions {
 
   @Subscription(() => OrderChange, {
     description: "Feed of the changes of all orders.",
-    subscribe: ({ args, context }) => follow(context as RequestContext, ORDERS, ORDERS_TOPIC, args.after),
+    subscribe: ({ args, context }) => follow(context, ORDERS, ORDERS_TOPIC, args.after),
   })
   orderChanges(@Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null, @Root() root: FeedItem): OrderChange {
     return toOrderChange(changeOf<OrderView>(root));
@@ -177,7 +177,7 @@ export class OrderingSubscriptions {
 
   @Subscription(() => SalesDashboard, {
     description: "The sales dashboard after every change (orders and payments), once the read model has it.",
-    subscribe: ({ args, context }) => follow(context as RequestContext, SALES_DASHBOARD, SALES_DASHBOARD_TOPIC, args.after),
+    subscribe: ({ args, context }) => follow(context, SALES_DASHBOARD, SALES_DASHBOARD_TOPIC, args.after),
   })
   salesDashboardChanged(
     @Arg("after", () => String, { nullable: true, description: AFTER }) _after: string | null,

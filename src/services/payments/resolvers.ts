@@ -79,7 +79,7 @@ export class PaymentsSubscriptions {
   @Subscription(() => AccountChange, {
     description: "Every change of one account, once the read model has it.",
     subscribe: ({ args, context }) =>
-      follow(context as RequestContext, ACCOUNTS, `${ACCOUNT_TOPIC}:${validId("customerId", args.customerId)}`, args.after),
+      follow(context, ACCOUNTS, `${ACCOUNT_TOPIC}:${validId("customerId", args.customerId)}`, args.after),
   })
   accountChanged(
     @Arg("customerId", () => ID) _customerId: string,
