@@ -1,40 +1,12 @@
-import type { RecordedEvent } from "../../../src/platform/eventstore/types";
+import { at, foldFrozen, recordedEvent } from "../../../test/support/projectionSpec";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
 import type { InventoryEvent } from "../../../src/services/inventory/contract";
 import { productsProjection, type ProductView } from "./projection";
 
 const SKU = "TEA-1";
-const at = (n: number) => `2030-01-01T00:00:${String(n).padStart(2, "0")}.000Z`;
 
-function recorded(event: InventoryEvent, n: number): RecordedEvent {
-  return {
-    eventId: `e-${n}`,
-    streamId: `inventory.product-${event.data.sku}`,
-    streamVersion: n,
-    globalPosition: BigInt(n),
-    position: { transactionId: BigInt(100 + n), globalPosition: BigInt(n) },
-    type: event.type,
-    schemaVersion: 1,
-    data: event.data,
-    metadata: { correlationId: "k", causationId: "k", actor: "test", recordedAt: at(n) },
-  };
-}
-
-// Every input and intermediate document is frozen: evolve must build new documents, never mutate.
-function fold(events: InventoryEvent[], from: ProductView | null = null): ProductView | null {
-  return events.reduce<ProductView | null>((doc, event, i) => {
-    const e = recorded(event, i + 1);
-    return productsProjection.evolve(deepFreeze(doc), deepFreeze(e), productsProjection.documentIds(e)[0]!);
-  }, from);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
+const recorded = (event: InventoryEvent, n: number) => recordedEvent(event, n, { id: `inventory.product-${event.data.sku}` });
+const fold = (events: InventoryEvent[], from: ProductView | null = null) => foldFrozen(productsProjection, events.map((e, i) => recorded(e, i + 1)), from);
 
 const defined = (initialStock: number): InventoryEvent => ({
   type: "ProductDefined",

@@ -1,39 +1,14 @@
 import type { RecordedEvent } from "../../../src/platform/eventstore/types";
+import { foldFrozen, recordedEvent } from "../../../test/support/projectionSpec";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
 import type { OrderingEvent } from "../../../src/services/ordering/contract";
 import { ordersProjection, type OrderView } from "./projection";
 
 const CUSTOMER = "c-1";
 
-function recorded(event: OrderingEvent, n: number, streamVersion = n): RecordedEvent {
-  return {
-    eventId: `e-${n}`,
-    streamId: `ordering.order-${event.data.orderId}`,
-    streamVersion,
-    globalPosition: BigInt(n),
-    position: { transactionId: BigInt(100 + n), globalPosition: BigInt(n) },
-    type: event.type,
-    schemaVersion: 1,
-    data: event.data,
-    metadata: { correlationId: "k", causationId: "k", actor: "test", recordedAt: `2030-01-01T00:00:0${n}.000Z` },
-  };
-}
-
-// Every input and intermediate document is frozen: evolve must build new documents, never mutate.
-function fold(events: RecordedEvent[], from: OrderView | null = null): OrderView | null {
-  return events.reduce<OrderView | null>((doc, e) => {
-    const id = ordersProjection.documentIds(e)[0]!;
-    return ordersProjection.evolve(deepFreeze(doc), deepFreeze(e), id);
-  }, from);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
+const recorded = (event: OrderingEvent, n: number, streamVersion = n) =>
+  recordedEvent(event, n, { id: `ordering.order-${event.data.orderId}`, version: streamVersion });
+const fold = (events: RecordedEvent[], from: OrderView | null = null) => foldFrozen(ordersProjection, events, from);
 
 const placed: Extract<OrderingEvent, { type: "OrderPlaced" }> = {
   type: "OrderPlaced",

@@ -1,39 +1,17 @@
-import type { RecordedEvent } from "../../../src/platform/eventstore/types";
+import { foldFrozen, recordedEvent } from "../../../test/support/projectionSpec";
 import type { OrderingEvent } from "../../../src/services/ordering/contract";
 import type { PaymentsEvent } from "../../../src/services/payments/contract";
 import { emptySalesDashboard, salesDashboardProjection, type SalesDashboardView } from "./projection";
 
 type AnyEvent = OrderingEvent | PaymentsEvent;
 
-function recorded(event: AnyEvent, n: number): RecordedEvent {
-  return {
-    eventId: `e-${n}`,
-    streamId: "some-stream",
-    streamVersion: 1,
-    globalPosition: BigInt(n),
-    position: { transactionId: BigInt(100 + n), globalPosition: BigInt(n) },
-    type: event.type,
-    schemaVersion: 1,
-    data: event.data,
-    metadata: { correlationId: "k", causationId: "k", actor: "test", recordedAt: `2030-01-01T00:00:${String(n).padStart(2, "0")}.000Z` },
-  };
-}
+const recorded = (event: AnyEvent, n: number) => recordedEvent(event, n, { id: "some-stream", version: 1 });
 
-// Every input and intermediate document is frozen: evolve must build new documents, never mutate.
+// The dashboard is one document: every event routes to it.
 function fold(events: AnyEvent[]): SalesDashboardView | null {
-  return events.reduce<SalesDashboardView | null>((doc, event, i) => {
-    const e = recorded(event, i + 1);
-    expect(salesDashboardProjection.documentIds(e)).toEqual(["sales"]);
-    return salesDashboardProjection.evolve(deepFreeze(doc), deepFreeze(e), "sales");
-  }, null);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
+  const log = events.map((e, i) => recorded(e, i + 1));
+  for (const e of log) expect(salesDashboardProjection.documentIds(e)).toEqual(["sales"]);
+  return foldFrozen(salesDashboardProjection, log);
 }
 
 const lines = (...items: Array<[string, number]>) => items.map(([sku, quantity]) => ({ sku, quantity }));

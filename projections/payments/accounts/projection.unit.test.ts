@@ -1,40 +1,12 @@
-import type { RecordedEvent } from "../../../src/platform/eventstore/types";
+import { at, foldFrozen, recordedEvent } from "../../../test/support/projectionSpec";
 import type { PaymentsEvent } from "../../../src/services/payments/contract";
 import { accountsProjection, type AccountView } from "./projection";
 
 const C = "c-1";
 
-function recorded(event: PaymentsEvent, n: number): RecordedEvent {
-  return {
-    eventId: `e-${n}`,
-    streamId: `payments.account-${C}`,
-    streamVersion: n,
-    globalPosition: BigInt(n),
-    position: { transactionId: BigInt(100 + n), globalPosition: BigInt(n) },
-    type: event.type,
-    schemaVersion: 1,
-    data: event.data,
-    metadata: { correlationId: "k", causationId: "k", actor: "test", recordedAt: `2030-01-01T00:00:${String(n).padStart(2, "0")}.000Z` },
-  };
-}
 
-const at = (n: number) => `2030-01-01T00:00:${String(n).padStart(2, "0")}.000Z`;
-
-// Every input and intermediate document is frozen: evolve must build new documents, never mutate.
-function fold(events: PaymentsEvent[]): AccountView | null {
-  return events.reduce<AccountView | null>((doc, event, i) => {
-    const e = recorded(event, i + 1);
-    return accountsProjection.evolve(deepFreeze(doc), deepFreeze(e), accountsProjection.documentIds(e)[0]!);
-  }, null);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
+const recorded = (event: PaymentsEvent, n: number) => recordedEvent(event, n, { id: `payments.account-${C}` });
+const fold = (events: PaymentsEvent[]) => foldFrozen(accountsProjection, events.map((e, i) => recorded(e, i + 1)));
 
 const opened: PaymentsEvent = { type: "AccountOpened", data: { customerId: C, currency: "EUR", initialBalanceMinor: 1000 } };
 const funds = (amountMinor: number): PaymentsEvent => ({ type: "FundsAdded", data: { customerId: C, amountMinor } });
