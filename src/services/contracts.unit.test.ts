@@ -1,8 +1,8 @@
+import { recordedEvent } from "../../test/support/projectionSpec";
 import type { CommandContext, CommandOutcome } from "../platform/aggregate/commandHandler";
 import type { CommandBus } from "../platform/bus/commandBus";
 import { serviceClient } from "../platform/bus/serviceClient";
 import { isEvent, isEventOf } from "../platform/aggregate/contract";
-import type { RecordedEvent } from "../platform/eventstore/types";
 import { INVENTORY, inventoryContract } from "./inventory/contract";
 import { orderingContract } from "./ordering/contract";
 import { paymentsContract } from "./payments/contract";
@@ -48,17 +48,7 @@ describe("contracts", () => {
     expect(() => contract.parseCommand(command)).toThrow(expect.objectContaining({ code: "VALIDATION", details: expect.objectContaining({ field: "type" }) }));
   });
 
-  const recorded = (type: string, data: unknown): RecordedEvent => ({
-    eventId: "e-1",
-    streamId: "ordering.order-o-1",
-    streamVersion: 1,
-    globalPosition: 1n,
-    position: { transactionId: 1n, globalPosition: 1n },
-    type,
-    schemaVersion: 1,
-    data,
-    metadata: { correlationId: "c", causationId: "c", actor: "test", recordedAt: "2030-01-01T00:00:00.000Z" },
-  });
+  const recorded = (type: string, data: unknown) => recordedEvent({ type, data }, 1, { id: "ordering.order-o-1" });
 
   it("isEvent narrows a log event to one type of a contract, and to nothing else", () => {
     const shipped = recorded("OrderShipped", { orderId: "o-1", customerId: "c-1", lines: [{ sku: "TEA", quantity: 2 }] });

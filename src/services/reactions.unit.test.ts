@@ -1,19 +1,9 @@
-import type { RecordedEvent } from "../platform/eventstore/types";
+import { recordedEvent } from "../../test/support/projectionSpec";
 import { orderStockReactor } from "./inventory/reactions";
 import { orderPaymentReactor } from "./payments/reactions";
 
 /** The choreography reactions, read from Ordering's events as its contract types them. */
-const recorded = (type: string, data: unknown): RecordedEvent => ({
-  eventId: "e-1",
-  streamId: "ordering.order-o-1",
-  streamVersion: 2,
-  globalPosition: 2n,
-  position: { transactionId: 1n, globalPosition: 2n },
-  type,
-  schemaVersion: 1,
-  data,
-  metadata: { correlationId: "c", causationId: "c", actor: "test", recordedAt: "2030-01-01T00:00:00.000Z" },
-});
+const recorded = (type: string, data: unknown) => recordedEvent({ type, data }, 1, { id: "ordering.order-o-1" });
 
 const lines = [{ sku: "TEA", quantity: 2 }, { sku: "MUG", quantity: 1 }];
 const shipped = recorded("OrderShipped", { orderId: "o-1", customerId: "c-1", lines });
