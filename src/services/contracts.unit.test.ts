@@ -61,5 +61,9 @@ describe("contracts", () => {
     expect(isEventOf(recorded("StockReserved", {}), inventoryContract)).toBe(true);
     expect(isEventOf(recorded("OrderPlaced", {}), inventoryContract)).toBe(false);
     expect(isEventOf(recorded("constructor", {}), inventoryContract)).toBe(false);
+    // With `only`, a subset of the contract's events: another of its events is not one of them.
+    expect(isEventOf(recorded("StockReserved", {}), inventoryContract, ["StockReserved", "StockRestocked"])).toBe(true);
+    expect(isEventOf(recorded("ProductDefined", {}), inventoryContract, ["StockReserved", "StockRestocked"])).toBe(false);
+    expect(isEventOf(recorded("OrderPlaced", {}), inventoryContract, ["StockReserved"])).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
+import type { RecordedEvent } from "../../../src/platform/eventstore/types";
 import { stampOf } from "../../../src/platform/projection/stamp";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
 import type { DocumentProjection, IndexEntry } from "../../../src/platform/projection/types";
 import { type InventoryEvent, inventoryContract, inventoryEventTypes } from "../../../src/services/inventory/contract";
-import { recordedEventGuard } from "../../recordedEventGuard";
+import { isEventOf } from "../../../src/platform/aggregate/contract";
 
 /** The catalog and stock read model: one document per product, sorted indexes for listing. */
 export interface ProductView {
@@ -31,7 +32,7 @@ export const productIndex = {
   inStockByName: "inStock:byName",
 } as const;
 
-const isInventoryEvent = recordedEventGuard(inventoryContract.events);
+const isInventoryEvent = (event: RecordedEvent) => isEventOf(event, inventoryContract);
 
 const STOCK_EVENTS = new Set<string>([
   "ProductDefined",

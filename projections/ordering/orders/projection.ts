@@ -1,8 +1,9 @@
+import type { RecordedEvent } from "../../../src/platform/eventstore/types";
 import { stampOf } from "../../../src/platform/projection/stamp";
 import { indexMember } from "../../../src/platform/projection/readModelStore";
 import type { DocumentProjection, IndexEntry } from "../../../src/platform/projection/types";
 import { type OrderingEvent, orderingContract, orderingEventTypes } from "../../../src/services/ordering/contract";
-import { recordedEventGuard } from "../../recordedEventGuard";
+import { isEventOf } from "../../../src/platform/aggregate/contract";
 
 export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "CANCELLED";
 
@@ -49,7 +50,7 @@ export const orderIndex = {
   byCustomer: (customerId: string) => `byCustomer:${customerId}`,
 } as const;
 
-const isOrderingEvent = recordedEventGuard(orderingContract.events);
+const isOrderingEvent = (event: RecordedEvent) => isEventOf(event, orderingContract);
 
 export const ordersProjection: DocumentProjection<OrderView> = {
   name: ORDERS,

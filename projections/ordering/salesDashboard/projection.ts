@@ -1,8 +1,9 @@
+import type { RecordedEvent } from "../../../src/platform/eventstore/types";
 import { formatLogPosition } from "../../../src/platform/eventstore/logPosition";
 import type { DocumentProjection } from "../../../src/platform/projection/types";
 import { type OrderingEvent, orderingContract, orderingEventTypes } from "../../../src/services/ordering/contract";
 import { type PaymentsEvent, paymentsContract } from "../../../src/services/payments/contract";
-import { recordedEventGuard } from "../../recordedEventGuard";
+import { isEventOf } from "../../../src/platform/aggregate/contract";
 import type { OrderStatus } from "../orders/projection";
 
 /** Store-wide figures for a dashboard: one document, moved by orders and payments alike. */
@@ -29,8 +30,8 @@ type PaymentMovement = Extract<PaymentsEvent, { type: (typeof paymentMovements)[
 type DashboardEvent = OrderingEvent | PaymentMovement;
 
 const dashboardEventTypes: readonly DashboardEvent["type"][] = [...orderingEventTypes, ...paymentMovements];
-const isOrderingEvent = recordedEventGuard(orderingContract.events);
-const isPaymentMovement = recordedEventGuard(paymentsContract.events, paymentMovements);
+const isOrderingEvent = (event: RecordedEvent) => isEventOf(event, orderingContract);
+const isPaymentMovement = (event: RecordedEvent) => isEventOf(event, paymentsContract, paymentMovements);
 
 export function emptySalesDashboard(): SalesDashboardView {
   return {

@@ -1,7 +1,8 @@
 import { stampOf } from "../../../src/platform/projection/stamp";
 import type { DocumentProjection } from "../../../src/platform/projection/types";
 import { type PaymentsEvent, paymentsContract, paymentsEventTypes } from "../../../src/services/payments/contract";
-import { recordedEventGuard } from "../../recordedEventGuard";
+import { isEventOf } from "../../../src/platform/aggregate/contract";
+import type { RecordedEvent } from "../../../src/platform/eventstore/types";
 
 export type PaymentStatus = "AUTHORIZED" | "DECLINED" | "CAPTURED" | "VOIDED" | "REFUNDED";
 
@@ -35,7 +36,7 @@ export const ACCOUNTS = "accounts";
 /** `account:<customerId>`: every change of one account. */
 export const ACCOUNT_TOPIC = "account";
 
-const isPaymentsEvent = recordedEventGuard(paymentsContract.events);
+const isPaymentsEvent = (event: RecordedEvent) => isEventOf(event, paymentsContract);
 
 export const accountsProjection: DocumentProjection<AccountView> = {
   name: ACCOUNTS,

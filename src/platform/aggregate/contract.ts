@@ -54,7 +54,15 @@ export function eventTypesOf<C extends AnyContract, const Types extends readonly
   return types;
 }
 
-/** Whether an event read from the log is one of a contract's events; narrows it to their union. */
-export function isEventOf<C extends AnyContract>(event: RecordedEvent, contract: C): event is Recorded<EventOf<C>> {
-  return Object.hasOwn(contract.events, event.type);
+/**
+ * Whether an event read from the log is one of a contract's events (or of
+ * `only` among them); narrows it to their union, so a `switch` on `type`
+ * narrows `data` too.
+ */
+export function isEventOf<C extends AnyContract, Type extends EventOf<C>["type"] = EventOf<C>["type"]>(
+  event: RecordedEvent,
+  contract: C,
+  only?: readonly Type[],
+): event is Recorded<Extract<EventOf<C>, { type: Type }>> {
+  return Object.hasOwn(contract.events, event.type) && (only === undefined || only.some((type) => type === event.type));
 }
