@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { PRODUCTS, productsProjection } from "../projections/inventory/products/projection";
 import { formatLogPosition } from "../src/platform/eventstore/logPosition";
 import { FIRST_GENERATION, ReadModelKeys } from "../src/platform/projection/keys";
-import { parseCheckpoint } from "../src/platform/projection/projectionRunner";
+import { parseCheckpoint } from "../src/platform/processing/redisCheckpointer";
 import { projectGeneration } from "../src/platform/projection/rebuild";
 import { snapshotGeneration } from "./support/readModelSnapshot";
 import { spawnRole } from "./support/processes";

@@ -3,10 +3,9 @@
  * it carries no data and may be lost, so every processor also polls (its
  * driver's `idleMs`, or the projector's catch-up tick).
  *
- * Sources: the poll timer alone (no source), a PostgreSQL NOTIFY channel
- * (`notifyWakeups`), a local call (`LocalWakeups`, e.g. after an append in
- * the same process), and BullMQ drain jobs (projection/wakeups.ts), which
- * drain a slice per job instead of waking a loop.
+ * Sources: the poll timer alone (no source), a local call (`LocalWakeups`,
+ * e.g. after an append in the same process), and BullMQ drain jobs
+ * (projection/wakeups.ts), which drain a slice per job instead of waking a loop.
  */
 export interface WakeupSource {
   /** Calls `wake` on each hint; returns the unsubscribe function. */
@@ -25,9 +24,4 @@ export class LocalWakeups implements WakeupSource {
   wake(): void {
     for (const listener of this.listeners) listener();
   }
-}
-
-/** Wake-ups from a PostgreSQL NOTIFY channel, through the process's listener connection. */
-export function notifyWakeups(listener: { on(channel: string, handler: (payload: string) => void): () => void }, channel: string): WakeupSource {
-  return { subscribe: (wake) => listener.on(channel, () => wake()) };
 }

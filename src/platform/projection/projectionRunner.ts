@@ -13,8 +13,6 @@ import { publishChanges } from "../subscriptions/publish";
 import { RedisCheckpointer } from "../processing/redisCheckpointer";
 import type { ProcessorStep, StepResult } from "../processing/types";
 
-export type { StepResult } from "../processing/types";
-export { parseCheckpoint } from "../processing/redisCheckpointer";
 
 export interface RunnerOptions {
   batchSize: number;

@@ -6,7 +6,8 @@ import { compareLogPositions, formatLogPosition } from "../eventstore/logPositio
 import { removeGenerationsExcept, unlinkMatching } from "./generations";
 import { parseGeneration, type ReadModelKeys } from "./keys";
 import { ProjectionEventError } from "./parked";
-import { parseCheckpoint, ProjectionRunner } from "./projectionRunner";
+import { parseCheckpoint } from "../processing/redisCheckpointer";
+import { ProjectionRunner } from "./projectionRunner";
 import type { DocumentProjection } from "./types";
 
 /**
