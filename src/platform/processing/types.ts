@@ -14,8 +14,11 @@ export type StepResult =
   /** `parked`: events of the batch the handler kept failing on, parked and passed. */
   | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[] }
   | { kind: "idle"; checkpoint: LogPosition }
-  /** Another runner moved the checkpoint (or the active generation) first; nothing was committed. */
-  | { kind: "superseded" };
+  /**
+   * Another runner moved the checkpoint (or the active generation) first; nothing was committed.
+   * `fenced`: refused because a newer lease owner committed (this runner lost its lease).
+   */
+  | { kind: "superseded"; fenced?: true };
 
 /**
  * One batch of a processor: read after its checkpoint, handle, commit the
