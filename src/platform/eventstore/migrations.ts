@@ -95,6 +95,12 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE command_inbox ADD COLUMN fingerprint text;
     `,
   },
+  {
+    version: 6,
+    name: "checkpoints keep the highest lease (fencing) token that stored them",
+    // 0 for rows written before leases: any owner's first store is at least that.
+    sql: `ALTER TABLE subscription_checkpoints ADD COLUMN fence_token bigint NOT NULL DEFAULT 0;`,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes
