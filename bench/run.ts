@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { resolve } from "node:path";
 import { appendScenario } from "./append";
 import { checkoutScenario } from "./checkout";
+import { commitScenario } from "./commit";
 import { commandScenario } from "./command";
 import { fanoutScenario } from "./fanout";
 import { graphiqlScenario } from "./graphiql";
@@ -26,6 +27,7 @@ export const scenarios: readonly Scenario[] = [
   commandScenario,
   graphqlMutationScenario,
   projectionLagScenario,
+  commitScenario,
   rebuildScenario,
   queryScenario,
   checkoutScenario,
