@@ -1,10 +1,11 @@
 import type { Redis } from "ioredis";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
 import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
-import { tallies } from "../../../test/support/tallyProjection";
+import { type Tally, tallies } from "../../../test/support/tallyProjection";
 import { formatLogPosition, LOG_START } from "../eventstore/logPosition";
 import { ReadModelKeys } from "../projection/keys";
 import { ProjectionRunner } from "../projection/projectionRunner";
+import type { DocumentProjection } from "../projection/types";
 import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
 import type { Fence } from "./checkpointer";
 import { PostgresCheckpointer } from "./postgresCheckpointer";
@@ -54,6 +55,30 @@ it("projection: a stale owner's batch is refused (FENCED) and writes nothing, th
 
   expect(await owner.step()).toMatchObject({ kind: "applied", events: 10 });
   expect(await owner.step()).toMatchObject({ kind: "idle" });
+});
+
+it("projection: a stale owner's failure on an event counts no attempt; the owner's does, in its commit", async () => {
+  let failing: string | null = null;
+  const brittle: DocumentProjection<Tally> = {
+    ...tallies,
+    name: "brittle",
+    evolve: (doc, e, id) => {
+      if (e.eventId === failing) throw new Error("cannot fold this one");
+      return tallies.evolve(doc, e, id);
+    },
+  };
+  const runner = (token: number) => new ProjectionRunner(redis, db.store, keys, brittle, { batchSize: 10, target: { kind: "active" }, fence: lease(token), maxEventAttempts: 5 });
+  const stale = runner(1);
+  const owner = runner(2);
+  const [first] = (await db.store.readAll(LOG_START, 1)).events;
+  failing = first!.eventId;
+  await expect(owner.step()).rejects.toThrow(/attempt 1 of 5/);
+  const attempts = keys.generation("brittle", 1).attempts;
+  expect(await redis.hget(attempts, failing)).toBe("1");
+  expect(await stale.step()).toEqual({ kind: "superseded", fenced: true });
+  expect(await redis.hget(attempts, failing)).toBe("1");
+  await expect(owner.step()).rejects.toThrow(/attempt 2 of 5/);
+  expect(await redis.hget(attempts, failing)).toBe("2");
 });
 
 it("reactor: a stale owner's store is refused (FENCED) in PostgreSQL; the new owner's is not", async () => {

@@ -100,7 +100,7 @@ export class Projector {
       );
     }
     const prefix = bullPrefix(keys.prefix);
-    // Status and skips on a connection of their own: the runners' connections hold WATCHes.
+    // Status and skips on a connection of their own, apart from the runners' steps.
     this.control = this.connect();
     this.status = new StatusPublisher(this.control, store, keys);
     this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: this.connect(), prefix, ...queueTelemetry() });
@@ -226,7 +226,7 @@ export class Projector {
    * process, and its status is published. The catch-up runs outside BullMQ on
    * purpose: it must work when Redis lost the queue, and while a drain job of a
    * killed projector sits stalled (holding the wake-ups' deduplication) until
-   * BullMQ notices. Racing a job's drain is safe: batches are guarded by WATCH.
+   * BullMQ notices. Racing a job's drain is safe: a batch commits only at the checkpoint it read (decision 0025).
    */
   private tick(): void {
     for (const name of this.runners.keys()) {

@@ -240,7 +240,7 @@ export class Rebuild<Doc> {
   private async publish(): Promise<void> {
     this.options.onProgress?.(this.state);
     const key = this.keys.rebuildProgress(this.projection.name);
-    // A pipeline, not MULTI: an EXEC here would drop the WATCH a batch may hold on this connection.
+    // A pipeline, not MULTI: an EXEC here would drop the WATCH the generation switch may hold on this connection.
     await this.redis
       .pipeline()
       .hset(key, { ...this.progress })
