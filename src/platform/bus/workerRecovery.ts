@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Worker, WorkerOptions } from "bullmq";
-import { clientList, namedConnection, type RedisClient } from "../core/redis";
+import { clientList, namedConnection, reachEveryMaster, type RedisClient } from "../core/redis";
 import { errorMessage } from "../core/errors";
 import type { Logger } from "../observability/logger";
 
@@ -80,6 +80,8 @@ export class WorkerRecovery {
     if (this.stopped) return;
     const sweep = () => {
       if (this.stopped || this.running) return;
+      // On a cluster, a master promoted since the last pass must see this worker's presence too.
+      if (this.presence) void reachEveryMaster(this.presence).catch(() => undefined);
       this.running = this.reclaim(worker)
         .then(() => undefined)
         .catch((error: unknown) => this.log.warn(`reclaim on ${worker.name}: ${errorMessage(error)}`))

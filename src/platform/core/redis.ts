@@ -124,6 +124,15 @@ export async function namedConnection(client: RedisClient, name: string): Promis
   return connection;
 }
 
+/**
+ * Makes sure `client` has a connection to every master: a cluster client
+ * connects to a node only when a command goes there, so after a failover the
+ * promoted master would not see a named connection until then.
+ */
+export async function reachEveryMaster(client: RedisClient): Promise<void> {
+  if (isCluster(client)) await Promise.all(client.nodes("master").map((node) => node.ping()));
+}
+
 /** CLIENT LIST of a single Redis, or of every master of a cluster, one listing after the other. */
 export async function clientList(client: RedisClient): Promise<string> {
   const nodes: Redis[] = isCluster(client) ? client.nodes("master") : [client];

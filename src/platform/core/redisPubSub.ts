@@ -20,11 +20,6 @@ export function queuePublish(tx: ChainableCommander, mode: PubSubMode, channel: 
   else tx.publish(channel, message);
 }
 
-export async function publish(client: RedisClient, channel: string, message: string): Promise<void> {
-  if (isCluster(client)) await client.spublish(channel, message);
-  else await client.publish(channel, message);
-}
-
 /**
  * Subscribes `subscriber` (created with `subscriber: true` on a cluster) to
  * `channels`; resolves once Redis confirmed. On a cluster the channels may
@@ -45,12 +40,6 @@ export async function unsubscribe(subscriber: RedisClient, ...channels: string[]
 /** Registers `handler` for every message `subscriber` receives, of either kind. */
 export function onMessage(subscriber: RedisClient, handler: (channel: string, message: string) => void): void {
   subscriber.on(isCluster(subscriber) ? "smessage" : "message", handler);
-}
-
-/** Subscribers on each channel (PUBSUB NUMSUB, or SHARDNUMSUB on a cluster). */
-export async function subscriberCount(client: RedisClient, channel: string): Promise<number> {
-  const reply = isCluster(client) ? await client.call("PUBSUB", "SHARDNUMSUB", channel) : await client.pubsub("NUMSUB", channel);
-  return Array.isArray(reply) ? Number(reply[1] ?? 0) : 0;
 }
 
 /**
