@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Cluster, type Redis } from "ioredis";
+import { isCluster, type RedisClient } from "../core/redis";
 import { APPLY_WRITES_LUA, RedisWrites } from "../core/redisWrites";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { Fence, StoreRefusal } from "./checkpointer";
@@ -91,9 +91,9 @@ const COMMIT_SHA = createHash("sha1").update(COMMIT_LUA).digest("hex");
 export class RedisCheckpointer {
   private readonly publishCommand: "PUBLISH" | "SPUBLISH";
 
-  constructor(private readonly redis: Redis | Cluster) {
+  constructor(private readonly redis: RedisClient) {
     // Sharded pub/sub on a cluster: the channel lives in the commit's own slot, and only its shard hears it.
-    this.publishCommand = redis instanceof Cluster ? "SPUBLISH" : "PUBLISH";
+    this.publishCommand = isCluster(redis) ? "SPUBLISH" : "PUBLISH";
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../core/serialize";
 import { formatLogPosition, type LogPosition } from "../eventstore/logPosition";
@@ -74,7 +74,7 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   private ahead: { from: string; read: Promise<ReadAllResult> } | null = null;
 
   constructor(
-    private readonly redis: Redis | Cluster,
+    private readonly redis: RedisClient,
     private readonly store: EventStore,
     private readonly keys: ReadModelKeys,
     readonly projection: DocumentProjection<Doc>,
@@ -210,9 +210,9 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
       // Published from inside the commit: subscribers hear of a change exactly
       // when it becomes visible, and a refused (stale) batch says nothing.
       const maxBatches = this.options.changeLogLength ?? DEFAULT_CHANGE_LOG_LENGTH;
-      const log = this.projection.topics ? { projection: this.projection.name, from, to: next, maxBatches } : null;
-      publishChanges(writes, this.keys, plan.notifications, log);
-      writes.broadcast(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
+      const log = this.projection.topics ? { from, to: next, maxBatches } : null;
+      publishChanges(writes, this.keys, this.projection.name, plan.notifications, log);
+      writes.publish(this.keys.checkpointChannel(this.projection.name), `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
     const committed = await this.write(opened, writes, next);
     if (!committed.success) return { step: superseded(committed.reason), counted: null };
@@ -262,7 +262,7 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
           writes.hdel(gen.parked, eventId);
           // Live only: the event is older than the checkpoint, so it has no place in the change
           // log's commit order, and feeds drop it as already passed. The document's next change carries it.
-          publishChanges(writes, this.keys, plan.notifications, null);
+          publishChanges(writes, this.keys, this.projection.name, plan.notifications, null);
         } else {
           writes.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
         }

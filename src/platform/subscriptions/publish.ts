@@ -14,10 +14,11 @@ import type { FeedKeys } from "./topics";
 export function publishChanges(
   tx: RedisWrites,
   keys: FeedKeys,
+  projection: string,
   notifications: ReadonlyArray<{ topic: string; message: unknown }>,
-  log: { projection: string; from: LogPosition; to: LogPosition; maxBatches: number } | null,
+  log: { from: LogPosition; to: LogPosition; maxBatches: number } | null,
 ): void {
-  const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
+  const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(projection, topic), message: JSON.stringify(message) }));
   for (const { channel, message } of published) tx.publish(channel, message);
-  if (log) logChanges(tx, keys, log.projection, { ...log, changes: published });
+  if (log) logChanges(tx, keys, projection, { ...log, changes: published });
 }
