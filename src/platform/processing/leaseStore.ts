@@ -100,7 +100,7 @@ export class LeaseStore {
   async leases(processors: readonly string[]): Promise<LeaseRow[]> {
     const { rows } = await this.db.query<{ processor: string; segment: number; owner: string | null; token: string; ms_left: number }>(
       `SELECT processor, segment, owner, token::text AS token,
-              GREATEST(0, extract(epoch FROM expires_at - now()) * 1000) AS ms_left
+              extract(epoch FROM GREATEST(expires_at, now()) - now()) * 1000 AS ms_left
        FROM processor_leases WHERE processor = ANY($1::text[])`,
       [processors],
     );

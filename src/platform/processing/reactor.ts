@@ -4,7 +4,9 @@ import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 import type { Checkpointer } from "./checkpointer";
 import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
 import { type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
-import type { ProcessorLog } from "./types";
+import type { LeaseCoordinator } from "./leaseCoordinator";
+import { LeasedStep } from "./leasedStep";
+import type { ProcessorLog, ProcessorStep } from "./types";
 import type { WakeupSource } from "./wakeups";
 
 export interface ReactorOptions extends DriveOptions {
@@ -22,6 +24,8 @@ export interface ReactorDeps {
   log: ProcessorLog;
   wakeups?: WakeupSource;
   observer?: ProcessorObserver;
+  /** With leases, only the replica owning the processor's unit drives it; the others stand by. */
+  leases?: LeaseCoordinator;
 }
 
 /**
@@ -41,5 +45,13 @@ export function reactor<E extends DomainEvent>(definition: ReactorDefinition<E>,
         `processor ${definition.name}: parked ${event.type} ${event.eventId} after ${resolved.maxEventAttempts} attempts: ${errorMessage(error)}`,
       ),
   });
-  return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  const leases = deps.leases;
+  if (!leases) return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  const unit = { processor: definition.name, segment: 0 };
+  const leased: ProcessorStep = new LeasedStep(step, leases.lease(unit), leases);
+  const processor = new LogProcessor(leased, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  leases.onChange((changed, change) => {
+    if (change === "acquired" && changed.processor === unit.processor) processor.wake();
+  });
+  return processor;
 }
