@@ -96,10 +96,10 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     `,
   },
   {
-    version: 6,
+    version: 7,
     name: "processor leases and members (one owner per processor segment)",
-    // A lease's token grows by one at each change of owner; the owner stamps it on every checkpoint it
-    // stores (fence_token), so a stale owner's store is refused. See docs/decisions/0026-processor-leases.md.
+    // A lease's token grows by one at each change of owner; the owner stores it with every checkpoint
+    // (migration 6's fence_token), so a stale owner's store is refused. See docs/decisions/0026-processor-leases.md.
     sql: `
       CREATE TABLE processor_leases (
         processor text NOT NULL,
@@ -116,7 +116,6 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
         expires_at timestamptz NOT NULL,
         PRIMARY KEY (grp, member)
       );
-      ALTER TABLE subscription_checkpoints ADD COLUMN fence_token bigint NOT NULL DEFAULT 0;
     `,
   },
 ];

@@ -2,7 +2,7 @@ import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import type { Checkpointer, Fence } from "./checkpointer";
+import type { Checkpointer } from "./checkpointer";
 import { ProcessorEventError } from "./errors";
 import { handles, type HandledTypes, type ParkedNote, type ProcessorStep, type StepResult } from "./types";
 
@@ -37,8 +37,6 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
   private readonly relevant: (event: RecordedEvent) => event is RecordedEvent<E>;
   /** The stored checkpoint as last seen: reloaded after any failure or refused commit. */
   private known: LogPosition | null = null;
-  /** The lease token of the last step: a new one means the unit changed hands meanwhile, so `known` is stale. */
-  private token: number | null = null;
   /** Failed attempts per event id; in memory, as delivery is at least once anyway. */
   private readonly attempts = new Map<string, number>();
 
@@ -52,18 +50,16 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
     this.relevant = handles(definition.eventTypes);
   }
 
-  async step(fence?: Fence): Promise<StepResult> {
-    if (fence && fence.token !== this.token) this.known = null;
-    this.token = fence?.token ?? null;
+  async step(): Promise<StepResult> {
     try {
-      return await this.readAndHandle(fence);
+      return await this.readAndHandle();
     } catch (error) {
       this.known = null;
       throw error;
     }
   }
 
-  private async readAndHandle(fence: Fence | undefined): Promise<StepResult> {
+  private async readAndHandle(): Promise<StepResult> {
     const from = (this.known ??= await this.checkpointer.read(this.name));
     const page = await this.store.readAll(from, this.options.batchSize);
     if (page.events.length === 0) return { kind: "idle", checkpoint: from };
@@ -79,7 +75,7 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
           this.attempts.set(event.eventId, attempts);
           if (attempts < this.options.maxEventAttempts) {
             const before = page.events[handled - 1];
-            if (before) await this.commit(from, before.position, fence);
+            if (before) await this.commit(from, before.position);
             throw new ProcessorEventError(this.name, event, error, attempts, this.options.maxEventAttempts);
           }
           this.attempts.delete(event.eventId);
@@ -89,15 +85,13 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
       }
       handled += 1;
     }
-    const stored = await this.commit(from, page.checkpoint, fence);
-    if (stored !== "stored") return { kind: stored };
+    if (!(await this.commit(from, page.checkpoint))) return { kind: "superseded" };
     return { kind: "applied", events: page.events.length, checkpoint: page.checkpoint, parked };
   }
 
-  private async commit(from: LogPosition, next: LogPosition, fence: Fence | undefined): Promise<"stored" | "superseded" | "fenced"> {
-    const stored = await this.checkpointer.store(this.name, from, next, fence);
+  private async commit(from: LogPosition, next: LogPosition): Promise<boolean> {
+    const stored = await this.checkpointer.store(this.name, from, next);
     this.known = stored.success ? stored.checkpoint : null;
-    if (stored.success) return "stored";
-    return stored.reason === "FENCED" ? "fenced" : "superseded";
+    return stored.success;
   }
 }

@@ -1,12 +1,11 @@
 import type { Queryable } from "../eventstore/eventStore";
 import { LOG_START, type LogPosition } from "../eventstore/logPosition";
-import type { Checkpointer, Fence, StoreResult } from "./checkpointer";
+import type { Checkpointer, StoreResult } from "./checkpointer";
 
 /**
  * Checkpoints in PostgreSQL, next to the log (table subscription_checkpoints).
  * `store` is a compare-and-set in one statement: a second replica or a
- * retried batch that read at an older checkpoint changes nothing, and with
- * a fence, neither does an owner whose lease was taken over (FENCED).
+ * retried batch that read at an older checkpoint changes nothing.
  */
 export class PostgresCheckpointer implements Checkpointer {
   constructor(private readonly db: Queryable) {}
@@ -15,37 +14,22 @@ export class PostgresCheckpointer implements Checkpointer {
     return (await readPostgresCheckpoint(this.db, processor)) ?? LOG_START;
   }
 
-  async store(processor: string, expected: LogPosition, next: LogPosition, fence?: Fence): Promise<StoreResult> {
-    const token = fence ? String(fence.token) : null;
+  async store(processor: string, expected: LogPosition, next: LogPosition): Promise<StoreResult> {
     const { rowCount } = await this.db.query(
-      `INSERT INTO subscription_checkpoints (name, transaction_id, global_position, fence_token)
-       VALUES ($1, $2::text::xid8, $3::bigint, COALESCE($6::bigint, 0))
+      `INSERT INTO subscription_checkpoints (name, transaction_id, global_position) VALUES ($1, $2::text::xid8, $3::bigint)
        ON CONFLICT (name) DO UPDATE SET transaction_id = EXCLUDED.transaction_id,
-         global_position = EXCLUDED.global_position, updated_at = now(),
-         fence_token = GREATEST(subscription_checkpoints.fence_token, EXCLUDED.fence_token)
+         global_position = EXCLUDED.global_position, updated_at = now()
        WHERE (subscription_checkpoints.transaction_id, subscription_checkpoints.global_position) = ($4::text::xid8, $5::bigint)
-         AND (EXCLUDED.transaction_id, EXCLUDED.global_position) > ($4::text::xid8, $5::bigint)
-         AND ($6::bigint IS NULL OR subscription_checkpoints.fence_token <= $6::bigint)`,
+         AND (EXCLUDED.transaction_id, EXCLUDED.global_position) > ($4::text::xid8, $5::bigint)`,
       [
         processor,
         next.transactionId.toString(),
         next.globalPosition.toString(),
         expected.transactionId.toString(),
         expected.globalPosition.toString(),
-        token,
       ],
     );
-    if (rowCount === 1) return { success: true, checkpoint: next };
-    return { success: false, reason: token !== null && (await this.fencedOut(processor, token)) ? "FENCED" : "MISMATCH" };
-  }
-
-  /** Whether a newer lease owner than `token` already stored this checkpoint. */
-  private async fencedOut(processor: string, token: string): Promise<boolean> {
-    const { rows } = await this.db.query<{ fenced: boolean }>(
-      "SELECT fence_token > $2::bigint AS fenced FROM subscription_checkpoints WHERE name = $1",
-      [processor, token],
-    );
-    return rows[0]?.fenced ?? false;
+    return rowCount === 1 ? { success: true, checkpoint: next } : { success: false, reason: "MISMATCH" };
   }
 }
 

@@ -1,6 +1,5 @@
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import type { Fence } from "./checkpointer";
 
 /** The event types a processor handles, from its events' union (`EventsOf<typeof schemas>`), or every event. */
 export type HandledTypes<E extends DomainEvent> = readonly E["type"][] | "all";
@@ -16,11 +15,7 @@ export type StepResult =
   | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[] }
   | { kind: "idle"; checkpoint: LogPosition }
   /** Another runner moved the checkpoint (or the active generation) first; nothing was committed. */
-  | { kind: "superseded" }
-  /** A newer owner of the unit's lease committed first: this replica lost the lease; nothing was committed. */
-  | { kind: "fenced" }
-  /** This replica does not own the unit (processing/leasedStep.ts): nothing was read. */
-  | { kind: "standby" };
+  | { kind: "superseded" };
 
 /**
  * One batch of a processor: read after its checkpoint, handle, commit the
@@ -30,8 +25,7 @@ export type StepResult =
  */
 export interface ProcessorStep {
   readonly name: string;
-  /** `fence`: the lease token of the owner driving it, stored with the checkpoint (none without leases). */
-  step(fence?: Fence): Promise<StepResult>;
+  step(): Promise<StepResult>;
 }
 
 /** Narrows the log to the types a processor handles. */
