@@ -96,6 +96,12 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     `,
   },
   {
+    version: 6,
+    name: "checkpoints keep the highest lease (fencing) token that stored them",
+    // 0 for rows written before leases: any owner's first store is at least that.
+    sql: `ALTER TABLE subscription_checkpoints ADD COLUMN fence_token bigint NOT NULL DEFAULT 0;`,
+  },
+  {
     version: 7,
     name: "processor leases and members (one owner per processor segment)",
     // A lease's token grows by one at each change of owner; the owner stores it with every checkpoint

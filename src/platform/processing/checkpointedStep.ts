@@ -2,7 +2,7 @@ import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
-import type { Checkpointer } from "./checkpointer";
+import type { Checkpointer, Fence, StoreResult } from "./checkpointer";
 import { ProcessorEventError } from "./errors";
 import { handles, type HandledTypes, type ParkedNote, type ProcessorStep, type StepResult } from "./types";
 
@@ -24,6 +24,12 @@ export interface CheckpointedStepOptions {
   maxEventAttempts: number;
   /** Told of each event parked (logged and reported by the caller). */
   onParked?: (event: RecordedEvent, error: unknown) => void;
+  /**
+   * The lease token this processor stores its checkpoint under, asked at the
+   * start of each step: once a higher token was stored, its stores are refused
+   * (FENCED) and the step reports `superseded`. Without it stores are not fenced.
+   */
+  fence?: () => Fence | undefined;
 }
 
 /**
@@ -37,6 +43,8 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
   private readonly relevant: (event: RecordedEvent) => event is RecordedEvent<E>;
   /** The stored checkpoint as last seen: reloaded after any failure or refused commit. */
   private known: LogPosition | null = null;
+  /** The lease token of the last step (null without leases). */
+  private token: number | null = null;
   /** Failed attempts per event id; in memory, as delivery is at least once anyway. */
   private readonly attempts = new Map<string, number>();
 
@@ -60,6 +68,10 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
   }
 
   private async readAndHandle(): Promise<StepResult> {
+    const fence = this.options.fence?.();
+    // A new token: the unit was owned elsewhere meanwhile, so the checkpoint seen last is stale.
+    if (fence && fence.token !== this.token) this.known = null;
+    this.token = fence?.token ?? null;
     const from = (this.known ??= await this.checkpointer.read(this.name));
     const page = await this.store.readAll(from, this.options.batchSize);
     if (page.events.length === 0) return { kind: "idle", checkpoint: from };
@@ -75,7 +87,7 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
           this.attempts.set(event.eventId, attempts);
           if (attempts < this.options.maxEventAttempts) {
             const before = page.events[handled - 1];
-            if (before) await this.commit(from, before.position);
+            if (before) await this.commit(from, before.position, fence);
             throw new ProcessorEventError(this.name, event, error, attempts, this.options.maxEventAttempts);
           }
           this.attempts.delete(event.eventId);
@@ -85,13 +97,14 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
       }
       handled += 1;
     }
-    if (!(await this.commit(from, page.checkpoint))) return { kind: "superseded" };
+    const stored = await this.commit(from, page.checkpoint, fence);
+    if (!stored.success) return stored.reason === "FENCED" ? { kind: "superseded", fenced: true } : { kind: "superseded" };
     return { kind: "applied", events: page.events.length, checkpoint: page.checkpoint, parked };
   }
 
-  private async commit(from: LogPosition, next: LogPosition): Promise<boolean> {
-    const stored = await this.checkpointer.store(this.name, from, next);
+  private async commit(from: LogPosition, next: LogPosition, fence: Fence | undefined): Promise<StoreResult> {
+    const stored = await this.checkpointer.store(this.name, from, next, fence);
     this.known = stored.success ? stored.checkpoint : null;
-    return stored.success;
+    return stored;
   }
 }

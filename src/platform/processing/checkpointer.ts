@@ -5,9 +5,21 @@ import type { LogPosition } from "../eventstore/logPosition";
  * MISMATCH means someone else moved the checkpoint since the batch was read
  * (another replica, a retried job, an operator's rewind): the batch is stale
  * and its commit is refused, so a checkpoint never moves backwards and never
- * skips. With leases (scale-out issue) the fencing token joins this check.
+ * skips. FENCED means a newer owner of the processor's lease has committed:
+ * this one lost its lease and must stand by (nothing was written).
  */
-export type StoreResult = { success: true; checkpoint: LogPosition } | { success: false; reason: "MISMATCH" };
+export type StoreResult = { success: true; checkpoint: LogPosition } | { success: false; reason: StoreRefusal };
+
+export type StoreRefusal = "MISMATCH" | "FENCED";
+
+/**
+ * A lease's fencing token: it grows at each change of owner, and a commit is
+ * refused once a higher token than its own was stored for that checkpoint.
+ * 0 when there is no lease. A commit without a fence is not checked.
+ */
+export interface Fence {
+  token: number;
+}
 
 /**
  * A checkpoint kept apart from the processor's effects: the effects happen
@@ -17,6 +29,9 @@ export type StoreResult = { success: true; checkpoint: LogPosition } | { success
  */
 export interface Checkpointer {
   read(processor: string): Promise<LogPosition>;
-  /** Sets `next` only if the stored checkpoint still equals `expected` and `next` is after it. */
-  store(processor: string, expected: LogPosition, next: LogPosition): Promise<StoreResult>;
+  /**
+   * Sets `next` only if the stored checkpoint still equals `expected` and `next` is after it, and (with a
+   * fence) no higher token than `fence.token` was stored; then stores the token too.
+   */
+  store(processor: string, expected: LogPosition, next: LogPosition, fence?: Fence): Promise<StoreResult>;
 }

@@ -4,7 +4,7 @@ import type { RecordedEvent } from "../eventstore/types";
 import { silentLogger } from "../observability/logger";
 import { CheckpointedStep } from "./checkpointedStep";
 import { LeaseCoordinator, type LeaseOptions } from "./leaseCoordinator";
-import { LeasedStep } from "./leasedStep";
+import { LeasedStep, leaseFence } from "./leasedStep";
 import { LeaseStore } from "./leaseStore";
 import type { LogProcessor } from "./logProcessor";
 import { PostgresCheckpointer } from "./postgresCheckpointer";
@@ -83,7 +83,10 @@ describe("lease fencing", () => {
     const checkpointer = new PostgresCheckpointer(db.pool);
     const [first, second] = [coordinator("race", "first", 60_000), coordinator("race", "second", 60_000)];
     const unit = { processor: "fence-race", segment: 0 };
-    const steps = [first, second].map((c) => new LeasedStep(new CheckpointedStep(definition, db.store, checkpointer, { batchSize: 100, maxEventAttempts: 3 }), c.lease(unit), c));
+    const steps = [first, second].map((c) => {
+      const lease = c.lease(unit);
+      return new LeasedStep(new CheckpointedStep(definition, db.store, checkpointer, { batchSize: 100, maxEventAttempts: 3, fence: leaseFence(lease) }), lease, c);
+    });
     await first.start();
     await second.start();
     const owner = first.held().length ? 0 : 1;
@@ -102,7 +105,7 @@ describe("lease fencing", () => {
     expect((await otherStep.step()).kind).toBe("applied");
     await append("Race", 2);
     // The stale owner still believes it holds the lease: its batch is read, handled (at least once), and refused.
-    expect((await ownerStep.step()).kind).toBe("fenced");
+    expect((await ownerStep.step()).kind).toBe("standby"); // FENCED: a hand-off, not an error
     expect(ownerStep.lease.fence()).toBeNull(); // and it stops driving at once
     expect((await ownerStep.step()).kind).toBe("standby");
     expect((await otherStep.step()).kind).toBe("applied");

@@ -33,9 +33,12 @@ export async function drainSteps(
   try {
     while (!stopping()) {
       const result = await step.step();
-      // Not this replica's unit (any more): nothing to drain here, its owner does.
-      if (result.kind === "idle" || result.kind === "standby" || result.kind === "fenced") return { applied, drained: true };
-      if (result.kind === "superseded") observer?.superseded?.(step.name);
+      // Not this replica's unit (any more, when fenced): nothing to drain here, its owner does.
+      if (result.kind === "idle" || result.kind === "standby") return { applied, drained: true };
+      if (result.kind === "superseded") {
+        if (result.fenced) return { applied, drained: true };
+        observer?.superseded?.(step.name);
+      }
       if (result.kind === "applied") {
         applied += result.events;
         await observer?.applied?.(step.name, result);

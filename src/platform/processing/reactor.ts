@@ -5,8 +5,8 @@ import type { Checkpointer } from "./checkpointer";
 import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
 import { type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
 import type { LeaseCoordinator } from "./leaseCoordinator";
-import { LeasedStep } from "./leasedStep";
-import type { ProcessorLog, ProcessorStep } from "./types";
+import { LeasedStep, leaseFence } from "./leasedStep";
+import type { ProcessorLog } from "./types";
 import type { WakeupSource } from "./wakeups";
 
 export interface ReactorOptions extends DriveOptions {
@@ -36,6 +36,9 @@ export interface ReactorDeps {
  */
 export function reactor<E extends DomainEvent>(definition: ReactorDefinition<E>, deps: ReactorDeps, options: Partial<ReactorOptions> = {}): LogProcessor {
   const resolved = { ...defaultReactorOptions, ...options };
+  const leases = deps.leases;
+  const unit = { processor: definition.name, segment: 0 };
+  const lease = leases?.lease(unit);
   const step = new CheckpointedStep(definition, deps.store, deps.checkpointer, {
     batchSize: resolved.batchSize,
     maxEventAttempts: resolved.maxEventAttempts,
@@ -44,12 +47,10 @@ export function reactor<E extends DomainEvent>(definition: ReactorDefinition<E>,
         { processor: definition.name, eventId: event.eventId, eventType: event.type },
         `processor ${definition.name}: parked ${event.type} ${event.eventId} after ${resolved.maxEventAttempts} attempts: ${errorMessage(error)}`,
       ),
+    ...(lease ? { fence: leaseFence(lease) } : {}),
   });
-  const leases = deps.leases;
-  if (!leases) return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
-  const unit = { processor: definition.name, segment: 0 };
-  const leased: ProcessorStep = new LeasedStep(step, leases.lease(unit), leases);
-  const processor = new LogProcessor(leased, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  if (!leases || !lease) return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  const processor = new LogProcessor(new LeasedStep(step, lease, leases), deps.log, resolved, deps.wakeups ?? null, deps.observer);
   leases.onChange((changed, change) => {
     if (change === "acquired" && changed.processor === unit.processor) processor.wake();
   });

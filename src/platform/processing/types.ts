@@ -14,8 +14,13 @@ export type StepResult =
   /** `parked`: events of the batch the handler kept failing on, parked and passed. */
   | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[] }
   | { kind: "idle"; checkpoint: LogPosition }
-  /** Another runner moved the checkpoint (or the active generation) first; nothing was committed. */
-  | { kind: "superseded" };
+  /**
+   * Another runner moved the checkpoint (or the active generation) first; nothing was committed.
+   * `fenced`: refused because a newer lease owner committed (this runner lost its lease).
+   */
+  | { kind: "superseded"; fenced?: true }
+  /** This replica does not own the unit's lease (processing/leasedStep.ts): nothing was read. */
+  | { kind: "standby" };
 
 /**
  * One batch of a processor: read after its checkpoint, handle, commit the

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisWrites } from "../core/redisWrites";
 import { formatLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import type { GenerationKeys } from "./keys";
@@ -85,9 +85,9 @@ function firstFailing<Doc>(projection: DocumentProjection<Doc>, states: Array<{ 
   return null;
 }
 
-/** Queues the plan's document writes and index changes on `tx`. */
+/** Stages the plan's document writes and index changes on `tx`. */
 export function writePlan<Doc>(
-  tx: ReturnType<Redis["multi"]>,
+  tx: RedisWrites,
   projection: DocumentProjection<Doc>,
   gen: GenerationKeys,
   before: ReadonlyMap<string, Doc | null>,
@@ -105,7 +105,7 @@ export function writePlan<Doc>(
     const keep = new Set(newEntries.map(key));
     const had = new Set(oldEntries.map(key));
     for (const e of oldEntries) if (!keep.has(key(e))) tx.zrem(gen.index(e.index), e.member);
-    for (const e of newEntries) if (!had.has(key(e))) tx.zadd(gen.index(e.index), 0, e.member);
+    for (const e of newEntries) if (!had.has(key(e))) tx.zadd(gen.index(e.index), e.member);
   }
 }
 

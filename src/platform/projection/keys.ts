@@ -11,6 +11,7 @@ import type { FeedKeys } from "../subscriptions/topics";
  *   {prefix}:proj:{name}:rebuild:progress HASH: progress of the running rebuild
  *   {prefix}:proj:{name}:skipped         LIST: parked events an operator skipped (newest first, bounded)
  *   {prefix}:rm:{name}:{gen}:checkpoint  log position applied to that generation
+ *   {prefix}:rm:{name}:{gen}:fence       highest lease token that committed to that generation
  *   {prefix}:rm:{name}:{gen}:doc:{id}    JSON document
  *   {prefix}:rm:{name}:{gen}:idx:{index} sorted index (ZSET, equal scores, lex order)
  *   {prefix}:rm:{name}:{gen}:parked      HASH eventId -> parked (dead-letter) event with its error
@@ -71,6 +72,11 @@ export class GenerationKeys {
 
   get checkpoint(): string {
     return `${this.keyspace}:checkpoint`;
+  }
+
+  /** The highest lease (fencing) token that committed here: a lower one is refused (processing/redisCheckpointer.ts). */
+  get fence(): string {
+    return `${this.keyspace}:fence`;
   }
 
   doc(id: string): string {

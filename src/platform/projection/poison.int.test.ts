@@ -7,7 +7,7 @@ import { ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import { ProjectionRunner } from "./projectionRunner";
 import { ReadModelStore } from "./readModelStore";
-import { readProjectionStatus, StatusPublisher } from "./status";
+import { RATE_STALE_MS, readProjectionStatus, StatusPublisher } from "./status";
 import type { DocumentProjection } from "./types";
 import { silentLogger } from "../observability/logger";
 
@@ -115,6 +115,23 @@ it("publishes status: head of the log from PostgreSQL, lag, rate and parked even
   expect(behind).toMatchObject({ head, checkpoint: "0.0", lagEvents: rows[0]!.n });
   expect(behind.lagMs).toBeGreaterThanOrEqual(Date.now() - Date.parse(rows[0]!.first) - 60_000);
   expect(behind.lagMs).toBeGreaterThan(0);
+});
+
+it("with N replicas each publishes its own rate: an idle replica does not overwrite the busy one's, and a stopped one drops out", async () => {
+  const busy = new StatusPublisher(redis, db.store, keys, 0, "busy");
+  const idle = new StatusPublisher(redis, db.store, keys, 0, "idle");
+  busy.recordApplied("replicated", 50_000);
+  await busy.publish("replicated", true);
+  await idle.publish("replicated", true); // published last, with nothing applied
+  const rate = (await readProjectionStatus(redis, keys, "replicated")).eventsPerSecond;
+  expect(rate).toBeGreaterThan(0);
+
+  // A replica gone for longer than RATE_STALE_MS no longer counts, and the next publication removes its fields.
+  await redis.hset(keys.status("replicated"), "rate:gone", 1_000_000, "rateAt:gone", Date.now() - RATE_STALE_MS - 1);
+  expect((await readProjectionStatus(redis, keys, "replicated")).eventsPerSecond).toBe(rate);
+  await idle.publish("replicated", true);
+  expect(await redis.hexists(keys.status("replicated"), "rate:gone")).toBe(0);
+  expect(await redis.hexists(keys.status("replicated"), "rate:busy")).toBe(1);
 });
 
 it("retrying a parked event that still fails keeps it parked; once the code accepts it, it applies to the current document and unparks", async () => {

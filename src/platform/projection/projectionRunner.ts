@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../core/serialize";
 import { formatLogPosition, type LogPosition } from "../eventstore/logPosition";
@@ -10,9 +10,10 @@ import { type Plan, planBatch, writePlan } from "./fold";
 import type { DocumentProjection } from "./types";
 import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
 import { publishChanges } from "../subscriptions/publish";
-import { RedisCheckpointer } from "../processing/redisCheckpointer";
+import { type CommitGuard, RedisCheckpointer, type RedisCommitResult } from "../processing/redisCheckpointer";
+import type { Fence } from "../processing/checkpointer";
+import { RedisWrites } from "../core/redisWrites";
 import type { ProcessorStep, StepResult } from "../processing/types";
-
 
 export interface RunnerOptions {
   batchSize: number;
@@ -32,31 +33,48 @@ export interface RunnerOptions {
    * stored checkpoint is where it starts.
    */
   readAhead?: boolean;
+  /**
+   * The lease token this runner commits under, asked at the start of each
+   * step: a commit is refused (FENCED) once a higher token has committed to
+   * the generation. Without it commits are not fenced by token.
+   */
+  fence?: () => Fence | undefined;
 }
 
 export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
 
+/** What a step read before planning, and expects unchanged at its commit. */
+interface Opened {
+  generation: number;
+  gen: GenerationKeys;
+  from: LogPosition;
+  guards: CommitGuard[];
+  fence: Fence | undefined;
+}
+
 /**
  * The step of a projection processor: applies the log to one projection, one
- * batch at a time. A batch and its checkpoint commit together through the
- * RedisCheckpointer (WATCH on the checkpoint and the active pointer, then
- * MULTI/EXEC), so a batch applies exactly once even when two runners, a
- * retried job or a restarted process race on it. The processing driver
- * (Projector's drains, rebuilds) runs it.
+ * batch at a time. A batch and its checkpoint commit together in one Lua
+ * compare-and-set (RedisCheckpointer), so a batch applies exactly once even
+ * when two runners, a retried job, a restarted process or a fenced-out lease
+ * owner race on it. The processing driver (Projector's drains, rebuilds) runs it.
  *
- * The connection must be dedicated: WATCH is per connection.
+ * What a commit checks covers every document it read: every writer of a
+ * generation's documents either moves its checkpoint (batches) or removes
+ * a parked event (retryParked), and the commit is refused when the checkpoint
+ * or the number of parked events changed since the step began (decision 0025).
  */
 export class ProjectionRunner<Doc> implements ProcessorStep {
   readonly name: string;
   private readonly checkpointer: RedisCheckpointer;
   private readonly typeFilter: ReadonlySet<string> | null;
-  /** Serialises steps: WATCH state lives on the connection, so two overlapping steps would corrupt it. */
+  /** One step at a time: the read-ahead batch belongs to the step after this one. */
   private readonly serial = new KeyedSerializer();
   private readonly maxEventAttempts: number;
   private ahead: { from: string; read: Promise<ReadAllResult> } | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly store: EventStore,
     private readonly keys: ReadModelKeys,
     readonly projection: DocumentProjection<Doc>,
@@ -82,21 +100,15 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   }
 
   private async readAndApply(): Promise<StepResult> {
-    const { generation, gen, from: checkpoint } = await this.watchTarget();
-    const { events, checkpoint: next } = await this.readBatch(checkpoint).catch(async (error: unknown) => {
-      await this.checkpointer.abort().catch(() => undefined); // leave the connection clean for the next step
-      throw error;
-    });
-    if (events.length === 0) {
-      await this.checkpointer.abort();
-      return { kind: "idle", checkpoint };
-    }
+    const opened = await this.open();
+    const { events, checkpoint: next } = await this.readBatch(opened.from);
+    if (events.length === 0) return { kind: "idle", checkpoint: opened.from };
     if (this.options.readAhead) {
       const read = this.store.readAll(next, this.options.batchSize);
       read.catch(() => undefined); // reported by the step that uses it, if any
       this.ahead = { from: formatLogPosition(next), read };
     }
-    return this.commit(generation, gen, checkpoint, events, next);
+    return (await this.commit(opened, events, next)).step;
   }
 
   private readBatch(from: LogPosition): Promise<ReadAllResult> {
@@ -106,12 +118,9 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   }
 
   private async applyIfAt(from: LogPosition, events: RecordedEvent[]): Promise<StepResult> {
-    const { generation, gen, from: stored } = await this.watchTarget();
-    if (formatLogPosition(stored) !== formatLogPosition(from) || events.length === 0) {
-      await this.checkpointer.abort();
-      return { kind: "superseded" };
-    }
-    return this.commit(generation, gen, from, events, events.at(-1)!.position);
+    const opened = await this.open();
+    if (formatLogPosition(opened.from) !== formatLogPosition(from) || events.length === 0) return { kind: "superseded" };
+    return (await this.commit(opened, events, events.at(-1)!.position)).step;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -119,41 +128,47 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   }
 
   async checkpoint(): Promise<LogPosition> {
-    const { gen } = await this.resolveTarget();
-    return this.checkpointer.read(gen.checkpoint);
-  }
-
-  private async resolveTarget(): Promise<{ generation: number; gen: GenerationKeys; checkpointKey: string }> {
-    const generation =
-      this.options.target.kind === "fixed"
-        ? this.options.target.generation
-        : parseGeneration(await this.redis.get(this.keys.activeGeneration(this.projection.name)));
-    const gen = this.keys.generation(this.projection.name, generation);
-    return { generation, gen, checkpointKey: gen.checkpoint };
-  }
-
-  /** Opens the unit of work; the live projector also fences on the active pointer, which a rebuild switches. */
-  private watchTarget(): Promise<{ generation: number; gen: GenerationKeys; from: LogPosition }> {
-    const fence = this.options.target.kind === "active" ? [this.keys.activeGeneration(this.projection.name)] : [];
-    return this.checkpointer.begin(fence, () => this.resolveTarget());
+    return (await this.open()).from;
   }
 
   /**
-   * Folds the batch into its documents and writes them with the checkpoint.
-   * An event the projection's code throws on counts a failed attempt: below
-   * the limit the events before it are committed and the step fails (the next
-   * step retries the event); at the limit the event is parked, left out, and
-   * the batch commits past it, so one bad event never stops a projection.
+   * Reads where the step writes and from where: the live projector also
+   * guards the active pointer, which a rebuild switches; every step guards the
+   * checkpoint and the number of parked events (see the class comment).
+   */
+  private async open(): Promise<Opened> {
+    const fence = this.options.fence?.();
+    const guards: CommitGuard[] = [];
+    let generation: number;
+    if (this.options.target.kind === "fixed") {
+      generation = this.options.target.generation;
+    } else {
+      const key = this.keys.activeGeneration(this.projection.name);
+      const raw = await this.redis.get(key);
+      guards.push({ kind: "equals", key, value: raw });
+      generation = parseGeneration(raw);
+    }
+    const gen = this.keys.generation(this.projection.name, generation);
+    const begun = await this.checkpointer.begin(gen.checkpoint, [gen.parked]);
+    return { generation, gen, from: begun.from, guards: [...guards, ...begun.guards], fence };
+  }
+
+  /**
+   * Folds the batch into its documents and commits them with the checkpoint.
+   * An event the projection's code throws on counts a failed attempt, in the
+   * same commit as the events before it (below the limit; the step then fails
+   * and the next one retries the event); at the limit the event is parked,
+   * left out, and the batch commits past it, so one bad event never stops a
+   * projection. `failing`: the event whose failed attempt this commit counts.
    */
   private async commit(
-    generation: number,
-    gen: GenerationKeys,
-    from: LogPosition,
+    opened: Opened,
     events: RecordedEvent[],
     next: LogPosition,
     parked: ParkedEvent[] = [],
-    complete = true,
-  ): Promise<StepResult> {
+    failing: RecordedEvent | null = null,
+  ): Promise<{ step: StepResult; counted: number | null }> {
+    const { gen, generation, from } = opened;
     const filter = this.typeFilter;
     const relevant = filter ? events.filter((e) => filter.has(e.type)) : events;
     const ids = [...new Set(relevant.flatMap((e) => this.safeDocumentIds(e)))];
@@ -164,90 +179,98 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
         plan = planBatch(this.projection, relevant, before, new Set(parked.map((p) => p.eventId)));
         break;
       } catch (error) {
-        if (!(error instanceof EventFailure)) {
-          await this.checkpointer.abort();
-          throw error;
-        }
+        if (!(error instanceof EventFailure)) throw error;
         const { event, reason: cause } = error;
-        const attempts = await this.redis.hincrby(gen.attempts, event.eventId, 1);
+        const attempts = Number((await this.redis.hget(gen.attempts, event.eventId)) ?? 0) + 1;
         if (attempts >= this.maxEventAttempts) {
           parked.push(parkedEntry(event, cause, attempts));
           continue;
         }
         const preceding = events.slice(0, events.indexOf(event));
-        if (preceding.length > 0) {
-          const earlier = new Set(preceding.map((e) => e.eventId));
-          await this.commit(generation, gen, from, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), false);
-        } else {
-          await this.checkpointer.abort();
-        }
-        throw new ProjectionEventError(this.projection.name, event, cause, attempts, this.maxEventAttempts);
+        const earlier = new Set(preceding.map((e) => e.eventId));
+        const counted =
+          preceding.length > 0
+            ? await this.commit(opened, preceding, preceding.at(-1)!.position, parked.filter((p) => earlier.has(p.eventId)), event)
+            : await this.countFailure(opened, event);
+        if (counted.step.kind === "superseded") return counted;
+        throw new ProjectionEventError(this.projection.name, event, cause, counted.counted ?? attempts, this.maxEventAttempts);
       }
     }
 
-    const tx = this.checkpointer.transaction();
-    writePlan(tx, this.projection, gen, before, plan);
+    const writes = new RedisWrites();
+    writePlan(writes, this.projection, gen, before, plan);
     for (const entry of parked) {
-      tx.hset(gen.parked, entry.eventId, JSON.stringify(entry));
-      tx.hdel(gen.attempts, entry.eventId);
+      writes.hset(gen.parked, entry.eventId, JSON.stringify(entry));
+      writes.hdel(gen.attempts, entry.eventId);
     }
     // Attempts only ever count events at or after the checkpoint; past a whole batch none is left.
-    if (complete) tx.del(gen.attempts);
+    if (failing) writes.hincrby(gen.attempts, failing.eventId, 1);
+    else writes.del(gen.attempts);
     if (this.options.target.kind === "active") {
-      // Published inside the transaction: subscribers hear of a change exactly
-      // when it becomes visible, and an aborted (duplicate) batch says nothing.
+      // Published from inside the commit: subscribers hear of a change exactly
+      // when it becomes visible, and a refused (stale) batch says nothing.
       const maxBatches = this.options.changeLogLength ?? DEFAULT_CHANGE_LOG_LENGTH;
       const log = this.projection.topics ? { projection: this.projection.name, from, to: next, maxBatches } : null;
-      publishChanges(tx, this.keys, plan.notifications, log);
-      tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
+      publishChanges(writes, this.keys, plan.notifications, log);
+      writes.broadcast(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
-    const committed = await this.checkpointer.commit(tx, gen.checkpoint, next);
-    if (!committed.success) return { kind: "superseded" };
-    return { kind: "applied", events: events.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
+    const committed = await this.write(opened, writes, next);
+    if (!committed.success) return { step: superseded(committed.reason), counted: null };
+    const step: StepResult = { kind: "applied", events: events.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
+    return { step, counted: committed.counted };
+  }
+
+  /** Counts a failed attempt at the first event after the checkpoint: nothing else to commit. */
+  private async countFailure(opened: Opened, event: RecordedEvent): Promise<{ step: StepResult; counted: number | null }> {
+    const committed = await this.write(opened, new RedisWrites().hincrby(opened.gen.attempts, event.eventId, 1), null);
+    if (!committed.success) return { step: superseded(committed.reason), counted: null };
+    return { step: { kind: "idle", checkpoint: opened.from }, counted: committed.counted };
+  }
+
+  private write(opened: Opened, writes: RedisWrites, next: LogPosition | null, guards: readonly CommitGuard[] = opened.guards): Promise<RedisCommitResult> {
+    return this.checkpointer.commit({ checkpointKey: opened.gen.checkpoint, fenceKey: opened.gen.fence, guards, writes, next, fence: opened.fence });
   }
 
   /**
    * Applies one parked event again, to the documents as they are now, and
    * unparks it if the projection's code accepts it this time. A failure
-   * leaves it parked with the new error and one more attempt counted.
+   * leaves it parked with the new error and one more attempt counted. The
+   * commit moves no checkpoint; it is refused (and the retry starts over on
+   * the newer state) if a batch committed or the parked entry changed meanwhile.
    */
   retryParked(eventId: string): Promise<{ resolved: boolean; error: string | null }> {
     return this.exclusive(async () => {
       for (let attempt = 1; ; attempt++) {
-        const { gen } = await this.watchTarget();
-        await this.checkpointer.fence(gen.parked);
+        const opened = await this.open();
+        const { gen } = opened;
         const raw = await this.redis.hget(gen.parked, eventId);
-        if (raw === null) {
-          await this.checkpointer.abort();
-          throw new NotFoundError(`parked event of projection '${this.projection.name}'`, eventId);
-        }
+        if (raw === null) throw new NotFoundError(`parked event of projection '${this.projection.name}'`, eventId);
         const entry = parseParked(raw);
         const event = fromWireEvent(entry.event);
         let plan: Plan<Doc> | null = null;
         let failure: unknown = null;
         let before = new Map<string, Doc | null>();
         try {
-          const ids = this.projection.documentIds(event);
-          await this.checkpointer.fence(...ids.map((id) => gen.doc(id)));
-          before = await this.loadDocs(gen, ids);
+          before = await this.loadDocs(gen, this.projection.documentIds(event));
           plan = planBatch(this.projection, [event], before, new Set());
         } catch (error) {
           failure = error instanceof EventFailure ? error.reason : error;
         }
-        const tx = this.checkpointer.transaction();
+        const writes = new RedisWrites();
         if (plan) {
-          writePlan(tx, this.projection, gen, before, plan);
-          tx.hdel(gen.parked, eventId);
+          writePlan(writes, this.projection, gen, before, plan);
+          writes.hdel(gen.parked, eventId);
           // Live only: the event is older than the checkpoint, so it has no place in the change
           // log's commit order, and feeds drop it as already passed. The document's next change carries it.
-          publishChanges(tx, this.keys, plan.notifications, null);
+          publishChanges(writes, this.keys, plan.notifications, null);
         } else {
-          tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
+          writes.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
         }
-        const result = await this.checkpointer.commit(tx, gen.checkpoint, null);
+        const guards: CommitGuard[] = [...opened.guards, { kind: "fieldEquals", key: gen.parked, field: eventId, value: raw }];
+        const result = await this.write({ ...opened, fence: undefined }, writes, null, guards);
         if (!result.success) {
           if (attempt >= 10) throw new ConcurrencyError(`${this.projection.name}/${eventId}`, "no concurrent change", attempt);
-          continue; // a batch touched the same documents meanwhile: fold onto the newer state
+          continue; // a batch or another retry changed the generation meanwhile: fold onto the newer state
         }
         return { resolved: plan !== null, error: plan ? null : errorMessage(failure) };
       }
@@ -270,5 +293,8 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
     ids.forEach((id, i) => docs.set(id, raw[i] ? (JSON.parse(raw[i]!) as Doc) : null));
     return docs;
   }
+}
 
+function superseded(reason: "MISMATCH" | "FENCED"): StepResult {
+  return reason === "FENCED" ? { kind: "superseded", fenced: true } : { kind: "superseded" };
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
@@ -10,11 +12,21 @@ import type { RebuildProgress } from "./rebuild";
 /** Window over which a projector measures its recent rate. */
 const RATE_WINDOW_MS = 10_000;
 
+/** A process's rate that was not published again for this long is dropped (the process stopped or lost its lease). */
+export const RATE_STALE_MS = 3 * RATE_WINDOW_MS;
+
+/** Status hash fields of one process's own rate: each replica writes its own, the read sums the fresh ones. */
+export const rateField = (owner: string) => `rate:${owner}`;
+export const rateAtField = (owner: string) => `rateAt:${owner}`;
+
 /**
  * The projector's side of projection status. The API reads only Redis, yet
  * the head of the log lives in PostgreSQL: so the projector, which reads the
  * log anyway, publishes head, lag, rate and last error into a hash per
- * projection after its drains and on every catch-up tick.
+ * projection after its drains and on every catch-up tick. With N replicas,
+ * head, checkpoint and lag are the same whoever publishes them; the rate is
+ * each process's own (what it applied), kept under its own field, so one
+ * replica's idle rate never overwrites the owner's.
  */
 export class StatusPublisher {
   private readonly applied = new Map<string, Array<{ at: number; events: number }>>();
@@ -27,6 +39,8 @@ export class StatusPublisher {
     private readonly keys: ReadModelKeys,
     /** Publishes after a drain at most this often; the catch-up tick publishes regardless. */
     private readonly minIntervalMs = 500,
+    /** This process, as its rate field names it. */
+    readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
   ) {}
 
   recordApplied(projection: string, events: number): void {
@@ -47,14 +61,18 @@ export class StatusPublisher {
     const generation = parseGeneration(await this.redis.get(this.keys.activeGeneration(projection)));
     const checkpoint = parseCheckpoint(await this.redis.get(this.keys.generation(projection, generation).checkpoint));
     const lag = await this.store.lagBehind(checkpoint);
-    await this.redis.hset(this.keys.status(projection), {
+    const key = this.keys.status(projection);
+    await this.redis.hset(key, {
       head: formatLogPosition(lag.head),
       checkpoint: formatLogPosition(checkpoint),
       lagEvents: lag.events,
       lagMs: lag.oldestRecordedAt ? Math.max(0, now - Date.parse(lag.oldestRecordedAt)) : 0,
-      eventsPerSecond: this.rate(projection, now),
+      [rateField(this.owner)]: this.rate(projection, now),
+      [rateAtField(this.owner)]: now,
       updatedAt: new Date(now).toISOString(),
     });
+    const stale = staleOwners(await this.redis.hgetall(key), now);
+    if (stale.length > 0) await this.redis.hdel(key, ...stale.flatMap((owner) => [rateField(owner), rateAtField(owner)]));
   }
 
   private rate(projection: string, now: number): number {
@@ -107,7 +125,7 @@ export async function readProjectionStatus(redis: Redis, keys: ReadModelKeys, pr
     head: status.head ?? null,
     lagEvents: number(status.lagEvents),
     lagMs: number(status.lagMs),
-    eventsPerSecond: number(status.eventsPerSecond),
+    eventsPerSecond: summedRate(status, Date.now()),
     lastError: status.lastError ?? null,
     lastErrorAt: status.lastErrorAt ?? null,
     statusUpdatedAt: status.updatedAt ?? null,
@@ -115,6 +133,21 @@ export async function readProjectionStatus(redis: Redis, keys: ReadModelKeys, pr
     skipped: skipped.map((raw) => JSON.parse(raw) as SkippedEvent),
     rebuild: lock && progress.generation ? toProgress(progress) : null,
   };
+}
+
+/** Owners whose rate was last published more than RATE_STALE_MS ago. */
+function staleOwners(status: Record<string, string>, now: number): string[] {
+  return Object.entries(status)
+    .filter(([field, at]) => field.startsWith("rateAt:") && !(now - Number(at) <= RATE_STALE_MS))
+    .map(([field]) => field.slice("rateAt:".length));
+}
+
+/** Events per second over every process that published a rate lately; null before any did. */
+function summedRate(status: Record<string, string>, now: number): number | null {
+  const fresh = Object.entries(status).filter(([field, at]) => field.startsWith("rateAt:") && now - Number(at) <= RATE_STALE_MS);
+  if (fresh.length === 0) return null;
+  const sum = fresh.reduce((total, [field]) => total + Number(status[rateField(field.slice("rateAt:".length))] ?? 0), 0);
+  return Math.round(sum * 10) / 10;
 }
 
 function toProgress(raw: Record<string, string>): RebuildProgress {

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { RedisWrites } from "../core/redisWrites";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { FeedKeys } from "./topics";
 import type { ChangeNotification } from "./topics";
@@ -38,40 +39,28 @@ export interface LoggedBatch {
  * Appends a batch, chained to the stream's newest entry. A batch that does not
  * end after that entry means the projection started over (its checkpoint was
  * lost and it re-projects the log): the old entries describe a history that is
- * being published again, so the stream starts over with it. Runs in the
- * batch's MULTI, so an aborted batch logs nothing and a committed one always
- * has its entry (an XADD error would have half-applied the transaction).
+ * being published again, so the stream starts over with it. Staged on the
+ * batch's commit (RedisWrites.appendChained), so an aborted batch logs nothing
+ * and a committed one always has its entry.
  *
  * A batch without changes is logged only when the stream does not exist yet:
  * that first entry anchors the chain where the projection stood, so a fresh
  * system resumes from the start of the log, while a log created later (or
  * after its key was lost) refuses what it cannot know.
  */
-const APPEND = `
-local function later(a, b)
-  local ah, al = string.match(a, '^(%d+)%-(%d+)$')
-  local bh, bl = string.match(b, '^(%d+)%-(%d+)$')
-  local function gt(x, y) if #x ~= #y then return #x > #y end return x > y end
-  if ah ~= bh then return gt(ah, bh) end
-  return gt(al, bl)
-end
-if ARGV[3] == '[]' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local from = ARGV[2]
-local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-if newest then
-  if later(ARGV[1], newest[1]) then from = string.gsub(newest[1], '-', '.') else redis.call('DEL', KEYS[1]) end
-end
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], ARGV[1], 'from', from, 'batch', ARGV[3])
-return 1`;
-
-/** Queues the append of a batch covering (from, to] on `tx`. */
 export function logChanges(
-  tx: ReturnType<Redis["multi"]>,
+  tx: RedisWrites,
   keys: FeedKeys,
   projection: string,
   batch: { from: LogPosition; to: LogPosition; changes: readonly PublishedChange[]; maxBatches: number },
 ): void {
-  tx.eval(APPEND, 1, keys.changeLog(projection), streamId(batch.to), formatLogPosition(batch.from), JSON.stringify(batch.changes), String(batch.maxBatches));
+  tx.appendChained(keys.changeLog(projection), {
+    id: streamId(batch.to),
+    from: formatLogPosition(batch.from),
+    payload: JSON.stringify(batch.changes),
+    emptyPayload: "[]",
+    maxLength: batch.maxBatches,
+  });
 }
 
 /** Up to `count` batches ending after `after`, oldest first. */

@@ -3,6 +3,8 @@ import { DomainError, ErrorCode } from "../core/errors";
 import { LOG_START, type LogPosition } from "../eventstore/logPosition";
 import { ReadModelKeys } from "../projection/keys";
 import { publishChanges } from "./publish";
+import { RedisWrites } from "../core/redisWrites";
+import { RedisCheckpointer } from "../processing/redisCheckpointer";
 import { silentLogger } from "../observability/logger";
 import { eventually } from "../../../test/support/system";
 import { deleteKeys, testPrefix, TEST_REDIS_URL } from "../../../test/support/testEnv";
@@ -27,19 +29,21 @@ afterAll(async () => {
 const at = (n: number): LogPosition => ({ transactionId: BigInt(n), globalPosition: BigInt(n) });
 const token = (n: number) => `${n}.${n}`;
 
-/** Plays the projector: one batch per call, published and logged in one MULTI, as projectionRunner does. */
+/** Plays the projector: one batch per call, published and logged in one commit script, as projectionRunner does. */
 function projector(projection: string, maxBatches = 10_000) {
-  const publisher = connect();
+  const publisher = new RedisCheckpointer(connect());
+  const own = `${keys.prefix}:player:${projection}`;
   let checkpoint = LOG_START;
   return {
     async batch(changes: Array<{ topic: string; n: number }>, end = Math.max(...changes.map((c) => c.n))) {
-      const tx = publisher.multi();
+      const tx = new RedisWrites();
       const notifications = changes.map(({ topic, n }) => ({
         topic,
         message: { projection, id: topic, document: { n }, eventType: "Added", eventId: `e-${n}`, streamVersion: n, position: token(n) },
       }));
       publishChanges(tx, keys, notifications, { projection, from: checkpoint, to: at(end), maxBatches });
-      await tx.exec();
+      // The checkpoint stays put: `restart` replays positions the change log must take back.
+      expect(await publisher.commit({ checkpointKey: `${own}:checkpoint`, fenceKey: `${own}:fence`, guards: [], writes: tx, next: null })).toMatchObject({ success: true });
       checkpoint = at(end);
     },
     restart: () => (checkpoint = LOG_START),
