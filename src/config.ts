@@ -42,6 +42,12 @@ const schema = z.object({
   PROJECTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   PROJECTOR_CATCH_UP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PROJECTOR_MAX_EVENT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  // Leases (decision 0026): a log processor's owner renews every third of the period; a dead one's units move within it.
+  LEASE_PERIOD_MS: z.coerce.number().int().min(300).max(600_000).default(5000),
+  /** A StatefulSet pod's ordinal: projector replicas then split projections by ordinal (leases still fence hand-offs). */
+  PROJECTOR_ORDINAL: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(10_000).optional()),
+  /** With PROJECTOR_ORDINAL: the StatefulSet's replicas; unset, the highest live ordinal + 1. */
+  PROJECTOR_REPLICAS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1).max(10_000).optional()),
   READ_WAIT_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** Change batches kept per projection for subscriptions to resume from (`after:`); older ones: RESUME_WINDOW_EXCEEDED. */
   SUBSCRIPTION_REPLAY_BATCHES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),

@@ -18,7 +18,7 @@ const DIR = resolve(__dirname, "../docker/k8s");
 const EXAMPLE_SECRET = "secret.example.yaml";
 const ROLES = [...PLATFORM_ROLES.filter((role) => role !== "all"), ...services.map((s) => s.name)];
 // Read by the scale-out work of issue 12 (cluster connection, projector segments) before src/config.ts lists them.
-const PENDING_VARIABLES = ["REDIS_CLUSTER_NODES", "PROJECTOR_ORDINAL"];
+const PENDING_VARIABLES = ["REDIS_CLUSTER_NODES"];
 
 interface Manifest {
   file: string;

@@ -101,6 +101,29 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     // 0 for rows written before leases: any owner's first store is at least that.
     sql: `ALTER TABLE subscription_checkpoints ADD COLUMN fence_token bigint NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 7,
+    name: "processor leases and members (one owner per processor segment)",
+    // A lease's token grows by one at each change of owner; the owner stores it with every checkpoint
+    // (migration 6's fence_token), so a stale owner's store is refused. See docs/decisions/0026-processor-leases.md.
+    sql: `
+      CREATE TABLE processor_leases (
+        processor text NOT NULL,
+        segment integer NOT NULL,
+        owner text,
+        token bigint NOT NULL,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (processor, segment)
+      );
+      CREATE TABLE processor_members (
+        grp text NOT NULL,
+        member text NOT NULL,
+        ordinal integer,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (grp, member)
+      );
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes

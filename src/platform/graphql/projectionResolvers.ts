@@ -52,6 +52,8 @@ class ProjectionStatus {
   @Field(() => [ParkedEvent]) parked!: ParkedEvent[];
   @Field(() => [SkippedEvent], { description: "The last 20 parked events skipped, newest first." }) skipped!: SkippedEvent[];
   @Field(() => RebuildProgressView, { nullable: true }) rebuild!: RebuildProgressView | null;
+  @Field(() => String, { nullable: true, description: "The projector replica that owns the projection's lease and drives it, as it last published (null without leases)." }) owner!: string | null;
+  @Field(() => Float, { nullable: true, description: "The owner's fencing token: it grows by one at each change of owner." }) leaseToken!: number | null;
 }
 
 @ObjectType()

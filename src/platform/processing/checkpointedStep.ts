@@ -43,6 +43,8 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
   private readonly relevant: (event: RecordedEvent) => event is RecordedEvent<E>;
   /** The stored checkpoint as last seen: reloaded after any failure or refused commit. */
   private known: LogPosition | null = null;
+  /** The lease token of the last step (null without leases). */
+  private token: number | null = null;
   /** Failed attempts per event id; in memory, as delivery is at least once anyway. */
   private readonly attempts = new Map<string, number>();
 
@@ -67,6 +69,9 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
 
   private async readAndHandle(): Promise<StepResult> {
     const fence = this.options.fence?.();
+    // A new token: the unit was owned elsewhere meanwhile, so the checkpoint seen last is stale.
+    if (fence && fence.token !== this.token) this.known = null;
+    this.token = fence?.token ?? null;
     const from = (this.known ??= await this.checkpointer.read(this.name));
     const page = await this.store.readAll(from, this.options.batchSize);
     if (page.events.length === 0) return { kind: "idle", checkpoint: from };

@@ -15,6 +15,8 @@ export const defaultDriveOptions: DriveOptions = { idleMs: 50, retryMs: 500 };
 export interface ProcessorObserver {
   applied?(name: string, result: Extract<StepResult, { kind: "applied" }>): void | Promise<void>;
   failed?(name: string, error: unknown): void | Promise<void>;
+  /** A batch read and thrown away because another runner moved the checkpoint first (with leases: never). */
+  superseded?(name: string): void;
 }
 
 /**
@@ -31,7 +33,12 @@ export async function drainSteps(
   try {
     while (!stopping()) {
       const result = await step.step();
-      if (result.kind === "idle") return { applied, drained: true };
+      // Not this replica's unit (any more, when fenced): nothing to drain here, its owner does.
+      if (result.kind === "idle" || result.kind === "standby") return { applied, drained: true };
+      if (result.kind === "superseded") {
+        if (result.fenced) return { applied, drained: true };
+        observer?.superseded?.(step.name);
+      }
       if (result.kind === "applied") {
         applied += result.events;
         await observer?.applied?.(step.name, result);

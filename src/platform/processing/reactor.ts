@@ -4,6 +4,8 @@ import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 import type { Checkpointer } from "./checkpointer";
 import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
 import { type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
+import type { LeaseCoordinator } from "./leaseCoordinator";
+import { LeasedStep, leaseFence } from "./leasedStep";
 import type { ProcessorLog } from "./types";
 import type { WakeupSource } from "./wakeups";
 
@@ -22,6 +24,8 @@ export interface ReactorDeps {
   log: ProcessorLog;
   wakeups?: WakeupSource;
   observer?: ProcessorObserver;
+  /** With leases, only the replica owning the processor's unit drives it; the others stand by. */
+  leases?: LeaseCoordinator;
 }
 
 /**
@@ -32,6 +36,9 @@ export interface ReactorDeps {
  */
 export function reactor<E extends DomainEvent>(definition: ReactorDefinition<E>, deps: ReactorDeps, options: Partial<ReactorOptions> = {}): LogProcessor {
   const resolved = { ...defaultReactorOptions, ...options };
+  const leases = deps.leases;
+  const unit = { processor: definition.name, segment: 0 };
+  const lease = leases?.lease(unit);
   const step = new CheckpointedStep(definition, deps.store, deps.checkpointer, {
     batchSize: resolved.batchSize,
     maxEventAttempts: resolved.maxEventAttempts,
@@ -40,6 +47,12 @@ export function reactor<E extends DomainEvent>(definition: ReactorDefinition<E>,
         { processor: definition.name, eventId: event.eventId, eventType: event.type },
         `processor ${definition.name}: parked ${event.type} ${event.eventId} after ${resolved.maxEventAttempts} attempts: ${errorMessage(error)}`,
       ),
+    ...(lease ? { fence: leaseFence(lease) } : {}),
   });
-  return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  if (!leases || !lease) return new LogProcessor(step, deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  const processor = new LogProcessor(new LeasedStep(step, lease, leases), deps.log, resolved, deps.wakeups ?? null, deps.observer);
+  leases.onChange((changed, change) => {
+    if (change === "acquired" && changed.processor === unit.processor) processor.wake();
+  });
+  return processor;
 }

@@ -6,6 +6,7 @@ import type { LogProcessor } from "./logProcessor";
 import { PostgresCheckpointer } from "./postgresCheckpointer";
 import { reactor as logReactor } from "./reactor";
 import type { CommandExecutor } from "../bus/commandBus";
+import type { LeaseCoordinator } from "./leaseCoordinator";
 
 /**
  * Choreography: a service reacting to facts of others with commands to
@@ -36,6 +37,8 @@ export function startReactor(
   db: Queryable,
   store: EventStore,
   log: Logger,
+  /** With leases, one replica of the service runs the reaction; the others stand by. */
+  leases?: LeaseCoordinator,
 ): LogProcessor {
   const react = async (event: RecordedEvent) => {
     for (const { key, command } of reactor.react(event)) {
@@ -57,7 +60,7 @@ export function startReactor(
   };
   const processor = logReactor(
     { name: reactorSubscriptionName(service, reactor.name), eventTypes: reactor.eventTypes, handle: react },
-    { store, checkpointer: new PostgresCheckpointer(db), log },
+    { store, checkpointer: new PostgresCheckpointer(db), log, ...(leases ? { leases } : {}) },
   );
   processor.start();
   return processor;

@@ -18,7 +18,9 @@ export type StepResult =
    * Another runner moved the checkpoint (or the active generation) first; nothing was committed.
    * `fenced`: refused because a newer lease owner committed (this runner lost its lease).
    */
-  | { kind: "superseded"; fenced?: true };
+  | { kind: "superseded"; fenced?: true }
+  /** This replica does not own the unit's lease (processing/leasedStep.ts): nothing was read. */
+  | { kind: "standby" };
 
 /**
  * One batch of a processor: read after its checkpoint, handle, commit the

@@ -16,6 +16,11 @@ import { DRAIN_JOB, type DrainJobData, PROJECTOR_QUEUE } from "./wakeups";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
 import { drainSteps, type ProcessorObserver } from "../processing/logProcessor";
+import type { LeaseCoordinator } from "../processing/leaseCoordinator";
+import { LeasedStep, leaseFence } from "../processing/leasedStep";
+import type { WorkUnit } from "../processing/leaseStore";
+import type { ProcessorStep } from "../processing/types";
+import type { UnitLease } from "../processing/unitLease";
 
 export interface ProjectorOptions {
   /** Events read from the log per batch (and per Redis transaction). */
@@ -51,6 +56,18 @@ export interface ProjectorDeps {
   keys: ReadModelKeys;
   projections: readonly DocumentProjection<unknown>[];
   log: Logger;
+  /**
+   * With leases, each projection is a unit with one owner among the projector
+   * replicas: only it drains the projection and publishes its status; the
+   * others stand by (decision 0026). Without, every projector drains every
+   * projection, fenced by the commit alone.
+   */
+  leases?: LeaseCoordinator;
+}
+
+/** The lease unit of a projection (one segment until projections declare more). */
+export function projectionUnit(name: string, segment = 0): WorkUnit {
+  return { processor: `projection:${name}`, segment };
 }
 
 /**
@@ -65,6 +82,13 @@ export interface ProjectorDeps {
 export class Projector {
   private readonly options: ProjectorOptions;
   private readonly runners = new Map<string, ProjectionRunner<unknown>>();
+  /** What drains drive: the runner, under its lease when there are leases. */
+  private readonly steps = new Map<string, ProcessorStep>();
+  private readonly leased = new Map<string, UnitLease>();
+  /** Drain hints for the owner of a projection, sent by the replica that took a wake-up job it does not own. */
+  private hints: RedisClient | null = null;
+  /** Batches read and thrown away because another runner committed first (0 with leases, barring a hand-off). */
+  thrownAway = 0;
   private readonly connections: RedisClient[] = [];
   private readonly rebuilds = new Map<string, { rebuild: Rebuild<unknown>; done: Promise<void> }>();
   private worker: Worker<DrainJobData> | null = null;
@@ -88,17 +112,21 @@ export class Projector {
 
   async start(): Promise<void> {
     const { keys, store, projections } = this.deps;
+    const leases = this.deps.leases;
     for (const projection of projections) {
-      this.runners.set(
-        projection.name,
-        new ProjectionRunner(this.track(await createTransactionalRedis(this.deps.redisUrl)), store, keys, projection, {
-          batchSize: this.options.batchSize,
-          target: { kind: "active" },
-          maxEventAttempts: this.options.maxEventAttempts,
-          changeLogLength: this.options.changeLogLength,
-        }),
-      );
+      const lease = leases?.lease(projectionUnit(projection.name));
+      const runner = new ProjectionRunner(this.track(await createTransactionalRedis(this.deps.redisUrl)), store, keys, projection, {
+        batchSize: this.options.batchSize,
+        target: { kind: "active" },
+        maxEventAttempts: this.options.maxEventAttempts,
+        changeLogLength: this.options.changeLogLength,
+        ...(lease ? { fence: leaseFence(lease) } : {}),
+      });
+      this.runners.set(projection.name, runner);
+      this.steps.set(projection.name, leases && lease ? new LeasedStep(runner, lease, leases) : runner);
+      if (lease) this.leased.set(projection.name, lease);
     }
+    if (leases) await this.followLeases(leases);
     const prefix = bullPrefix(keys.prefix, PROJECTOR_QUEUE);
     // Status and skips on a connection of their own, apart from the runners' steps.
     this.control = this.connect();
@@ -127,6 +155,7 @@ export class Projector {
     this.ticker = setInterval(() => this.tick(), this.options.catchUpEveryMs);
     this.tick();
     this.cleanup = this.removeAbandoned();
+    await this.deps.leases?.start(); // takes this replica's share; each acquisition drains at once
   }
 
   /** Generations a crashed rebuild left behind would otherwise stay until the next rebuild of that projection. */
@@ -143,6 +172,8 @@ export class Projector {
 
   /** Stops taking jobs, lets running batches finish, abandons running rebuilds (the old generations stay active), then closes connections. */
   async stop(): Promise<void> {
+    // First hand every owned projection off at its next checkpoint, so the other replicas take over at once.
+    await this.deps.leases?.stop();
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
     for (const { rebuild } of this.rebuilds.values()) rebuild.abort();
@@ -230,26 +261,71 @@ export class Projector {
    */
   private tick(): void {
     for (const name of this.runners.keys()) {
-      if (this.stopping || this.catchingUp.has(name)) continue;
+      if (this.stopping || this.catchingUp.has(name) || !this.drives(name)) continue;
       const run = this.drainProjection(name)
         .catch((e: unknown) => this.deps.log.warn(`projection ${name} failed: ${errorMessage(e)}`))
-        .then(() => this.status?.publish(name, true))
+        .then(() => this.status?.publish(name, true, this.ownerOf(name)))
         .catch(() => undefined) // the next tick tries again
         .finally(() => this.catchingUp.delete(name));
       this.catchingUp.set(name, run);
     }
   }
 
-  private drain(job: Job<DrainJobData>): Promise<number> {
-    return this.drainProjection(job.data.projection);
+  private async drain(job: Job<DrainJobData>): Promise<number> {
+    const name = job.data.projection;
+    if (this.drives(name)) return this.drainProjection(name);
+    // Any replica takes any wake-up job; one for a projection owned elsewhere is passed on to its owner.
+    if (this.runners.has(name)) await this.control?.publish(this.hintChannel, name).catch(() => undefined);
+    return 0;
+  }
+
+  /** Whether this process drives `name` now: always without leases, only as its lease's owner with them. */
+  private drives(name: string): boolean {
+    const lease = this.leased.get(name);
+    return !lease || lease.fence() !== null;
+  }
+
+  /** The lease this process holds on `name`, as status shows it (null without leases). */
+  private ownerOf(name: string): { owner: string; token: number } | null {
+    const lease = this.leased.get(name);
+    return lease && this.deps.leases && lease.fence() ? { owner: this.deps.leases.member, token: lease.token } : null;
+  }
+
+  private get hintChannel(): string {
+    return `${this.deps.keys.prefix}:projector:hints`;
+  }
+
+  /** The owner drains at once when it takes a lease, and when another replica passes a wake-up on. */
+  private async followLeases(leases: LeaseCoordinator): Promise<void> {
+    const byUnit = new Map([...this.runners.keys()].map((name) => [projectionUnit(name).processor, name]));
+    leases.onChange((unit, change, token) => {
+      const name = byUnit.get(unit.processor);
+      if (!name) return;
+      this.deps.log.info(`projection ${name}: lease ${change} (token ${token}) by ${leases.member}`);
+      if (change === "acquired") this.catchUp(name);
+    });
+    this.hints = this.connect();
+    this.hints.on("message", (_channel: string, name: string) => {
+      if (this.runners.has(name) && this.drives(name)) this.catchUp(name);
+    });
+    await this.hints.subscribe(this.hintChannel);
+  }
+
+  /** A drain outside BullMQ, at most one per projection at a time (a hint during one is covered by its next step). */
+  private catchUp(name: string): void {
+    if (this.stopping || this.catchingUp.has(name)) return;
+    const run = this.drainProjection(name)
+      .catch((e: unknown) => this.deps.log.warn(`projection ${name} failed: ${errorMessage(e)}`))
+      .finally(() => this.catchingUp.delete(name));
+    this.catchingUp.set(name, run);
   }
 
   /** Applies batches until the log is drained or the time budget is spent (then a job continues). */
   private async drainProjection(name: string): Promise<number> {
-    const runner = this.runners.get(name);
-    if (!runner) return 0; // queued for a projection this process does not run
+    const step = this.steps.get(name);
+    if (!step) return 0; // queued for a projection this process does not run
     try {
-      const { applied, drained } = await drainSteps(runner, {
+      const { applied, drained } = await drainSteps(step, {
         budgetMs: this.options.drainBudgetMs,
         stopping: () => this.stopping,
         observer: this.observer,
@@ -257,7 +333,7 @@ export class Projector {
       if (!drained && !this.stopping) await this.requeue(name);
       return applied;
     } finally {
-      await this.status?.publish(name).catch(() => undefined);
+      await this.status?.publish(name, false, this.ownerOf(name)).catch(() => undefined);
     }
   }
 
@@ -272,6 +348,9 @@ export class Projector {
       }
     },
     failed: (name, error) => this.status?.recordError(name, error),
+    superseded: () => {
+      this.thrownAway += 1;
+    },
   };
 
   private async requeue(projection: string): Promise<void> {

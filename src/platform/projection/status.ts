@@ -54,7 +54,7 @@ export class StatusPublisher {
   }
 
   /** Publishes unless it did so less than `minIntervalMs` ago (`force` for the periodic tick). */
-  async publish(projection: string, force = false): Promise<void> {
+  async publish(projection: string, force = false, lease: { owner: string; token: number } | null = null): Promise<void> {
     const now = Date.now();
     if (!force && now - (this.lastPublished.get(projection) ?? 0) < this.minIntervalMs) return;
     this.lastPublished.set(projection, now);
@@ -70,6 +70,8 @@ export class StatusPublisher {
       [rateField(this.owner)]: this.rate(projection, now),
       [rateAtField(this.owner)]: now,
       updatedAt: new Date(now).toISOString(),
+      // Only the lease owner publishes (decision 0026): who drives the projection now, under which token.
+      ...(lease ? { owner: lease.owner, leaseToken: lease.token } : {}),
     });
     const stale = staleOwners(await this.redis.hgetall(key), now);
     if (stale.length > 0) await this.redis.hdel(key, ...stale.flatMap((owner) => [rateField(owner), rateAtField(owner)]));
@@ -101,6 +103,9 @@ export interface ProjectionStatusView {
   /** Parked events an operator skipped, newest first (the last SKIPPED_SHOWN). */
   skipped: SkippedEvent[];
   rebuild: RebuildProgress | null;
+  /** The projector replica holding the projection's lease, as it last published (null without leases). */
+  owner: string | null;
+  leaseToken: number | null;
 }
 
 const SKIPPED_SHOWN = 20;
@@ -132,6 +137,8 @@ export async function readProjectionStatus(redis: RedisClient, keys: ReadModelKe
     parked: parked.map(parseParked).sort((a, b) => a.position.localeCompare(b.position, "en", { numeric: true })),
     skipped: skipped.map((raw) => JSON.parse(raw) as SkippedEvent),
     rebuild: lock && progress.generation ? toProgress(progress) : null,
+    owner: status.owner ?? null,
+    leaseToken: number(status.leaseToken),
   };
 }
 

@@ -5,6 +5,7 @@ import { ProjectionResolvers, projectionStatusNode } from "../graphql/projection
 import type { DocumentProjection } from "../projection/types";
 import { PROJECTOR_QUEUE } from "../projection/wakeups";
 import type { GraphQLPart, RoleContext, RolePart } from "./rolePart";
+import { roleLeases } from "./leases";
 
 /** The projector role: applies the log to every registered read model in Redis. */
 export function projectorRole(projections: readonly DocumentProjection<unknown>[]): RolePart {
@@ -29,7 +30,9 @@ export const historyGraphQL: GraphQLPart = { resolvers: [HistoryQueries], nodes:
 
 function createProjector(ctx: RoleContext, projections: readonly DocumentProjection<unknown>[]): Projector {
   const { config, store, keys, log } = ctx;
-  return new Projector({ store, redisUrl: redisTarget(config) ?? config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }) }, {
+  // Projector replicas share the projections: one owner each (decision 0026).
+  const leases = roleLeases(ctx, "projector", { byOrdinal: true });
+  return new Projector({ store, redisUrl: redisTarget(config) ?? config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }), leases }, {
     batchSize: config.PROJECTOR_BATCH_SIZE,
     catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
     maxEventAttempts: config.PROJECTOR_MAX_EVENT_ATTEMPTS,

@@ -5,6 +5,7 @@ import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
 import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
 import type { SagaDefinition } from "../saga/types";
 import type { RoleContext, RolePart } from "./rolePart";
+import { roleLeases } from "./leases";
 
 /**
  * The saga role: starts and advances the registered sagas, and takes the
@@ -34,7 +35,16 @@ export function sagaRole(sagas: readonly SagaDefinition<unknown>[]): RolePart {
 function createSagaRunner(ctx: RoleContext, sagas: readonly SagaDefinition<unknown>[]): SagaRunner {
   const { config } = ctx;
   return new SagaRunner(
-    { db: ctx.pool, store: ctx.store, bus: ctx.bus, connection: ctx.redis(), prefix: ctx.keys.prefix, definitions: sagas, log: ctx.log.child({ component: "saga" }) },
+    {
+      db: ctx.pool,
+      store: ctx.store,
+      bus: ctx.bus,
+      connection: ctx.redis(),
+      prefix: ctx.keys.prefix,
+      definitions: sagas,
+      log: ctx.log.child({ component: "saga" }),
+      leases: roleLeases(ctx, "saga"),
+    },
     {
       ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}),
       stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS,

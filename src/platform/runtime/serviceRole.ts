@@ -5,6 +5,8 @@ import { observeExecutor } from "../bus/commandTelemetry";
 import type { Logger } from "../observability/logger";
 import type { ServiceDefinition } from "./service";
 import type { RoleContext, RolePart } from "./rolePart";
+import { roleLeases } from "./leases";
+import type { LeaseCoordinator } from "../processing/leaseCoordinator";
 
 /** A service's role, named after it: takes its commands and runs its reactions to others' events. */
 export function serviceRole(service: ServiceDefinition): RolePart {
@@ -19,13 +21,19 @@ export function serviceRole(service: ServiceDefinition): RolePart {
       const serviceLog = ctx.log.child({ component: service.name });
       const execute = observeExecutor(service.name, service.createExecutor({ store: ctx.store, handlerOptions: ctx.handlerOptions }), ctx.metrics, serviceLog);
       await (await ctx.takeCommands(service.name, execute, serviceLog)).waitUntilReady();
-      for (const reactor of reactors) startReaction(ctx, service.name, reactor, execute, serviceLog);
+      if (reactors.length) {
+        // The service's replicas share its reactions: one owner each (decision 0026).
+        const leases = roleLeases(ctx, service.name);
+        for (const reactor of reactors) startReaction(ctx, service.name, reactor, execute, serviceLog, leases);
+        await leases.start();
+        ctx.onStop(`${service.name} leases`, () => leases.stop()); // stops first: hands off at a checkpoint
+      }
       ctx.log.info(`${service.name}: taking commands${reactors.length ? ", reacting to events" : ""}`);
     },
   };
 }
 
-function startReaction(ctx: RoleContext, service: string, reactor: Reactor, execute: CommandExecutor, log: Logger): void {
-  const subscription = startReactor(service, reactor, execute, ctx.pool, ctx.store, log);
+function startReaction(ctx: RoleContext, service: string, reactor: Reactor, execute: CommandExecutor, log: Logger, leases: LeaseCoordinator): void {
+  const subscription = startReactor(service, reactor, execute, ctx.pool, ctx.store, log, leases);
   ctx.onStop(`${service} reactor ${reactor.name}`, () => subscription.stop());
 }

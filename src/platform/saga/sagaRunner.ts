@@ -14,6 +14,7 @@ import { queueTelemetry } from "../observability/queueTelemetry";
 import type { LogProcessor } from "../processing/logProcessor";
 import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
 import { reactor } from "../processing/reactor";
+import type { LeaseCoordinator } from "../processing/leaseCoordinator";
 import { SagaSweep } from "./sagaSweep";
 
 export const SAGA_QUEUE = "sagas";
@@ -52,6 +53,8 @@ export interface SagaRunnerDeps {
   prefix: string;
   definitions: readonly SagaDefinition<unknown>[];
   log: Logger;
+  /** With leases, one saga replica runs the starter; the others stand by (advances are BullMQ jobs any replica takes). */
+  leases?: LeaseCoordinator;
 }
 
 type AdvanceJob = { stream: string; saga: string };
@@ -89,7 +92,7 @@ export class SagaRunner {
     const triggers = [...new Set(deps.definitions.flatMap((d) => d.triggerTypes))];
     this.starter = reactor(
       { name: SAGA_STARTER, eventTypes: triggers, handle: (event) => this.startFrom(event) },
-      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log },
+      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log, ...(deps.leases ? { leases: deps.leases } : {}) },
     );
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix, SAGA_QUEUE), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
@@ -115,9 +118,11 @@ export class SagaRunner {
     await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
     this.sweep.start();
     this.starter.start();
+    await this.deps.leases?.start();
   }
 
   async stop(): Promise<void> {
+    await this.deps.leases?.stop(); // hands the starter off at a checkpoint
     this.stopping = true;
     this.sweep.stop();
     await this.starter.stop();
