@@ -30,7 +30,17 @@ export class CheckpointWaiter {
     });
   }
 
+  /** Waits for every segment of a projection in segments: the one a later read goes to is any of them. */
   async waitFor(projection: string, position: LogPosition, timeoutMs: number): Promise<void> {
+    const segments = this.readModels.segments.names(projection);
+    if (segments.length > 1) {
+      await Promise.all(segments.map((segment) => this.waitForSegment(segment, position, timeoutMs)));
+      return;
+    }
+    await this.waitForSegment(projection, position, timeoutMs);
+  }
+
+  private async waitForSegment(projection: string, position: LogPosition, timeoutMs: number): Promise<void> {
     this.ready ??= this.subscriber.subscribe(this.keys.checkpointChannel);
     await this.ready;
     let waiter: Waiter | undefined;

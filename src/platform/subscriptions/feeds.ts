@@ -31,6 +31,11 @@ export interface ChangeFeedsOptions {
   log: Logger;
   /** Batches read per XRANGE, and the queue length at which a replay waits for its client. */
   pageSize?: number;
+  /**
+   * The segments a projection publishes from, each with its own change log
+   * (decision 0027); by default every projection is one, under its own name.
+   */
+  segments?: (projection: string) => readonly string[];
 }
 
 const READ_ATTEMPTS = 20;
@@ -69,10 +74,24 @@ export class ChangeFeeds {
    * delivered, when changes after `after` are no longer all in the change log.
    */
   async open(request: FeedRequest): Promise<AsyncIterableIterator<FeedItem>> {
+    const segments = this.options.segments?.(request.projection) ?? [request.projection];
+    if (segments.length === 1) return this.openSegment(request, null);
+    // One feed per segment, each resuming from its own change log and passing on only its own segment's changes.
+    const feeds: Array<AsyncIterableIterator<FeedItem>> = [];
+    try {
+      for (const segment of segments) feeds.push(await this.openSegment({ ...request, projection: segment }, segment));
+    } catch (error) {
+      await Promise.all(feeds.map((feed) => feed.return?.()));
+      throw error;
+    }
+    return mergeFeeds(feeds);
+  }
+
+  private async openSegment(request: FeedRequest, segment: string | null): Promise<AsyncIterableIterator<FeedItem>> {
     const { subscriber, reader, keys } = this.options;
     const channel = keys.topic(request.topic);
     const logKey = keys.changeLog(request.projection);
-    const feed = new Feed(channel, logKey, this.options, () => this.remove(channel, feed));
+    const feed = new Feed(channel, logKey, segment, this.options, () => this.remove(channel, feed));
     let feeds = this.byChannel.get(channel);
     if (!feeds) this.byChannel.set(channel, (feeds = new Set()));
     feeds.add(feed);
@@ -125,6 +144,8 @@ class Feed {
   constructor(
     private readonly channel: string,
     private readonly logKey: string,
+    /** A segment's feed: the topic's channel carries every segment's changes, this one passes on only its own. */
+    private readonly segment: string | null,
     private readonly options: ChangeFeedsOptions,
     private readonly onClose: () => void,
   ) {
@@ -228,6 +249,7 @@ class Feed {
   private accept(message: string): void {
     const change = parseChange(message);
     if (!change || this.ended) return;
+    if (this.segment !== null && change.projection !== this.segment) return;
     const position = parseLogPosition(change.position)!;
     if (!isAfter(position, this.covered)) return;
     this.covered = position;
@@ -272,6 +294,49 @@ class Feed {
       };
     });
   }
+}
+
+/**
+ * The feeds of every segment of a projection as one: each change as soon as
+ * its segment's feed has it, so a document's changes (all in one segment) keep
+ * their commit order; changes of different segments interleave as their
+ * segments commit. The first failure ends the whole feed.
+ */
+function mergeFeeds(feeds: ReadonlyArray<AsyncIterableIterator<FeedItem>>): AsyncIterableIterator<FeedItem> {
+  const pending = new Map<number, Promise<{ i: number; result: IteratorResult<FeedItem> }>>();
+  const pull = (i: number) => pending.set(i, feeds[i]!.next().then((result) => ({ i, result })));
+  feeds.forEach((_, i) => pull(i));
+  let ended = false;
+  const end = () => {
+    ended = true;
+    for (const feed of feeds) void feed.return?.();
+  };
+  const merged: AsyncIterableIterator<FeedItem> = {
+    async next() {
+      while (!ended && pending.size > 0) {
+        const { i, result } = await Promise.race(pending.values());
+        pending.delete(i);
+        if (result.done) {
+          end(); // a segment's feed ends only when closed or failed: the whole feed ends with it
+          continue;
+        }
+        if (result.value instanceof FeedFailure) end();
+        else pull(i);
+        return { done: false, value: result.value };
+      }
+      return { done: true, value: undefined };
+    },
+    return() {
+      end();
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    throw(error?: unknown) {
+      end();
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    },
+    [Symbol.asyncIterator]: () => merged,
+  };
+  return merged;
 }
 
 function windowExceeded(after: LogPosition, oldest: LogPosition): ResumeWindowExceededError {
