@@ -60,7 +60,7 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   await generations.listen(subscriber);
   const readModels = new ReadModelStore(reader, keys, generations, deps.segments);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
-  const feeds = new ChangeFeeds({ subscriber, reader, keys, log, segments: (projection) => deps.segments.names(projection) });
+  const feeds = new ChangeFeeds({ subscriber, reader, keys, log, segments: { of: (projection) => deps.segments.names(projection), checkpointChannel: keys.checkpointChannel, checkpoint: (segment) => readModels.checkpoint(segment) } });
   // Every subscription opens its own feed (context.subscribe); type-graphql only wants a PubSub to exist.
   const schema = await buildGraphQLSchema(deps.resolvers, createPubSub());
   const authenticator =
