@@ -157,7 +157,7 @@ it("given K=4, when documents are read by id, then each comes from its segment a
 });
 
 it("given a subscriber of every order, when K=4 segments project new orders, then it gets every change once in log order, and resumes from any position it saw", async () => {
-  const feeds = new ChangeFeeds({ subscriber, reader: redis, keys: segmentedKeys, log: silentLogger(), segments: { of: (p) => layout.names(p), checkpointChannel: segmentedKeys.checkpointChannel, checkpoint: (s) => segmented.checkpoint(s) } });
+  const feeds = new ChangeFeeds({ subscriber, reader: redis, keys: segmentedKeys, log: silentLogger(), segments: { of: (p) => layout.names(p), checkpointChannel: (s) => segmentedKeys.checkpointChannel(s), checkpoint: (s) => segmented.checkpoint(s) } });
   const live = await feeds.open({ projection: ORDERS, topic: ORDERS_TOPIC, after: null });
   const before = await segmented.checkpoint(ORDERS);
   await appendOrders(ORDER_COUNT, ORDER_COUNT + 40);

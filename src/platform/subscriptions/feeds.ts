@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
+import { onMessage, onSubscriberChange, subscribe, unsubscribe } from "../core/redisPubSub";
 import { type DomainError, errorMessage, ResumeWindowExceededError, UnavailableError } from "../core/errors";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { FeedKeys } from "./topics";
@@ -24,10 +25,10 @@ export class FeedFailure {
 export type FeedItem = ChangeNotification | FeedFailure;
 
 export interface ChangeFeedsOptions {
-  /** Dedicated to SUBSCRIBE (shared with the checkpoint waiter, which listens to its own channel). */
-  subscriber: Redis;
+  /** Dedicated to SUBSCRIBE (shared with the checkpoint waiter, which listens to its own channels); on a cluster, SSUBSCRIBE. */
+  subscriber: RedisClient;
   /** Reads the change logs. */
-  reader: Redis;
+  reader: RedisClient;
   keys: FeedKeys;
   log: Logger;
   /** Batches read per XRANGE, and the queue length at which a replay waits for its client. */
@@ -39,7 +40,8 @@ export interface ChangeFeedsOptions {
    */
   segments?: {
     of(projection: string): readonly string[];
-    checkpointChannel: string;
+    /** The channel where a segment announces each checkpoint it commits. */
+    checkpointChannel(segment: string): string;
     /** Where a segment has committed up to: its change log then holds every change up to there. */
     checkpoint(segment: string): Promise<LogPosition>;
   };
@@ -67,19 +69,21 @@ const READ_RETRY_MS = 500;
  */
 export class ChangeFeeds {
   private readonly byChannel = new Map<string, Set<Feed>>();
-  /** Feeds of one segment of a projection in segments, by segment name: they hear its checkpoints. */
+  /** Feeds of one segment of a projection in segments, by the segment's checkpoint channel: they hear its checkpoints. */
   private readonly bySegment = new Map<string, Set<Feed>>();
 
   constructor(private readonly options: ChangeFeedsOptions) {
     const { subscriber } = options;
-    const checkpoints = options.segments?.checkpointChannel;
-    subscriber.on("message", (channel: string, message: string) => {
-      if (channel === checkpoints) this.onCheckpoint(message);
+    onMessage(subscriber, (channel, message) => {
+      const ofSegment = this.bySegment.get(channel);
+      if (ofSegment) this.onCheckpoint(ofSegment, message);
       else this.byChannel.get(channel)?.forEach((feed) => feed.receive(message));
     });
     // Messages published from here until the reconnect are lost: every feed holds, then replays them.
-    subscriber.on("close", () => this.feeds().forEach((feed) => feed.hold()));
-    subscriber.on("ready", () => this.feeds().forEach((feed) => feed.catchUp()));
+    onSubscriberChange(subscriber, {
+      lost: () => this.feeds().forEach((feed) => feed.hold()),
+      back: () => this.feeds().forEach((feed) => feed.catchUp()),
+    });
   }
 
   /**
@@ -94,7 +98,7 @@ export class ChangeFeeds {
     const feeds: Array<AsyncIterableIterator<FeedItem | SegmentProgress>> = [];
     try {
       for (const segment of segments) {
-        feeds.push(await this.openSegment({ ...request, projection: segment }, { name: segment, checkpointChannel: layout.checkpointChannel, checkpoint: () => layout.checkpoint(segment) }));
+        feeds.push(await this.openSegment({ ...request, projection: segment }, { name: segment, checkpointChannel: layout.checkpointChannel(segment), checkpoint: () => layout.checkpoint(segment) }));
       }
     } catch (error) {
       await Promise.all(feeds.map((feed) => feed.return?.()));
@@ -108,16 +112,16 @@ export class ChangeFeeds {
     segment: { name: string; checkpointChannel: string; checkpoint: () => Promise<LogPosition> } | null,
   ): Promise<AsyncIterableIterator<FeedItem | SegmentProgress>> {
     const { subscriber, reader, keys } = this.options;
-    const channel = keys.topic(request.topic);
+    const channel = keys.topic(request.projection, request.topic);
     const logKey = keys.changeLog(request.projection);
     const channels = segment ? [channel, segment.checkpointChannel] : [channel];
-    const feed = new Feed(channels, logKey, segment, this.options, () => this.remove(channel, feed));
+    const feed = new Feed(channels, logKey, segment && { name: segment.name, checkpoint: segment.checkpoint }, this.options, () => this.remove(channel, feed));
     let feeds = this.byChannel.get(channel);
     if (!feeds) this.byChannel.set(channel, (feeds = new Set()));
     feeds.add(feed);
     if (segment) {
-      let ofSegment = this.bySegment.get(segment.name);
-      if (!ofSegment) this.bySegment.set(segment.name, (ofSegment = new Set()));
+      let ofSegment = this.bySegment.get(segment.checkpointChannel);
+      if (!ofSegment) this.bySegment.set(segment.checkpointChannel, (ofSegment = new Set()));
       ofSegment.add(feed);
     }
     try {
@@ -128,7 +132,7 @@ export class ChangeFeeds {
       // Without `after`, the feed starts where the log ends now, read before SUBSCRIBE: a batch
       // published in between is then replayed, never lost.
       const start = request.after ?? (await readOrUnavailable(() => newestLogged(reader, logKey))) ?? LOG_START;
-      await subscriber.subscribe(...channels);
+      await subscribe(subscriber, ...channels);
       feed.startAt(start);
     } catch (error) {
       feed.close();
@@ -142,24 +146,24 @@ export class ChangeFeeds {
     return [...this.byChannel.values()].flatMap((set) => [...set]);
   }
 
-  /** `{segment} {generation} {position}`: the segment's feeds have heard every change up to it (published after them, in the same MULTI). */
-  private onCheckpoint(message: string): void {
-    const [segment, , token] = message.split(" ");
-    const feeds = segment ? this.bySegment.get(segment) : undefined;
+  /** `{segment} {generation} {position}`: the segment's feeds have heard every change up to it (published after them, in the same commit). */
+  private onCheckpoint(feeds: ReadonlySet<Feed>, message: string): void {
+    const token = message.split(" ")[2];
     const position = token ? parseLogPosition(token) : null;
-    if (feeds && position) feeds.forEach((feed) => feed.checkpoint(position));
+    if (position) feeds.forEach((feed) => feed.checkpoint(position));
   }
 
   private remove(channel: string, feed: Feed): void {
-    if (feed.segment !== null) {
-      const ofSegment = this.bySegment.get(feed.segment);
-      if (ofSegment?.delete(feed) && ofSegment.size === 0) this.bySegment.delete(feed.segment);
+    const checkpoints = feed.checkpointChannel;
+    if (checkpoints !== null) {
+      const ofSegment = this.bySegment.get(checkpoints);
+      if (ofSegment?.delete(feed) && ofSegment.size === 0) this.bySegment.delete(checkpoints);
     }
     // The checkpoint channel stays subscribed: the checkpoint waiter listens to it on the same connection.
     const feeds = this.byChannel.get(channel);
     if (!feeds?.delete(feed) || feeds.size > 0) return;
     this.byChannel.delete(channel);
-    void this.options.subscriber.unsubscribe(channel).catch(() => undefined);
+    void unsubscribe(this.options.subscriber, channel).catch(() => undefined);
   }
 }
 
@@ -196,9 +200,11 @@ class Feed {
     this.pageSize = options.pageSize ?? 200;
     this.channel = channels[0]!;
     this.segment = ofSegment?.name ?? null;
+    this.checkpointChannel = channels[1] ?? null;
   }
 
   readonly segment: string | null;
+  readonly checkpointChannel: string | null;
 
   readonly iterator: AsyncIterableIterator<FeedItem | SegmentProgress> = {
     next: () => this.next(),
@@ -259,7 +265,7 @@ class Feed {
         this.rerun = false;
         const epoch = this.epoch;
         try {
-          await this.options.subscriber.subscribe(...this.channels); // confirmed before reading: later batches arrive live
+          await subscribe(this.options.subscriber, ...this.channels); // confirmed before reading: later batches arrive live
           await this.replay();
           this.readAttempts = 0;
           if (epoch === this.epoch && !this.rerun) this.goLive();
