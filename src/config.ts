@@ -48,6 +48,15 @@ const schema = z.object({
   PROJECTOR_ORDINAL: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(10_000).optional()),
   /** With PROJECTOR_ORDINAL: the StatefulSet's replicas; unset, the highest live ordinal + 1. */
   PROJECTOR_REPLICAS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1).max(10_000).optional()),
+  /** Segments per projection, e.g. `orders=4,products=2` (decision 0027); unnamed projections run as one. */
+  PROJECTION_SEGMENTS: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .regex(/^\s*[A-Za-z][A-Za-z0-9_]*\s*=\s*([1-9]|[1-5][0-9]|6[0-4])\s*(,\s*[A-Za-z][A-Za-z0-9_]*\s*=\s*([1-9]|[1-5][0-9]|6[0-4])\s*)*$/, "must be name=count pairs separated by commas, each count from 1 to 64, e.g. orders=4,products=2")
+      .optional()
+      .transform(parseSegmentCounts),
+  ),
   READ_WAIT_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** Change batches kept per projection for subscriptions to resume from (`after:`); older ones: RESUME_WINDOW_EXCEEDED. */
   SUBSCRIPTION_REPLAY_BATCHES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
@@ -170,6 +179,11 @@ function resolveAuthMode(config: { AUTH_MODE?: AuthMode | undefined; AUTH_JWT_SE
     );
   }
   return mode;
+}
+
+function parseSegmentCounts(value: string | undefined): Readonly<Record<string, number>> {
+  const pairs = (value ?? "").split(",").filter((pair) => pair.trim() !== "");
+  return Object.fromEntries(pairs.map((pair) => pair.split("=").map((part) => part.trim())).map(([name, count]) => [name, Number(count)]));
 }
 
 function emptyAsUnset(value: unknown): unknown {

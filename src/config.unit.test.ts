@@ -116,3 +116,18 @@ describe("the HTTP edge", () => {
     expect(loadConfig({ METRICS_HOST: "10.0.0.5" }).METRICS_HOST).toBe("10.0.0.5");
   });
 });
+
+describe("projection segments", () => {
+  it("are none by default, and name=count pairs otherwise", () => {
+    expect(loadConfig({}).PROJECTION_SEGMENTS).toEqual({});
+    expect(loadConfig({ PROJECTION_SEGMENTS: "" }).PROJECTION_SEGMENTS).toEqual({});
+    expect(loadConfig({ PROJECTION_SEGMENTS: "orders=4" }).PROJECTION_SEGMENTS).toEqual({ orders: 4 });
+    expect(loadConfig({ PROJECTION_SEGMENTS: " orders = 4 , products=64" }).PROJECTION_SEGMENTS).toEqual({ orders: 4, products: 64 });
+  });
+
+  it("refuse counts out of 1..64 and malformed pairs, saying what is valid", () => {
+    for (const value of ["orders=0", "orders=65", "orders", "orders=4,", "=4", "orders=x", "orders=4;products=2"]) {
+      expect(() => loadConfig({ PROJECTION_SEGMENTS: value })).toThrow(/PROJECTION_SEGMENTS=.*name=count pairs/);
+    }
+  });
+});

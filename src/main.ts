@@ -12,7 +12,8 @@ import { EventStore } from "./platform/eventstore/eventStore";
 import { migrate } from "./platform/eventstore/migrations";
 import { createPool } from "./platform/eventstore/pool";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
-import { allProjections, allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { compose } from "./platform/runtime/composition";
 import { REBUILD_USAGE, rebuildCommand } from "./platform/runtime/rebuildCommand";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
 import { ENV_USAGE, envLines } from "./platform/runtime/envCommand";
@@ -61,7 +62,8 @@ async function main(argv: string[]): Promise<void> {
   if (command === "clear-snapshots") return clearSnapshots();
   if (command === "env") return void console.log(envLines(loadConfig()).join("\n"));
   if (command === "rebuild") {
-    process.exitCode = await rebuildCommand(argv.slice(1), loadConfig(), allProjections(services));
+    const config = loadConfig();
+    process.exitCode = await rebuildCommand(argv.slice(1), config, compose(services, config.PROJECTION_SEGMENTS).projections);
     return;
   }
   if (!roleNames(services).includes(command)) {

@@ -60,6 +60,9 @@ export const ordersProjection: DocumentProjection<OrderView> = {
   // Every Ordering event names its order.
   documentIds: (event) => (isOrderingEvent(event) ? [event.data.orderId] : []),
 
+  // An order's events route by its id, so every segment holds whole orders (PROJECTION_SEGMENTS=orders=4).
+  routing: { event: (event) => (isOrderingEvent(event) ? event.data.orderId : event.streamId) },
+
   evolve(doc, recorded) {
     if (!isOrderingEvent(recorded)) return doc;
     const next = applyEvent(doc, recorded, recorded.metadata.recordedAt);

@@ -139,6 +139,12 @@ export const platformErrors = {
     retryable: false,
     advice: "Fix the projection, then retryParkedEvent (or skipParkedEvent).",
   },
+  SEGMENT_MISROUTED: {
+    meaning: "A segment of a projection was about to write a document that routes to another segment: the projection's routing does not send an event where its documents live. Nothing of the batch was written; the segment stops until the definition is fixed.",
+    details: { projection: "The projection.", id: "The document.", segment: "The segment that applied the event.", documentSegment: "The segment the document routes to.", eventId: "The event." },
+    retryable: false,
+    advice: "Fix the projection's `routing` (or run it as one segment), then rebuild it.",
+  },
   INTERNAL: {
     meaning: "An unexpected server fault; the details are in the server's log, never in the response.",
     details: {},

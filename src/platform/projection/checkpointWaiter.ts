@@ -32,7 +32,17 @@ export class CheckpointWaiter {
     });
   }
 
+  /** Waits for every segment of a projection in segments: the one a later read goes to is any of them. */
   async waitFor(projection: string, position: LogPosition, timeoutMs: number): Promise<void> {
+    const segments = this.readModels.segments.names(projection);
+    if (segments.length > 1) {
+      await Promise.all(segments.map((segment) => this.waitForSegment(segment, position, timeoutMs)));
+      return;
+    }
+    await this.waitForSegment(projection, position, timeoutMs);
+  }
+
+  private async waitForSegment(projection: string, position: LogPosition, timeoutMs: number): Promise<void> {
     const channel = this.keys.checkpointChannel(projection);
     let ready = this.ready.get(channel);
     if (!ready) {

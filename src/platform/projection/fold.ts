@@ -3,6 +3,7 @@ import { formatLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import type { GenerationKeys } from "./keys";
 import { EventFailure } from "./parked";
+import { SegmentMisroutedError } from "./segmentedProjection";
 import type { ChangeNotification, DocumentProjection, IndexEntry } from "./types";
 
 /** What a batch does to a projection's documents, computed before anything is written. */
@@ -45,6 +46,8 @@ export function planBatch<Doc>(
         for (const topic of projection.topics?.(id, doc, event) ?? []) heard.push({ topic, message: notification(projection.name, id, doc, event) });
       }
     } catch (error) {
+      // A misrouted document is the definition's fault for every such event, not this event's: never park it.
+      if (error instanceof SegmentMisroutedError) throw error;
       throw new EventFailure(event, error);
     }
     for (const [id, doc] of changed) {

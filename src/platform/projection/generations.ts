@@ -11,7 +11,7 @@ export { unlinkMatching } from "../core/redisScan";
  * Only safe while holding the rebuild lock (no one else writes an inactive generation).
  */
 export async function removeGenerationsExcept(redis: RedisClient, keys: ReadModelKeys, projection: string, keep: number): Promise<number> {
-  const segment = keys.projection(projection);
+  const segment = keys.processor(projection);
   let removed = 0;
   // The generations share their root with the projection's other keys (`active`, `status`…): only numbered ones go.
   await scanKeys(redis, `${segment.generationsRoot()}*`, async (found) => {

@@ -35,48 +35,63 @@ export class ReadModelKeys implements FeedKeys {
     return new ProjectionKeys(this.prefix, name, segment, segments);
   }
 
-  // Per-name shorthands for segment 0 of a projection of one segment.
+  /**
+   * The keys of what the projector runs under `name`: a projection of one segment, or a segment
+   * named `<projection>#<s>` (projection/segmentedProjection.ts), whose keys are those of
+   * `projection(<projection>, s, K)` for any K > 1: the tag `{<projection>#<s>}` does not depend on K.
+   */
+  processor(name: string): ProjectionKeys {
+    const segment = SEGMENT_NAME.exec(name);
+    if (!segment) return this.projection(name);
+    const index = Number(segment[2]);
+    return this.projection(segment[1]!, index, Math.max(2, index + 1));
+  }
+
+  // Per-name shorthands for what the projector runs under a name (see processor()).
 
   activeGeneration(projection: string): string {
-    return this.projection(projection).activeGeneration();
+    return this.processor(projection).activeGeneration();
   }
 
   generation(projection: string, generation: number): GenerationKeys {
-    return this.projection(projection).generation(generation);
+    return this.processor(projection).generation(generation);
   }
 
   generationsRoot(projection: string): string {
-    return this.projection(projection).generationsRoot();
+    return this.processor(projection).generationsRoot();
   }
 
   status(projection: string): string {
-    return this.projection(projection).status();
+    return this.processor(projection).status();
   }
 
   rebuildLock(projection: string): string {
-    return this.projection(projection).rebuildLock();
+    return this.processor(projection).rebuildLock();
   }
 
   rebuildProgress(projection: string): string {
-    return this.projection(projection).rebuildProgress();
+    return this.processor(projection).rebuildProgress();
   }
 
   skipped(projection: string): string {
-    return this.projection(projection).skipped();
+    return this.processor(projection).skipped();
   }
 
   checkpointChannel(projection: string): string {
-    return this.projection(projection).checkpointChannel();
+    return this.processor(projection).checkpointChannel();
   }
 
   topic(projection: string, topic: string): string {
-    return this.projection(projection).topic(topic);
+    return this.processor(projection).topic(topic);
   }
 
   changeLog(projection: string): string {
-    return this.projection(projection).changeLog();
+    return this.processor(projection).changeLog();
   }
 }
+
+/** `<projection>#<segment>`: the name a segment of a projection in segments runs under. */
+const SEGMENT_NAME = /^(.+)#(\d{1,2})$/;
 
 /** Projection names become part of a hash tag: braces (and the segment mark) would break it. */
 const PROJECTION_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;

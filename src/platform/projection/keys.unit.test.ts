@@ -70,6 +70,26 @@ describe("slots of the read-side key layout", () => {
   });
 });
 
+describe("keys of what the projector runs under a name", () => {
+  const keys = new ReadModelKeys("eventline");
+
+  it("given a segment's name `<projection>#<s>`, when its keys are asked by name, then they are those of segment s, whatever K", () => {
+    for (const k of [2, 4, 16]) {
+      const segment = keys.projection("orders", 1, k);
+      expect(keys.processor("orders#1").tag).toBe(segment.tag);
+      expect(keys.activeGeneration("orders#1")).toBe(segment.activeGeneration());
+      expect(keys.generation("orders#1", 3).checkpoint).toBe(segment.generation(3).checkpoint);
+      expect(keys.changeLog("orders#1")).toBe(segment.changeLog());
+    }
+    expect(keys.processor("orders#0").tag).toBe("{orders#0}");
+  });
+
+  it("given a plain name, when its keys are asked by name, then they are the projection's own", () => {
+    expect(keys.processor("orders").tag).toBe(keys.projection("orders").tag);
+    expect(() => keys.processor("a{b}#1")).toThrow(/projection name/);
+  });
+});
+
 describe("slots of the BullMQ queues", () => {
   const queues = ["commands.ordering", "commands.inventory", "commands.payments", "projector", "projector-admin", "saga"];
   /** Keys BullMQ writes for a queue under a prefix: `<prefix>:<queue>:<suffix>` and `<prefix>:<queue>:<jobId>`. */

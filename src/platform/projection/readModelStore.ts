@@ -4,6 +4,9 @@ import type { LogPosition } from "../eventstore/logPosition";
 import { ActiveGenerations } from "./activeGenerations";
 import type { GenerationKeys, ReadModelKeys } from "./keys";
 import { parseCheckpoint } from "../processing/redisCheckpointer";
+import { compareLogPositions } from "../eventstore/logPosition";
+import { ProjectionSegments } from "./projectionSegments";
+import { mergeSegmentPages } from "./scatterGather";
 
 /** Separates an index member's sort key from the document id it points to. */
 const MEMBER_SEPARATOR = "\u0000";
@@ -36,7 +39,10 @@ export const MAX_ID_LENGTH = 256;
 
 /**
  * The query side's only door to data: documents and sorted indexes in Redis,
- * always read from the projection's active generation.
+ * always read from the projection's active generation. A projection in
+ * segments (decision 0027) is read like one: a document from the segment it
+ * routes to, an index page gathered from every segment and merged, with the
+ * same cursors as one segment would give.
  */
 export class ReadModelStore {
   /**
@@ -47,13 +53,14 @@ export class ReadModelStore {
     private readonly redis: RedisClient,
     keys: ReadModelKeys,
     readonly generations: ActiveGenerations = new ActiveGenerations(redis, keys),
+    readonly segments: ProjectionSegments = ProjectionSegments.NONE,
   ) {}
 
   async get<Doc>(projection: string, id: string): Promise<Doc | null> {
     // No id of the write side is this long (they are checked when commands are decided), so none is stored.
     if (id.length > MAX_ID_LENGTH) throw new ValidationError("id", id, `at most ${MAX_ID_LENGTH} characters`);
     const raw = await this.fromActive(
-      projection,
+      this.segments.nameOf(projection, id),
       (gen) => this.redis.get(gen.doc(id)),
       (found) => found !== null,
     );
@@ -65,11 +72,10 @@ export class ReadModelStore {
       throw new ValidationError("first", request.first, `an integer from 1 to ${MAX_PAGE_SIZE}`);
     }
     const after = request.after ? decodeCursor(request.after) : null;
+    const segments = this.segments.names(projection);
+    if (segments.length > 1) return this.gatherPage(segments, index, request, after);
     const read = async (gen: GenerationKeys) => {
-      const key = gen.index(index);
-      const members = await (request.descending
-        ? this.redis.zrange(key, after ? `(${after}` : "+", "-", "BYLEX", "REV", "LIMIT", 0, request.first + 1)
-        : this.redis.zrange(key, after ? `(${after}` : "-", upperBound(request.upTo), "BYLEX", "LIMIT", 0, request.first + 1));
+      const members = await this.range(gen, index, request, after);
       const pageMembers = members.slice(0, request.first);
       const raw = pageMembers.length ? await this.redis.mget(pageMembers.map((m) => gen.doc(idOfMember(m)))) : [];
       return { members, pageMembers, raw };
@@ -86,18 +92,61 @@ export class ReadModelStore {
     };
   }
 
-  /** Entries of an index, or only those up to a sort key (inclusive). */
-  async count(projection: string, index: string, upTo?: string): Promise<number> {
-    return this.fromActive(
-      projection,
-      (gen) => (upTo === undefined ? this.redis.zcard(gen.index(index)) : this.redis.zlexcount(gen.index(index), "-", upperBound(upTo))),
-      (n) => n > 0,
-    );
+  /** Up to `first + 1` members after the cursor, in the page's order. */
+  private range(gen: GenerationKeys, index: string, request: PageRequest, after: string | null): Promise<string[]> {
+    const key = gen.index(index);
+    return request.descending
+      ? this.redis.zrange(key, after ? `(${after}` : "+", "-", "BYLEX", "REV", "LIMIT", 0, request.first + 1)
+      : this.redis.zrange(key, after ? `(${after}` : "-", upperBound(request.upTo), "BYLEX", "LIMIT", 0, request.first + 1);
   }
 
+  /**
+   * A page of a projection in segments: each segment's next `first + 1`
+   * members, merged (scatterGather.ts), then the documents of the chosen
+   * ones, each from its own segment. Two round trips whatever the segment
+   * count, and never more than `first` documents read.
+   */
+  private async gatherPage<Doc>(segments: string[], index: string, request: PageRequest, after: string | null): Promise<Page<Doc>> {
+    const slices = await Promise.all(segments.map((name) => this.fromActive(name, (gen) => this.range(gen, index, request, after), (m) => m.length > 0)));
+    const { entries, hasNextPage } = mergeSegmentPages(slices, request.first, request.descending);
+    const raw = await Promise.all(
+      segments.map((name, s) => {
+        const ids = entries.filter((e) => e.segment === s).map((e) => idOfMember(e.member));
+        if (ids.length === 0) return Promise.resolve([]);
+        return this.fromActive(name, (gen) => this.redis.mget(ids.map((id) => gen.doc(id))), (docs) => docs.every((d) => d !== null));
+      }),
+    );
+    const taken = segments.map(() => 0);
+    const nodes = entries.flatMap(({ segment, member }) => {
+      const doc = raw[segment]![taken[segment]!++];
+      return doc ? [{ cursor: encodeCursor(member), node: JSON.parse(doc) as Doc }] : [];
+    });
+    return { nodes, hasNextPage, endCursor: entries.length ? encodeCursor(entries.at(-1)!.member) : (request.after ?? null) };
+  }
+
+  /** Entries of an index, or only those up to a sort key (inclusive), summed over the projection's segments. */
+  async count(projection: string, index: string, upTo?: string): Promise<number> {
+    const counts = await Promise.all(
+      this.segments.names(projection).map((name) =>
+        this.fromActive(
+          name,
+          (gen) => (upTo === undefined ? this.redis.zcard(gen.index(index)) : this.redis.zlexcount(gen.index(index), "-", upperBound(upTo))),
+          (n) => n > 0,
+        ),
+      ),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** The position the projection has applied the log up to: for one in segments, the least of theirs (all have passed it). */
   async checkpoint(projection: string): Promise<LogPosition> {
+    const checkpoints = await Promise.all(this.segments.names(projection).map((name) => this.segmentCheckpoint(name)));
+    return checkpoints.reduce((least, c) => (compareLogPositions(c, least) < 0 ? c : least));
+  }
+
+  private async segmentCheckpoint(name: string): Promise<LogPosition> {
     const raw = await this.fromActive(
-      projection,
+      name,
       (gen) => this.redis.get(gen.checkpoint),
       (found) => found !== null,
     );

@@ -31,6 +31,24 @@ export interface DocumentProjection<Doc = unknown> {
   indexes?(doc: Doc): IndexEntry[];
   /** Topics that hear about a change of this document (channel names without the prefix). */
   topics?(id: string, doc: Doc | null, event: RecordedEvent): string[];
+  /**
+   * Segments this projection runs as when PROJECTION_SEGMENTS does not say (default 1). More than
+   * one needs `routing` (decision 0027).
+   */
+  readonly segments?: number;
+  /**
+   * How events and documents route to segments. Declaring it says the projection may be split:
+   * every event touches only documents that route where the event does. A projection that
+   * aggregates across documents (a dashboard) declares none and always runs as one segment.
+   */
+  readonly routing?: SegmentRouting;
+}
+
+export interface SegmentRouting {
+  /** The key an event routes by; default its stream id (like Axon's sequencing policy). */
+  event?(event: RecordedEvent): string;
+  /** The key a document routes by; default its id. A query for one document reads only its segment. */
+  document?(id: string): string;
 }
 
 export type { ChangeNotification } from "../subscriptions/topics";

@@ -14,6 +14,7 @@ import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
 import { ReadModelStore } from "../projection/readModelStore";
 import { ActiveGenerations } from "../projection/activeGenerations";
+import type { ProjectionSegments } from "../projection/projectionSegments";
 import { ChangeFeeds } from "../subscriptions/feeds";
 import type { StaticPage } from "../graphql/staticPages";
 import { observeBus } from "../bus/busTelemetry";
@@ -39,6 +40,8 @@ export interface ApiDeps {
   telemetry: { role: string; metrics: Metrics; checks: readonly ReadinessCheck[]; queues: readonly Queue[] };
   /** Names of the projections the projector runs, for status and operator commands. */
   projections: readonly string[];
+  /** Where a projection in segments keeps each document and index entry. */
+  segments: ProjectionSegments;
 }
 
 /** The api role: GraphQL over HTTP and WebSocket; reads come from Redis only. */
@@ -54,9 +57,9 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   // The active-generation pointer is cached in process, dropped when a rebuild's switch is published (decision 0018).
   const generations = new ActiveGenerations(reader, keys);
   await generations.listen(subscriber);
-  const readModels = new ReadModelStore(reader, keys, generations);
+  const readModels = new ReadModelStore(reader, keys, generations, deps.segments);
   const consistency = new CheckpointWaiter(subscriber, keys, readModels);
-  const feeds = new ChangeFeeds({ subscriber, reader, keys, log });
+  const feeds = new ChangeFeeds({ subscriber, reader, keys, log, segments: { of: (projection) => deps.segments.names(projection), checkpointChannel: (segment) => keys.checkpointChannel(segment), checkpoint: (segment) => readModels.checkpoint(segment) } });
   // Every subscription opens its own feed (context.subscribe); type-graphql only wants a PubSub to exist.
   const schema = await buildGraphQLSchema(deps.resolvers, createPubSub());
   const authenticator =
@@ -143,6 +146,7 @@ export interface ApiServes {
   queues: readonly string[];
   /** Every read model: the api reads them all and reports their lag. */
   projections: readonly string[];
+  segments: ProjectionSegments;
   resolvers: readonly ResolverClass[];
   pages: readonly StaticPage[];
 }
@@ -167,6 +171,7 @@ export function apiRole(serves: ApiServes): RolePart {
         telemetry: { role: ctx.role, metrics: ctx.metrics, checks: telemetry.checks, queues: telemetry.queues },
         pages: serves.pages,
         projections: serves.projections,
+        segments: serves.segments,
       });
       ctx.onStop("api", () => api.close());
       // The URL is followed by a space: tests and scripts read it with /GraphiQL at (\S+)/ (or /GraphQL at/ when GraphiQL is off).

@@ -3,6 +3,7 @@ import type { ResolverClass } from "../graphql/schema";
 import { historyProjection } from "../projection/historyProjection";
 import { sagaProjection } from "../saga/sagaProjection";
 import type { DocumentProjection } from "../projection/types";
+import { ProjectionSegments } from "../projection/projectionSegments";
 import type { ServiceDefinition } from "./service";
 import { apiRole } from "./apiRole";
 import { historyGraphQL, projectorRole } from "./projectorRole";
@@ -16,8 +17,10 @@ export const PLATFORM_ROLES = ["api", "projector", "saga", "all"] as const;
 export interface Composition {
   /** Every role, in start order (they stop in reverse): the api last, once what it sends to runs. */
   parts: readonly RolePart[];
-  /** Every read model the projector maintains. */
+  /** Every read model the projector maintains, a projection in segments as one per segment (`orders#0`, ...). */
   projections: readonly DocumentProjection<unknown>[];
+  /** How many segments each projection runs as (PROJECTION_SEGMENTS), for the read side to route and gather. */
+  segments: ProjectionSegments;
   /** Every resolver the api serves. */
   resolvers: readonly ResolverClass[];
   /** The roles a deployment runs as processes of their own, the platform's first: one container (or replica set) each. */
@@ -29,8 +32,10 @@ export interface Composition {
  * src/registry.ts. Everything that lists roles, queues, read models or
  * GraphQL types derives it from here.
  */
-export function compose(services: readonly ServiceDefinition[]): Composition {
-  const projections = allProjections(services);
+export function compose(services: readonly ServiceDefinition[], segmentCounts: Readonly<Record<string, number>> = {}): Composition {
+  const definitions = allProjections(services);
+  const segments = ProjectionSegments.of(definitions, segmentCounts);
+  const projections = segments.expand(definitions);
   const sagas = services.flatMap((s) => s.sagas ?? []);
   const projector = projectorRole(projections);
   const serviceRoles = services.map(serviceRole);
@@ -42,11 +47,12 @@ export function compose(services: readonly ServiceDefinition[]): Composition {
   const api = apiRole({
     queues: [...serviceRoles, saga, projector].flatMap((p) => p.queues),
     projections: projections.map((p) => p.name),
+    segments,
     resolvers,
     pages: services.flatMap((s) => s.pages ?? []),
   });
   const processRoles = [api, projector, saga, ...serviceRoles].map((p) => p.role);
-  return { parts: [...backends, api], projections, resolvers, processRoles };
+  return { parts: [...backends, api], projections, segments, resolvers, processRoles };
 }
 
 /** Every resolver the API serves: the services', the history's and, when any service has sagas, the saga operations. */

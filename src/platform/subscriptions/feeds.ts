@@ -6,6 +6,7 @@ import type { FeedKeys } from "./topics";
 import type { ChangeNotification } from "./topics";
 import type { Logger } from "../observability/logger";
 import { isAfter, newestLogged, oldestResumable, parseChange, readBatches } from "./changeLog";
+import { mergeSegmentFeeds, SegmentProgress } from "./segmentFeeds";
 
 export interface FeedRequest {
   /** The projection that publishes on `topic`: its change log is what the feed replays. */
@@ -32,6 +33,18 @@ export interface ChangeFeedsOptions {
   log: Logger;
   /** Batches read per XRANGE, and the queue length at which a replay waits for its client. */
   pageSize?: number;
+  /**
+   * The segments a projection publishes from, each with its own change log
+   * (decision 0027), and the channel where every segment announces the
+   * checkpoint it committed; by default every projection is one segment.
+   */
+  segments?: {
+    of(projection: string): readonly string[];
+    /** The channel where a segment announces each checkpoint it commits. */
+    checkpointChannel(segment: string): string;
+    /** Where a segment has committed up to: its change log then holds every change up to there. */
+    checkpoint(segment: string): Promise<LogPosition>;
+  };
 }
 
 const READ_ATTEMPTS = 20;
@@ -56,10 +69,16 @@ const READ_RETRY_MS = 500;
  */
 export class ChangeFeeds {
   private readonly byChannel = new Map<string, Set<Feed>>();
+  /** Feeds of one segment of a projection in segments, by the segment's checkpoint channel: they hear its checkpoints. */
+  private readonly bySegment = new Map<string, Set<Feed>>();
 
   constructor(private readonly options: ChangeFeedsOptions) {
     const { subscriber } = options;
-    onMessage(subscriber, (channel, message) => this.byChannel.get(channel)?.forEach((feed) => feed.receive(message)));
+    onMessage(subscriber, (channel, message) => {
+      const ofSegment = this.bySegment.get(channel);
+      if (ofSegment) this.onCheckpoint(ofSegment, message);
+      else this.byChannel.get(channel)?.forEach((feed) => feed.receive(message));
+    });
     // Messages published from here until the reconnect are lost: every feed holds, then replays them.
     onSubscriberChange(subscriber, {
       lost: () => this.feeds().forEach((feed) => feed.hold()),
@@ -72,13 +91,39 @@ export class ChangeFeeds {
    * delivered, when changes after `after` are no longer all in the change log.
    */
   async open(request: FeedRequest): Promise<AsyncIterableIterator<FeedItem>> {
+    const layout = this.options.segments;
+    const segments = layout?.of(request.projection) ?? [request.projection];
+    if (!layout || segments.length === 1) return withoutProgress(await this.openSegment(request, null));
+    // One feed per segment, each resuming from its own change log and passing on only its own segment's changes.
+    const feeds: Array<AsyncIterableIterator<FeedItem | SegmentProgress>> = [];
+    try {
+      for (const segment of segments) {
+        feeds.push(await this.openSegment({ ...request, projection: segment }, { name: segment, checkpointChannel: layout.checkpointChannel(segment), checkpoint: () => layout.checkpoint(segment) }));
+      }
+    } catch (error) {
+      await Promise.all(feeds.map((feed) => feed.return?.()));
+      throw error;
+    }
+    return mergeSegmentFeeds(feeds, (item): item is FeedFailure => item instanceof FeedFailure);
+  }
+
+  private async openSegment(
+    request: FeedRequest,
+    segment: { name: string; checkpointChannel: string; checkpoint: () => Promise<LogPosition> } | null,
+  ): Promise<AsyncIterableIterator<FeedItem | SegmentProgress>> {
     const { subscriber, reader, keys } = this.options;
     const channel = keys.topic(request.projection, request.topic);
     const logKey = keys.changeLog(request.projection);
-    const feed = new Feed(channel, logKey, this.options, () => this.remove(channel, feed));
+    const channels = segment ? [channel, segment.checkpointChannel] : [channel];
+    const feed = new Feed(channels, logKey, segment && { name: segment.name, checkpoint: segment.checkpoint }, this.options, () => this.remove(channel, feed));
     let feeds = this.byChannel.get(channel);
     if (!feeds) this.byChannel.set(channel, (feeds = new Set()));
     feeds.add(feed);
+    if (segment) {
+      let ofSegment = this.bySegment.get(segment.checkpointChannel);
+      if (!ofSegment) this.bySegment.set(segment.checkpointChannel, (ofSegment = new Set()));
+      ofSegment.add(feed);
+    }
     try {
       if (request.after) {
         const oldest = await readOrUnavailable(() => oldestResumable(reader, logKey));
@@ -87,7 +132,7 @@ export class ChangeFeeds {
       // Without `after`, the feed starts where the log ends now, read before SUBSCRIBE: a batch
       // published in between is then replayed, never lost.
       const start = request.after ?? (await readOrUnavailable(() => newestLogged(reader, logKey))) ?? LOG_START;
-      await subscribe(subscriber, channel);
+      await subscribe(subscriber, ...channels);
       feed.startAt(start);
     } catch (error) {
       feed.close();
@@ -101,7 +146,20 @@ export class ChangeFeeds {
     return [...this.byChannel.values()].flatMap((set) => [...set]);
   }
 
+  /** `{segment} {generation} {position}`: the segment's feeds have heard every change up to it (published after them, in the same commit). */
+  private onCheckpoint(feeds: ReadonlySet<Feed>, message: string): void {
+    const token = message.split(" ")[2];
+    const position = token ? parseLogPosition(token) : null;
+    if (position) feeds.forEach((feed) => feed.checkpoint(position));
+  }
+
   private remove(channel: string, feed: Feed): void {
+    const checkpoints = feed.checkpointChannel;
+    if (checkpoints !== null) {
+      const ofSegment = this.bySegment.get(checkpoints);
+      if (ofSegment?.delete(feed) && ofSegment.size === 0) this.bySegment.delete(checkpoints);
+    }
+    // The checkpoint channel stays subscribed: the checkpoint waiter listens to it on the same connection.
     const feeds = this.byChannel.get(channel);
     if (!feeds?.delete(feed) || feeds.size > 0) return;
     this.byChannel.delete(channel);
@@ -111,30 +169,44 @@ export class ChangeFeeds {
 
 class Feed {
   private covered: LogPosition = LOG_START;
-  /** Live messages waiting for a replay to end; null while live. */
-  private held: string[] | null = [];
+  /** Live messages (and, for a segment's feed, checkpoints) waiting for a replay to end; null while live. */
+  private held: Array<string | LogPosition> | null = [];
   /** Bumped when the subscriber disconnects: a replay that started before must not go live. */
   private epoch = 0;
   private running = false;
   private rerun = false;
   private started = false;
   private readAttempts = 0;
-  private readonly queue: FeedItem[] = [];
+  private readonly queue: Array<FeedItem | SegmentProgress> = [];
   private ended = false;
   private wake: (() => void) | null = null;
   private roomWaiter: (() => void) | null = null;
   private readonly pageSize: number;
 
+  private readonly channel: string;
+
   constructor(
-    private readonly channel: string,
+    /** The topic's channel, and for a segment's feed the checkpoint channel. */
+    private readonly channels: readonly string[],
     private readonly logKey: string,
+    /**
+     * A segment's feed: the topic's channel carries every segment's changes, it passes on only its
+     * own, and says how far it has passed (SegmentProgress) for the merge to order segments.
+     */
+    private readonly ofSegment: { name: string; checkpoint: () => Promise<LogPosition> } | null,
     private readonly options: ChangeFeedsOptions,
     private readonly onClose: () => void,
   ) {
     this.pageSize = options.pageSize ?? 200;
+    this.channel = channels[0]!;
+    this.segment = ofSegment?.name ?? null;
+    this.checkpointChannel = channels[1] ?? null;
   }
 
-  readonly iterator: AsyncIterableIterator<FeedItem> = {
+  readonly segment: string | null;
+  readonly checkpointChannel: string | null;
+
+  readonly iterator: AsyncIterableIterator<FeedItem | SegmentProgress> = {
     next: () => this.next(),
     // Must end at once, even while a client waits for the next change (graphql-ws calls it on unsubscribe).
     return: () => {
@@ -151,6 +223,22 @@ class Feed {
   startAt(position: LogPosition): void {
     this.covered = position;
     this.started = true;
+    if (this.segment !== null) this.queue.push(new SegmentProgress(position));
+  }
+
+  /** Its segment committed up to `position`: every change of the segment up to there has been received. */
+  checkpoint(position: LogPosition): void {
+    if (this.ended || !this.started) return;
+    if (this.held) this.held.push(position);
+    else this.advance(position);
+  }
+
+  private advance(position: LogPosition): void {
+    if (!isAfter(position, this.covered)) return;
+    this.covered = position;
+    if (this.segment === null) return;
+    this.queue.push(new SegmentProgress(position));
+    this.wakeUp();
   }
 
   receive(message: string): void {
@@ -177,7 +265,7 @@ class Feed {
         this.rerun = false;
         const epoch = this.epoch;
         try {
-          await subscribe(this.options.subscriber, this.channel); // confirmed before reading: later batches arrive live
+          await subscribe(this.options.subscriber, ...this.channels); // confirmed before reading: later batches arrive live
           await this.replay();
           this.readAttempts = 0;
           if (epoch === this.epoch && !this.rerun) this.goLive();
@@ -204,6 +292,8 @@ class Feed {
   }
 
   private async replay(): Promise<void> {
+    // Read first: the change log then holds every change up to it, and batches without changes are not logged.
+    const committed = this.ofSegment ? await this.ofSegment.checkpoint() : null;
     for (;;) {
       const { reader } = this.options;
       const from = this.covered;
@@ -214,9 +304,12 @@ class Feed {
       }
       for (const batch of batches) {
         for (const change of batch.changes) if (change.channel === this.channel) this.accept(change.message);
-        if (isAfter(batch.to, this.covered)) this.covered = batch.to;
+        this.advance(batch.to);
       }
-      if (batches.length < this.pageSize || this.ended) return;
+      if (batches.length < this.pageSize || this.ended) {
+        if (committed) this.advance(committed);
+        return;
+      }
       await this.room();
     }
   }
@@ -224,13 +317,17 @@ class Feed {
   private goLive(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const message of held) this.accept(message);
+    for (const message of held) {
+      if (typeof message === "string") this.accept(message);
+      else this.advance(message);
+    }
   }
 
   /** Passes a change on if it comes after everything passed on so far. */
   private accept(message: string): void {
     const change = parseChange(message);
     if (!change || this.ended) return;
+    if (this.segment !== null && change.projection !== this.segment) return;
     const position = parseLogPosition(change.position)!;
     if (!isAfter(position, this.covered)) return;
     this.covered = position;
@@ -246,7 +343,7 @@ class Feed {
     this.wakeUp();
   }
 
-  private next(): Promise<IteratorResult<FeedItem>> {
+  private next(): Promise<IteratorResult<FeedItem | SegmentProgress>> {
     const value = this.queue.shift();
     if (value !== undefined) {
       if (this.queue.length < this.pageSize) this.roomWaiter?.();
@@ -275,6 +372,26 @@ class Feed {
       };
     });
   }
+}
+
+/** A feed of a projection in one segment: it never says SegmentProgress, and callers never see it. */
+function withoutProgress(feed: AsyncIterableIterator<FeedItem | SegmentProgress>): AsyncIterableIterator<FeedItem> {
+  const plain: AsyncIterableIterator<FeedItem> = {
+    async next() {
+      for (;;) {
+        const result = await feed.next();
+        if (result.done) return { done: true, value: undefined };
+        if (!(result.value instanceof SegmentProgress)) return { done: false, value: result.value };
+      }
+    },
+    return: async () => {
+      await feed.return?.();
+      return { done: true, value: undefined };
+    },
+    throw: (error?: unknown) => feed.throw?.(error).then(() => ({ done: true as const, value: undefined })) ?? Promise.reject(error),
+    [Symbol.asyncIterator]: () => plain,
+  };
+  return plain;
 }
 
 function windowExceeded(after: LogPosition, oldest: LogPosition): ResumeWindowExceededError {
