@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { STOCK_LEVELS_TOPIC } from "../projections/inventory/products/projection";
+import { productsProjection, STOCK_LEVELS_TOPIC } from "../projections/inventory/products/projection";
 import { ReadModelKeys } from "../src/platform/projection/keys";
 import { UsageError } from "./lib/args";
 import { spawnNode } from "./lib/child";
@@ -22,7 +22,7 @@ import { medianOf, repeat } from "./lib/stats";
  * theirs alone, and latency runs from PUBLISH to receipt on one clock.
  *
  * The changes are published straight on the topic the api listens to
- * (`{prefix}:topic:stock-levels`), as the projector publishes them after its
+ * (`{prefix}:{products}:topic:stock-levels`), as the projector publishes them after its
  * commit, rather than appended as events: the fanout path starts at that
  * PUBLISH, both servers then get byte-identical messages at an exact rate,
  * and neither the projector nor PostgreSQL shares the cores with the servers
@@ -64,7 +64,7 @@ export const fanoutScenario: Scenario = {
     try {
       ctx.progress("starting a Redis of this run's own, the api process and the bare ws server");
       system = await benchSystem(["api"], { REDIS_URL: redisServer.url });
-      const apiChannel = new ReadModelKeys(system.prefix).topic(STOCK_LEVELS_TOPIC);
+      const apiChannel = new ReadModelKeys(system.prefix).topic(productsProjection.name, STOCK_LEVELS_TOPIC);
       const bareChannel = `${system.prefix}:bench:fanout`;
       bare = await spawnNode(
         resolve(__dirname, "lib/bareBroadcastServer.js"),

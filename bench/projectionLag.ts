@@ -64,7 +64,7 @@ export const projectionLagScenario: Scenario = {
       let readModelAt: LogPosition = { transactionId: 0n, globalPosition: 0n };
       let pendingReadModel: Pending[] = [];
       let readModelLags: number[] = [];
-      await subscriber.subscribe(keys.checkpointChannel);
+      await subscriber.subscribe(keys.checkpointChannel(productsProjection.name));
       subscriber.on("message", (_channel: string, message: string) => {
         const [projection, , token] = message.split(" ");
         const position = projection === productsProjection.name && token ? parseLogPosition(token) : null;

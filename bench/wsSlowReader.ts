@@ -44,7 +44,7 @@ export const wsSlowReaderScenario: Scenario = {
     const system = await benchSystem(["api"], { WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(subscriptions) });
     const redis = testRedis();
     const graphql = new JsonClient(system.url);
-    const channel = `${system.prefix}:topic:stock-levels`;
+    const channel = new ReadModelKeys(system.prefix).topic(productsProjection.name, "stock-levels");
     const listeners = async () => Number(((await redis.pubsub("NUMSUB", channel)) as [string, number])[1]);
     let position = 0;
     try {

@@ -19,6 +19,11 @@ const schema = z.object({
   /** A hot standby of DATABASE_URL for the log readers (projectors, saga starter, lag and status); appends stay on the primary. */
   DATABASE_READ_URL: z.preprocess(emptyAsUnset, z.string().url().optional()),
   REDIS_URL: z.string().url().optional(),
+  /** A Redis Cluster's start-up nodes, `host:port,host:port,…`: when set, every Redis connection is a cluster client (REDIS_URL is not used). */
+  REDIS_CLUSTER_NODES: z.preprocess(
+    emptyAsUnset,
+    z.string().regex(/^\s*[^,\s]+:\d{1,5}\s*(,\s*[^,\s]+:\d{1,5}\s*)*$/, "must be host:port,host:port,… (the cluster's start-up nodes)").optional(),
+  ),
   EVENTLINE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default("eventline"),
   // Unset: `.data`, or as root /var/lib/eventline/<hash of the project directory> (see embeddedPlan.ts).
   EVENTLINE_DATA_DIR: z.preprocess(emptyAsUnset, z.string().min(1).optional()),

@@ -16,6 +16,8 @@ import { allProjections, allResolvers, roleNames, startApp, type RunningApp } fr
 import { REBUILD_USAGE, rebuildCommand } from "./platform/runtime/rebuildCommand";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
 import { ENV_USAGE, envLines } from "./platform/runtime/envCommand";
+import { redisTarget } from "./platform/runtime/redisTarget";
+import { parseClusterNodes } from "./platform/core/redis";
 import { createLogger } from "./platform/observability/logger";
 import { services } from "./registry";
 
@@ -76,7 +78,8 @@ async function main(argv: string[]): Promise<void> {
   if (role === "all") {
     infra = await ensureDevInfra({
       databaseUrl: config.DATABASE_URL,
-      redisUrl: config.REDIS_URL,
+      // A cluster is never started locally: its first node stands for it (every connection uses REDIS_CLUSTER_NODES).
+      redisUrl: config.REDIS_URL ?? clusterStandIn(config.REDIS_CLUSTER_NODES),
       dataDir: config.EVENTLINE_DATA_DIR,
       cwd: process.cwd(),
       osUser: config.EVENTLINE_OS_USER,
@@ -85,14 +88,14 @@ async function main(argv: string[]): Promise<void> {
       log: (line) => log.info(line),
     });
     infra.notes.forEach((note) => log.info(note));
-  } else if (!config.DATABASE_URL || !config.REDIS_URL) {
-    throw new ConfigError(`the '${role}' role needs DATABASE_URL and REDIS_URL (only 'all' starts local servers by itself)`);
+  } else if (!config.DATABASE_URL || !redisTarget(config)) {
+    throw new ConfigError(`the '${role}' role needs DATABASE_URL and REDIS_URL or REDIS_CLUSTER_NODES (only 'all' starts local servers by itself)`);
   }
 
   let app: RunningApp;
   try {
     app = await startApp({
-      config: { ...config, DATABASE_URL: infra?.databaseUrl ?? config.DATABASE_URL!, REDIS_URL: infra?.redisUrl ?? config.REDIS_URL! },
+      config: { ...config, DATABASE_URL: infra?.databaseUrl ?? config.DATABASE_URL!, REDIS_URL: infra?.redisUrl ?? config.REDIS_URL ?? clusterStandIn(config.REDIS_CLUSTER_NODES)! },
       services,
       roles: [role],
       log,
@@ -167,3 +170,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   }
   process.exit(1);
 });
+
+/** `redis://host:port` of a cluster's first start-up node, for what wants one URL (logs, the local-servers check). */
+function clusterStandIn(nodes: string | undefined): string | undefined {
+  const first = parseClusterNodes(nodes)?.[0];
+  return first ? `redis://${first.host}:${first.port}` : undefined;
+}

@@ -97,7 +97,7 @@ async function logPositions(types: readonly string[]): Promise<string[]> {
 /** What the projector published on `topic` after `start`, in its change log's order. */
 async function publishedPositions(projection: string, topic: string): Promise<string[]> {
   const keys = new ReadModelKeys(system.prefix);
-  const channel = keys.topic(topic);
+  const channel = keys.topic(projection, topic);
   const positions: string[] = [];
   let from: LogPosition = parseLogPosition(start)!;
   for (;;) {
@@ -124,7 +124,7 @@ async function caughtUp(projection: string): Promise<boolean> {
 /** Whether the ordering queue holds the PlaceOrder of `orderId` (waiting, or taken by a stopped worker). */
 async function queued(orderId: string): Promise<boolean> {
   const connection = system.redis.duplicate();
-  const queue = new Queue(commandQueueName("ordering"), { connection, prefix: bullPrefix(system.prefix) });
+  const queue = new Queue(commandQueueName("ordering"), { connection, prefix: bullPrefix(system.prefix, commandQueueName("ordering")) });
   try {
     const jobs = await queue.getJobs(["waiting", "active", "prioritized"]);
     return jobs.some((job) => JSON.stringify(job.data).includes(`"orderId":"${orderId}"`));

@@ -19,7 +19,7 @@ let commands: Queue;
 
 beforeAll(async () => {
   system = await startSystem(["api", "projector", "saga", "inventory", "ordering", "payments"], { SAGA_DEADLINE_MS: String(DEADLINE_MS) });
-  commands = new Queue(commandQueueName("payments"), { connection: system.redis, prefix: bullPrefix(system.prefix) });
+  commands = new Queue(commandQueueName("payments"), { connection: system.redis, prefix: bullPrefix(system.prefix, commandQueueName("payments")) });
   await request(system.url, OpenAccountDocument, { customerId: "c-1", currency: "EUR", initialBalanceMinor: 10_000 });
   const { defineProduct } = await request(system.url, DefineProductDocument, {
     input: { sku: "TEA", name: "tea", priceMinor: 100, currency: "EUR", initialStock: 5 },

@@ -142,7 +142,7 @@ async function queuedCommandBytes(): Promise<number> {
   let cursor = "0";
   let bytes = 0;
   do {
-    const [next, keys] = await system.redis.scan(cursor, "MATCH", `${system.prefix}:bull:commands.*:*`, "COUNT", 1000);
+    const [next, keys] = await system.redis.scan(cursor, "MATCH", `${system.prefix}:{q:commands.*}:*`, "COUNT", 1000);
     cursor = next;
     for (const key of keys) {
       if ((await system.redis.type(key)) === "hash") bytes += Number(await system.redis.hstrlen(key, "data"));

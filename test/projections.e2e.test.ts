@@ -31,7 +31,7 @@ async function keysOfGeneration(generation: number): Promise<number> {
   let cursor = "0";
   let n = 0;
   do {
-    const [next, found] = await system.redis.scan(cursor, "MATCH", `${system.prefix}:rm:products:${generation}:*`, "COUNT", 1000);
+    const [next, found] = await system.redis.scan(cursor, "MATCH", `${system.prefix}:{products}:${generation}:*`, "COUNT", 1000);
     cursor = next;
     n += found.length;
   } while (cursor !== "0");
@@ -74,15 +74,15 @@ const ADMIN_OPERATIONS = [
 
 describe.each(ADMIN_OPERATIONS)("$name needs admin", (op) => {
   it("is refused without a token, and with query or command scopes", async () => {
-    const before = await system.redis.get(`${system.prefix}:proj:products:active`);
+    const before = await system.redis.get(`${system.prefix}:{products}:active`);
     expect(codeOf(await op.run({}))).toBe("UNAUTHENTICATED");
     for (const headers of [reader, clerk]) {
       const response = await op.run(headers);
       expect(codeOf(response)).toBe("FORBIDDEN");
       expect(response.errors![0]!.message).toContain("'admin'");
     }
-    expect(await system.redis.get(`${system.prefix}:proj:products:active`)).toBe(before); // nothing was rebuilt
-    expect(await system.redis.exists(`${system.prefix}:proj:products:rebuild`)).toBe(0);
+    expect(await system.redis.get(`${system.prefix}:{products}:active`)).toBe(before); // nothing was rebuilt
+    expect(await system.redis.exists(`${system.prefix}:{products}:rebuild`)).toBe(0);
   });
 });
 
@@ -113,7 +113,7 @@ it("rebuilds a projection through the API: a new generation takes over with the 
 });
 
 it("a rebuild already running refuses a second one, from the API and the CLI alike", async () => {
-  const lock = `${system.prefix}:proj:products:rebuild`;
+  const lock = `${system.prefix}:{products}:rebuild`;
   await system.redis.set(lock, JSON.stringify({ token: "other", by: "someone" }), "PX", 60_000);
   try {
     expect(codeOf(await execute(system.url, RebuildProjectionDocument, { name: "products" }, admin))).toBe("REBUILD_IN_PROGRESS");

@@ -26,7 +26,7 @@ const accountFeed = (customerId: string) => `subscription { accountChanged(custo
 const codeOf = (response: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => response.errors?.[0]?.extensions?.code;
 const eventsBy = async (actor: string) =>
   Number((await system.db.pool.query("SELECT count(*) FROM events WHERE metadata->>'actor' = $1", [actor])).rows[0].count);
-const listeners = async (customerId: string) => Number(((await system.redis.pubsub("NUMSUB", `${system.prefix}:topic:account:${customerId}`)) as [string, number])[1]);
+const listeners = async (customerId: string) => Number(((await system.redis.pubsub("NUMSUB", `${system.prefix}:{accounts}:topic:account:${customerId}`)) as [string, number])[1]);
 
 beforeAll(async () => {
   system = await startSystem(["api", "projector", "payments"], {

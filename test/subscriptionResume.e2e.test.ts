@@ -190,7 +190,7 @@ it("refuses bad arguments with VALIDATION naming them, and an `after` past the w
     expect(resumed.data).toEqual({ stockLevels: expect.objectContaining({ sku: "TEA-001", position: (await logPositions(STOCK_EVENTS, start))[0] }) });
 
     // Only the newest batch is kept: resuming from before it cannot be done without a gap.
-    const log = `${system.prefix}:changes:products`;
+    const log = `${system.prefix}:{products}:changes`;
     await system.redis.xtrim(log, "MAXLEN", 1);
     const fields = (await system.redis.xrange(log, "-", "+"))[0]![1];
     const oldest = fields[fields.indexOf("from") + 1];

@@ -1,4 +1,6 @@
 import type { Redis } from "ioredis";
+import type { RedisClient } from "../../src/platform/core/redis";
+import { scanKeys } from "../../src/platform/core/redisScan";
 import { FIRST_GENERATION, parseGeneration, ReadModelKeys } from "../../src/platform/projection/keys";
 import { projectGeneration } from "../../src/platform/projection/rebuild";
 import { allProjections } from "../../src/platform/runtime/app";
@@ -97,13 +99,11 @@ export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix:
  * Such a job would wait for BullMQ's stall check, or forever if no worker of
  * its queue comes back; every queue under `prefix` is scanned.
  */
-export async function stuckJobs(redis: Redis, prefix: string): Promise<string[]> {
+export async function stuckJobs(redis: RedisClient, prefix: string): Promise<string[]> {
   const live = await liveWorkers(redis);
   const stuck: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:bull:*:active`, "COUNT", 1000);
-    cursor = next;
+  // Every queue has a hash tag of its own (bullPrefix): `<prefix>:{q:<queue>}:<queue>:active`.
+  await scanKeys(redis, `${prefix}:{q:*}:*:active`, async (keys) => {
     for (const activeKey of keys) {
       const queueKey = activeKey.slice(0, -":active".length);
       for (const id of await redis.lrange(activeKey, 0, -1)) {
@@ -115,7 +115,7 @@ export async function stuckJobs(redis: Redis, prefix: string): Promise<string[]>
         else if (typeof owner === "string" && !live.has(owner)) stuck.push(`${queueKey.slice(prefix.length + 1)} job ${id}: locked by ${owner}, which is gone`);
       }
     }
-  } while (cursor !== "0");
+  });
   return stuck;
 }
 

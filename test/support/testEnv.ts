@@ -5,6 +5,8 @@ import { migrate } from "../../src/platform/eventstore/migrations";
 import type { EventRegistry } from "../../src/platform/eventstore/eventRegistry";
 import { EventStore } from "../../src/platform/eventstore/eventStore";
 import { createPool } from "../../src/platform/eventstore/pool";
+import type { RedisClient } from "../../src/platform/core/redis";
+import { unlinkMatching } from "../../src/platform/core/redisScan";
 
 /** Server-level URL used to create and drop per-test databases. */
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -53,13 +55,8 @@ export function testPrefix(): string {
 }
 
 /** Deletes every key under `prefix` (never a whole-server flush: the Redis is shared). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== "0");
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  await unlinkMatching(redis, `${prefix}:*`);
 }
 
 export function testRedis(): Redis {
@@ -86,11 +83,13 @@ export async function waitForLogVisible(db: TestDatabase, timeoutMs = 20_000): P
  * published before that would not reach it.
  */
 export async function untilSubscribed(redis: Redis, prefix: string, topic: string, timeoutMs = 15_000): Promise<void> {
-  const channel = `${prefix}:topic:${topic}`;
+  // The topic's channel lives under the hash tag of the projection that publishes it, whichever that is.
+  const channel = `${prefix}:{*}:topic:${topic}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [, count] = (await redis.pubsub("NUMSUB", channel)) as [string, number];
-    if (Number(count) > 0) return;
+    const channels = (await redis.pubsub("CHANNELS", channel)).map(String);
+    const counts = channels.length ? ((await redis.pubsub("NUMSUB", ...channels)) as Array<string | number>) : [];
+    if (counts.some((value, i) => i % 2 === 1 && Number(value) > 0)) return;
     if (Date.now() > deadline) throw new Error(`the server never subscribed to ${channel}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -52,7 +52,7 @@ beforeAll(async () => {
   redis = testRedis();
   workerRedis = testRedis();
   prefix = testPrefix();
-  queue = new Queue(commandQueueName(SERVICE), { connection: redis, prefix: bullPrefix(prefix) });
+  queue = new Queue(commandQueueName(SERVICE), { connection: redis, prefix: bullPrefix(prefix, commandQueueName(SERVICE)) });
 });
 
 afterAll(async () => {

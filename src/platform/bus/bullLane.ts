@@ -1,18 +1,17 @@
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import { DomainError, errorMessage, UnavailableError } from "../core/errors";
 import { queueTelemetry } from "../observability/queueTelemetry";
-import { bullPrefix } from "../core/redis";
+import { bullPrefix, type RedisClient } from "../core/redis";
 import type { Reply } from "./reply";
 import { type Exchange, RequestReply } from "./requestReply";
 
 export interface BullLaneOptions<T> {
   /** The queue's name. */
   name: string;
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /** A connection of its own for QueueEvents, which blocks on it. */
-  eventsConnection: () => Redis;
+  eventsConnection: () => RedisClient;
   /** What the request's handler is called in errors ("the inventory service"). */
   dependency: string;
   parse(value: unknown): Reply<T>;
@@ -29,7 +28,7 @@ export class BullLane<Data, T> {
   private events: Promise<QueueEvents> | null = null;
 
   constructor(private readonly options: BullLaneOptions<T>) {
-    this.queue = new Queue<Data, Reply<T>>(options.name, { connection: options.connection, prefix: bullPrefix(options.prefix), ...queueTelemetry() });
+    this.queue = new Queue<Data, Reply<T>>(options.name, { connection: options.connection, prefix: bullPrefix(options.prefix, options.name), ...queueTelemetry() });
     this.queue.on("error", () => undefined); // outages surface on send
   }
 
@@ -51,7 +50,7 @@ export class BullLane<Data, T> {
    */
   listen(): Promise<QueueEvents> {
     this.events ??= (async () => {
-      const prefix = bullPrefix(this.options.prefix);
+      const prefix = bullPrefix(this.options.prefix, this.options.name);
       const [last] = await this.options.connection.xrevrange(`${prefix}:${this.options.name}:events`, "+", "-", "COUNT", 1);
       const events = new QueueEvents(this.options.name, { connection: this.options.eventsConnection(), prefix, lastEventId: last?.[0] ?? "0-0" });
       events.on("error", () => undefined); // reconnects by itself

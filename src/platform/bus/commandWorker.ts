@@ -1,11 +1,10 @@
 import { DelayedError, type Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { DomainError, ErrorCode, errorMessage, UnavailableError, ValidationError } from "../core/errors";
 import { connectionLost, type PostgresHealth } from "./postgresHealth";
 import type { Logger } from "../observability/logger";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import type { CommandExecutor } from "./commandBus";
-import { bullPrefix } from "../core/redis";
+import { bullPrefix, type RedisClient } from "../core/redis";
 import { COMMAND_JOB, commandQueueName } from "./queueCommandBus";
 import { answer, refusalReply } from "./reply";
 import { type CommandJob, type CommandReply, type DeferralNotice, parseCommandJob, toWireOutcome } from "./wire";
@@ -40,7 +39,7 @@ export class CommandWorker {
   constructor(
     service: string,
     execute: CommandExecutor,
-    connection: Redis,
+    connection: RedisClient,
     prefix: string,
     log: Logger,
     options: Partial<CommandWorkerOptions> = {},
@@ -73,7 +72,7 @@ export class CommandWorker {
         }
       },
       // Not autorun: it takes jobs only once its presence is registered (see WorkerRecovery.register).
-      { connection, prefix: bullPrefix(prefix), concurrency, autorun: false, ...this.recovery.workerOptions(), ...queueTelemetry() },
+      { connection, prefix: bullPrefix(prefix, commandQueueName(service)), concurrency, autorun: false, ...this.recovery.workerOptions(), ...queueTelemetry() },
     );
     this.started = this.recovery.register().then(async () => {
       this.worker.run().catch((error: unknown) => log.error({ service }, `${service} worker stopped: ${errorMessage(error)}`));

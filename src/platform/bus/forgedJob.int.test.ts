@@ -34,7 +34,7 @@ beforeAll(async () => {
   workerRedis = testRedis();
   prefix = testPrefix();
   for (const service of services) {
-    queues.set(service.name, new Queue(commandQueueName(service.name), { connection: redis, prefix: bullPrefix(prefix) }));
+    queues.set(service.name, new Queue(commandQueueName(service.name), { connection: redis, prefix: bullPrefix(prefix, commandQueueName(service.name)) }));
     const execute = service.createExecutor({ store: db.store, handlerOptions: {} });
     const worker = new CommandWorker(service.name, execute, workerRedis, prefix, capturingLogger([]));
     workers.push(worker);

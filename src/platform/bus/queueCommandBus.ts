@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import { assertSameCommand, fingerprintOf, shownCommandId } from "../aggregate/idempotency";
 import { DomainError, ErrorCode, IdempotencyKeyReusedError, OverloadedError, UnavailableError, ValidationError } from "../core/errors";
 import type { Admission } from "./admission";
 import { BullLane } from "./bullLane";
-import { createRedis } from "../core/redis";
+import { createRedis, type RedisClient, type RedisTarget } from "../core/redis";
 import type { RawCommandBus } from "./rawCommandBus";
 import { refusalReply } from "./reply";
 import { asDuplicate, type CommandJob, commandTimedOut, type CommandReply, fromReply, isDeferralNotice, parseCommandReply, type WireOutcome } from "./wire";
@@ -67,13 +66,13 @@ export class CommandQueueUnavailable extends UnavailableError {
  */
 export class QueueCommandBus implements RawCommandBus {
   private readonly lanes = new Map<string, BullLane<CommandJob, WireOutcome>>();
-  private readonly eventConnections: Redis[] = [];
+  private readonly eventConnections: RedisClient[] = [];
   /** A connection still making its first contact is waited for; one that was lost is not. */
   private wasReady: boolean;
 
   constructor(
-    private readonly connection: Redis,
-    private readonly redisUrl: string,
+    private readonly connection: RedisClient,
+    private readonly redisUrl: RedisTarget,
     private readonly prefix: string,
     private readonly options: QueueCommandBusOptions,
   ) {

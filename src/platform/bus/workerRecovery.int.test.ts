@@ -20,7 +20,7 @@ const closers: Array<() => Promise<unknown>> = [];
 beforeEach(async () => {
   redis = testRedis();
   prefix = testPrefix();
-  queue = new Queue(QUEUE, { connection: redis, prefix: bullPrefix(prefix) });
+  queue = new Queue(QUEUE, { connection: redis, prefix: bullPrefix(prefix, QUEUE) });
 });
 
 afterEach(async () => {
@@ -33,7 +33,7 @@ afterEach(async () => {
 /** Takes one job by hand, as a worker named `name` would, and never finishes it (its process is "gone"). */
 async function holdOneJob(name: string): Promise<string> {
   const connection = redis.duplicate();
-  const holder = new Worker(QUEUE, null, { connection, prefix: bullPrefix(prefix), name, autorun: false });
+  const holder = new Worker(QUEUE, null, { connection, prefix: bullPrefix(prefix, QUEUE), name, autorun: false });
   const job = await holder.getNextJob("dead-token");
   expect(job).toBeDefined();
   closers.push(async () => {
@@ -46,7 +46,7 @@ async function holdOneJob(name: string): Promise<string> {
 function startRecoveringWorker(ran: string[], logs: string[]) {
   const connection = redis.duplicate();
   const recovery = new WorkerRecovery(connection, 1000, capturingLogger(logs));
-  const worker = new Worker(QUEUE, async (job) => void ran.push(job.id!), { connection, prefix: bullPrefix(prefix), ...recovery.workerOptions() });
+  const worker = new Worker(QUEUE, async (job) => void ran.push(job.id!), { connection, prefix: bullPrefix(prefix, QUEUE), ...recovery.workerOptions() });
   closers.push(async () => {
     await worker.close();
     await recovery.stop();
@@ -64,7 +64,7 @@ const until = async (probe: () => boolean, ms: number) => {
 it("takes back, within the bound, a job whose worker has no connection left", async () => {
   await queue.add("work", { n: 1 });
   const jobId = await holdOneJob("dead-worker");
-  expect(await redis.pttl(`${bullPrefix(prefix)}:${QUEUE}:${jobId}:lock`)).toBeGreaterThan(20_000);
+  expect(await redis.pttl(`${bullPrefix(prefix, QUEUE)}:${QUEUE}:${jobId}:lock`)).toBeGreaterThan(20_000);
 
   const ran: string[] = [];
   const logs: string[] = [];

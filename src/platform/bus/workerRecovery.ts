@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Worker, WorkerOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import { clientList, namedConnection, type RedisClient } from "../core/redis";
 import { errorMessage } from "../core/errors";
 import type { Logger } from "../observability/logger";
 
@@ -34,7 +34,7 @@ const PRESENCE = "eventline-worker:";
  */
 export class WorkerRecovery {
   readonly name = `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  private presence: Redis | null = null;
+  private presence: RedisClient | null = null;
   private registered: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -43,7 +43,7 @@ export class WorkerRecovery {
   private readonly restartGraceMs: number;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly withinMs: number,
     private readonly log: Logger,
   ) {
@@ -69,9 +69,7 @@ export class WorkerRecovery {
    */
   register(): Promise<void> {
     this.registered ??= (async () => {
-      this.presence = this.connection.duplicate({ connectionName: `${PRESENCE}${this.name}`, lazyConnect: false });
-      this.presence.on("error", () => undefined); // reconnects by itself, under the same name (ioredis sets it on every connect)
-      await this.presence.client("SETNAME", `${PRESENCE}${this.name}`);
+      this.presence = await namedConnection(this.connection, `${PRESENCE}${this.name}`);
     })();
     return this.registered;
   }
@@ -151,8 +149,8 @@ export class WorkerRecovery {
 }
 
 /** Names of the workers that have a presence connection open to this Redis (CLIENT LIST). */
-export async function liveWorkers(connection: Redis): Promise<Set<string>> {
-  const list = String(await connection.client("LIST"));
+export async function liveWorkers(connection: RedisClient): Promise<Set<string>> {
+  const list = await clientList(connection);
   return new Set([...list.matchAll(new RegExp(`\\bname=${PRESENCE}(\\S+)`, "g"))].map((m) => m[1]!));
 }
 

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 
 /**
@@ -15,7 +16,7 @@ import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from
  * checkpoint and the owner's lease token; callers do not change.
  */
 export class RedisCheckpointer {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /**
    * Opens a unit of work: watches `fence`, resolves where the checkpoint

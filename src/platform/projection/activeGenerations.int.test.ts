@@ -76,13 +76,13 @@ it("caches the pointer: a switch nobody announced is not seen while the old gene
 
 it("drops the cached pointer when a switch is published", async () => {
   await silentlyProject(2);
-  await redis.publish(keys.checkpointChannel, "tallies 2 0/0");
+  await redis.publish(keys.checkpointChannel("tallies"), "tallies 2 0/0");
   await eventually(async () => (await readModels.get<Tally & { marked?: number }>("tallies", "t-0"))?.marked === 1, "generation 2 served");
 });
 
 it("a live checkpoint of the cached generation keeps the pointer cached", async () => {
-  await redis.publish(keys.checkpointChannel, "tallies 1 0/0");
-  await redis.publish(keys.checkpointChannel, "other 7 0/0");
+  await redis.publish(keys.checkpointChannel("tallies"), "tallies 1 0/0");
+  await redis.publish(keys.checkpointChannel("tallies"), "other 7 0/0");
   await eventually(async () => (await generations.current("tallies")).cached, "still cached");
 });
 
@@ -131,7 +131,7 @@ describe("a missed invalidation", () => {
     await eventually(async () => (await generations.current("tallies")).cached, "caching again");
     await redis.set(keys.activeGeneration("tallies"), "1");
     expect(await readModels.get("tallies", "t-0")).toHaveProperty("marked", 1); // cached (generation 2)
-    await redis.publish(keys.checkpointChannel, "tallies 1 0/0");
+    await redis.publish(keys.checkpointChannel("tallies"), "tallies 1 0/0");
     await eventually(async () => !(await readModels.get<{ marked?: number }>("tallies", "t-0"))?.marked, "generation 1 served again");
   });
 });

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
+import { onMessage, onSubscriberChange, subscribe } from "../core/redisPubSub";
 import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
 
 export interface ActiveGenerationsOptions {
@@ -35,9 +36,9 @@ export const defaultPointerMaxAgeMs = 1000;
  * - Invalidated by the checkpoint channel: a rebuild's switch publishes
  *   `{name} {newGen} {position}` in the same MULTI that moves the pointer, and
  *   a message naming another generation than the cached one drops the entry.
- * - Nothing is cached unless a subscriber is listening: from its connection's
- *   close until its SUBSCRIBE is confirmed again, every read goes to Redis,
- *   because messages published meanwhile are lost.
+ * - Nothing is cached unless a subscriber is listening to the projection's
+ *   channel: from its connection's close until its SUBSCRIBE is confirmed
+ *   again, every read goes to Redis, because messages published meanwhile are lost.
  * - An entry lives at most `maxAgeMs`.
  * - A pointer read that started before an invalidation is not stored (epoch),
  *   so a late reply cannot put an old generation back.
@@ -50,12 +51,16 @@ export class ActiveGenerations {
   private readonly epochs = new Map<string, number>();
   /** Bumped when everything is invalidated. */
   private epoch = 0;
-  private listening = false;
+  private subscriber: RedisClient | null = null;
+  /** Checkpoint channel -> projection, for every projection read so far. */
+  private readonly channels = new Map<string, string>();
+  /** Projections whose channel is subscribed, confirmed since the subscriber last dropped. */
+  private readonly listening = new Set<string>();
   private readonly maxAgeMs: number;
   private readonly now: () => number;
 
   constructor(
-    private readonly reader: Redis,
+    private readonly reader: RedisClient,
     private readonly keys: ReadModelKeys,
     options: ActiveGenerationsOptions = {},
   ) {
@@ -63,16 +68,22 @@ export class ActiveGenerations {
     this.now = options.now ?? Date.now;
   }
 
-  /** Starts caching, invalidated through `subscriber` (a connection in subscriber mode, may be shared). */
-  async listen(subscriber: Redis): Promise<void> {
-    const channel = this.keys.checkpointChannel;
-    subscriber.on("message", (from: string, message: string) => {
-      if (from === channel) this.onMessage(message);
+  /**
+   * Starts caching, invalidated through `subscriber` (a connection in
+   * subscriber mode, may be shared). Each projection has its own checkpoint
+   * channel (under its hash tag): it is subscribed when the projection is
+   * first read, and cached from the read after SUBSCRIBE was confirmed.
+   */
+  async listen(subscriber: RedisClient): Promise<void> {
+    this.subscriber = subscriber;
+    onMessage(subscriber, (from, message) => {
+      if (this.channels.has(from)) this.onMessage(message);
     });
-    subscriber.on("close", () => this.deafen());
     // ioredis resubscribes by itself on reconnect; ours is confirmed before caching resumes (Redis answers in order).
-    subscriber.on("ready", () => void this.subscribe(subscriber).catch(() => undefined));
-    if (subscriber.status === "ready") await this.subscribe(subscriber);
+    onSubscriberChange(subscriber, {
+      lost: () => this.deafen(),
+      back: () => [...this.channels.values()].forEach((projection) => void this.subscribe(projection).catch(() => undefined)),
+    });
   }
 
   async current(projection: string): Promise<ActiveGeneration> {
@@ -87,29 +98,39 @@ export class ActiveGenerations {
 
   /** Reads the pointer from Redis (and caches it when it is safe to). */
   async refresh(projection: string): Promise<ActiveGeneration> {
+    const channel = this.keys.checkpointChannel(projection);
+    if (this.subscriber && !this.channels.has(channel)) {
+      this.channels.set(channel, projection);
+      void this.subscribe(projection).catch(() => undefined); // until confirmed, reads are not cached
+    }
     const epoch = this.epoch;
     const own = this.epochs.get(projection);
     const generation = parseGeneration(await this.reader.get(this.keys.activeGeneration(projection)));
     const keys = this.keys.generation(projection, generation);
-    if (this.listening && epoch === this.epoch && own === this.epochs.get(projection)) this.entries.set(projection, { generation, keys, at: this.now() });
+    if (this.listening.has(projection) && epoch === this.epoch && own === this.epochs.get(projection)) {
+      this.entries.set(projection, { generation, keys, at: this.now() });
+    }
     return { generation, keys, cached: false };
   }
 
-  private async subscribe(subscriber: Redis): Promise<void> {
-    await subscriber.subscribe(this.keys.checkpointChannel);
-    if (subscriber.status !== "ready") return; // closed again meanwhile; the next 'ready' retries
-    this.invalidateAll(); // switches during the outage went unheard
-    this.listening = true;
+  private async subscribe(projection: string): Promise<void> {
+    if (!this.subscriber) return;
+    const epoch = this.epoch;
+    await subscribe(this.subscriber, this.keys.checkpointChannel(projection));
+    if (epoch !== this.epoch) return; // dropped again meanwhile; the next reconnect retries
+    this.invalidate(projection); // switches before now went unheard
+    this.listening.add(projection);
   }
 
   private deafen(): void {
-    this.listening = false;
-    this.invalidateAll();
-  }
-
-  private invalidateAll(): void {
+    this.listening.clear();
     this.epoch++;
     this.entries.clear();
+  }
+
+  private invalidate(projection: string): void {
+    this.epochs.set(projection, (this.epochs.get(projection) ?? 0) + 1);
+    this.entries.delete(projection);
   }
 
   /**
@@ -122,7 +143,6 @@ export class ActiveGenerations {
     if (projection === undefined) return;
     const entry = this.entries.get(projection);
     if (entry !== undefined && String(entry.generation) === generation) return;
-    this.epochs.set(projection, (this.epochs.get(projection) ?? 0) + 1);
-    this.entries.delete(projection);
+    this.invalidate(projection);
   }
 }

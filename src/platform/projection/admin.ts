@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 import { errorMessage, UnavailableError } from "../core/errors";
 import { BullLane } from "../bus/bullLane";
-import { bullPrefix } from "../core/redis";
+import { bullPrefix, type RedisClient } from "../core/redis";
 import { answer, parseEnvelope, parseReply, type Reply, unwrap } from "../bus/reply";
 import { RequestTimeoutError } from "../bus/requestReply";
 import type { ProjectionStatusView } from "./status";
@@ -54,9 +53,9 @@ export class ProjectorAdminClient {
   private readonly lane: BullLane<AdminRequest, AdminResult>;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     /** Dedicated: QueueEvents blocks on it. */
-    eventsConnection: Redis,
+    eventsConnection: RedisClient,
     prefix: string,
     private readonly timeoutMs: number,
   ) {
@@ -99,7 +98,7 @@ export class ProjectorAdminClient {
 
 /** The projector's end: parses and runs each request; refusals are answers, other failures fail the job. */
 export function startAdminWorker(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   handle: (request: AdminRequest) => Promise<AdminResult>,
   log: Logger,
@@ -107,7 +106,7 @@ export function startAdminWorker(
   const worker = new Worker<AdminRequest, Reply<AdminResult>>(
     PROJECTOR_ADMIN_QUEUE,
     (job) => answer(() => handle(parseEnvelope(adminRequest, job.data, "request"))),
-    { connection, prefix: bullPrefix(prefix), concurrency: 4 },
+    { connection, prefix: bullPrefix(prefix, PROJECTOR_ADMIN_QUEUE), concurrency: 4 },
   );
   worker.on("failed", (job, error) => log.warn(`projector admin ${job?.data.op ?? "?"} ${job?.data.projection ?? ""} failed: ${errorMessage(error)}`));
   worker.on("error", (error) => log.warn(`projector admin worker: ${errorMessage(error)}`));

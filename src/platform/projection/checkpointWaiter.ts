@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
+import { onMessage, subscribe } from "../core/redisPubSub";
 import { DomainError, ErrorCode } from "../core/errors";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { ReadModelKeys } from "./keys";
@@ -18,21 +19,28 @@ interface Waiter {
  */
 export class CheckpointWaiter {
   private readonly waiters = new Set<Waiter>();
-  private ready: Promise<unknown> | null = null;
+  /** Per projection's checkpoint channel: its SUBSCRIBE (each projection publishes under its own hash tag). */
+  private readonly ready = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly keys: ReadModelKeys,
     private readonly readModels: ReadModelStore,
   ) {
-    subscriber.on("message", (channel: string, message: string) => {
-      if (channel === keys.checkpointChannel) this.onCheckpoint(message);
+    onMessage(subscriber, (channel, message) => {
+      if (this.ready.has(channel)) this.onCheckpoint(message);
     });
   }
 
   async waitFor(projection: string, position: LogPosition, timeoutMs: number): Promise<void> {
-    this.ready ??= this.subscriber.subscribe(this.keys.checkpointChannel);
-    await this.ready;
+    const channel = this.keys.checkpointChannel(projection);
+    let ready = this.ready.get(channel);
+    if (!ready) {
+      ready = subscribe(this.subscriber, channel);
+      this.ready.set(channel, ready);
+      ready.catch(() => this.ready.delete(channel)); // the next wait tries again
+    }
+    await ready;
     let waiter: Waiter | undefined;
     const reached = new Promise<void>((resolve) => {
       waiter = { projection, position, resolve };

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
 import { formatLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
 import type { GenerationKeys } from "./keys";
@@ -87,7 +87,7 @@ function firstFailing<Doc>(projection: DocumentProjection<Doc>, states: Array<{ 
 
 /** Queues the plan's document writes and index changes on `tx`. */
 export function writePlan<Doc>(
-  tx: ReturnType<Redis["multi"]>,
+  tx: ChainableCommander,
   projection: DocumentProjection<Doc>,
   gen: GenerationKeys,
   before: ReadonlyMap<string, Doc | null>,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import type { Queryable } from "../eventstore/eventStore";
 import type { LogPosition } from "../eventstore/logPosition";
 import { parseGeneration, type ReadModelKeys } from "./keys";
@@ -33,7 +33,7 @@ export async function lagBehind(db: Queryable, checkpoint: LogPosition): Promise
 }
 
 /** Lag of a projection's active generation: its checkpoint in Redis against the log head in PostgreSQL. */
-export async function projectionLag(db: Queryable, redis: Redis, keys: ReadModelKeys, projection: string): Promise<Lag> {
+export async function projectionLag(db: Queryable, redis: RedisClient, keys: ReadModelKeys, projection: string): Promise<Lag> {
   const generation = parseGeneration(await redis.get(keys.activeGeneration(projection)));
   const checkpoint = parseCheckpoint(await redis.get(keys.generation(projection, generation).checkpoint));
   return lagBehind(db, checkpoint);

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import { DomainError, ErrorCode, errorMessage, NotFoundError } from "../core/errors";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { RecordedEvent } from "../eventstore/types";
@@ -103,7 +103,7 @@ return raw`;
  * Drops a parked event for good, leaving its read model without it, and
  * records who skipped it and when (newest first, bounded).
  */
-export async function skipParked(redis: Redis, keys: ReadModelKeys, projection: string, eventId: string, by: string): Promise<ParkedEvent> {
+export async function skipParked(redis: RedisClient, keys: ReadModelKeys, projection: string, eventId: string, by: string): Promise<ParkedEvent> {
   const gen = keys.generation(projection, parseGeneration(await redis.get(keys.activeGeneration(projection))));
   const raw = (await redis.eval(SKIP, 2, gen.parked, keys.skipped(projection), eventId, by, new Date().toISOString(), SKIPPED_KEPT)) as string | null;
   if (raw === null) throw new NotFoundError(`parked event of projection '${projection}'`, eventId);

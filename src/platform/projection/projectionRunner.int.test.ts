@@ -67,7 +67,7 @@ it("publishes changes only for batches that commit", async () => {
   runners.push(subscriber);
   const heard: string[] = [];
   subscriber.on("message", (_channel: string, message: string) => heard.push(message));
-  await subscriber.subscribe(keys.topic("tally:tally-9"));
+  await subscriber.subscribe(keys.topic("tallies", "tally:tally-9"));
   const live = runner(redis);
   await db.store.append("tally-9", "no_stream", [{ type: "Added", data: { n: 5 }, metadata: meta }]);
   await waitForLogVisible(db);

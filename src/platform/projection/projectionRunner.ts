@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import type { EventStore } from "../eventstore/eventStore";
 import { KeyedSerializer } from "../core/serialize";
 import { formatLogPosition, type LogPosition } from "../eventstore/logPosition";
@@ -10,6 +10,7 @@ import { type Plan, planBatch, writePlan } from "./fold";
 import type { DocumentProjection } from "./types";
 import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
 import { publishChanges } from "../subscriptions/publish";
+import { type PubSubMode, pubSubMode, queuePublish } from "../core/redisPubSub";
 import { RedisCheckpointer } from "../processing/redisCheckpointer";
 import type { ProcessorStep, StepResult } from "../processing/types";
 
@@ -54,9 +55,10 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   private readonly serial = new KeyedSerializer();
   private readonly maxEventAttempts: number;
   private ahead: { from: string; read: Promise<ReadAllResult> } | null = null;
+  private readonly pubSub: PubSubMode;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: EventStore,
     private readonly keys: ReadModelKeys,
     readonly projection: DocumentProjection<Doc>,
@@ -64,6 +66,7 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   ) {
     this.name = projection.name;
     this.checkpointer = new RedisCheckpointer(redis);
+    this.pubSub = pubSubMode(redis);
     this.typeFilter = projection.eventTypes === "all" ? null : new Set(projection.eventTypes);
     this.maxEventAttempts = options.maxEventAttempts ?? DEFAULT_MAX_EVENT_ATTEMPTS;
   }
@@ -197,9 +200,9 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
       // Published inside the transaction: subscribers hear of a change exactly
       // when it becomes visible, and an aborted (duplicate) batch says nothing.
       const maxBatches = this.options.changeLogLength ?? DEFAULT_CHANGE_LOG_LENGTH;
-      const log = this.projection.topics ? { projection: this.projection.name, from, to: next, maxBatches } : null;
-      publishChanges(tx, this.keys, plan.notifications, log);
-      tx.publish(this.keys.checkpointChannel, `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
+      const log = this.projection.topics ? { from, to: next, maxBatches } : null;
+      publishChanges(tx, this.keys, this.projection.name, this.pubSub, plan.notifications, log);
+      queuePublish(tx, this.pubSub, this.keys.checkpointChannel(this.projection.name), `${this.projection.name} ${generation} ${formatLogPosition(next)}`);
     }
     const committed = await this.checkpointer.commit(tx, gen.checkpoint, next);
     if (!committed.success) return { kind: "superseded" };
@@ -240,7 +243,7 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
           tx.hdel(gen.parked, eventId);
           // Live only: the event is older than the checkpoint, so it has no place in the change
           // log's commit order, and feeds drop it as already passed. The document's next change carries it.
-          publishChanges(tx, this.keys, plan.notifications, null);
+          publishChanges(tx, this.keys, this.projection.name, this.pubSub, plan.notifications, null);
         } else {
           tx.hset(gen.parked, eventId, JSON.stringify({ ...entry, error: errorMessage(failure), attempts: entry.attempts + 1 }));
         }

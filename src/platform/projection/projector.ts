@@ -1,6 +1,5 @@
 import { type Job, Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
-import { bullPrefix, createRedis, createTransactionalRedis } from "../core/redis";
+import { bullPrefix, createRedis, createTransactionalRedis, type RedisClient, type RedisTarget } from "../core/redis";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
 import { errorMessage, NotFoundError } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
@@ -47,7 +46,8 @@ export const defaultProjectorOptions: ProjectorOptions = {
 
 export interface ProjectorDeps {
   store: EventStore;
-  redisUrl: string;
+  /** A Redis URL, or a cluster's start-up nodes. */
+  redisUrl: RedisTarget;
   keys: ReadModelKeys;
   projections: readonly DocumentProjection<unknown>[];
   log: Logger;
@@ -65,14 +65,14 @@ export interface ProjectorDeps {
 export class Projector {
   private readonly options: ProjectorOptions;
   private readonly runners = new Map<string, ProjectionRunner<unknown>>();
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
   private readonly rebuilds = new Map<string, { rebuild: Rebuild<unknown>; done: Promise<void> }>();
   private worker: Worker<DrainJobData> | null = null;
   private recovery: WorkerRecovery | null = null;
   private admin: Worker<AdminRequest> | null = null;
   private queue: Queue<DrainJobData> | null = null;
   private status: StatusPublisher | null = null;
-  private control: Redis | null = null;
+  private control: RedisClient | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private cleanup: Promise<void> = Promise.resolve();
   /** Catch-up drains this process's ticks are running, one per projection at most. */
@@ -99,7 +99,7 @@ export class Projector {
         }),
       );
     }
-    const prefix = bullPrefix(keys.prefix);
+    const prefix = bullPrefix(keys.prefix, PROJECTOR_QUEUE);
     // Status and skips on a connection of their own: the runners' connections hold WATCHes.
     this.control = this.connect();
     this.status = new StatusPublisher(this.control, store, keys);
@@ -287,13 +287,13 @@ export class Projector {
     for (const scheduler of await queue.getJobSchedulers()) await queue.removeJobScheduler(scheduler.key);
   }
 
-  private connect(): Redis {
+  private connect(): RedisClient {
     const connection = createRedis(this.deps.redisUrl);
     connection.on("error", () => undefined); // reconnects by itself; the worker reports the outage
     return this.track(connection);
   }
 
-  private track(connection: Redis): Redis {
+  private track(connection: RedisClient): RedisClient {
     this.connections.push(connection);
     return connection;
   }

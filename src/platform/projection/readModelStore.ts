@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import { UnavailableError, ValidationError } from "../core/errors";
 import type { LogPosition } from "../eventstore/logPosition";
 import { ActiveGenerations } from "./activeGenerations";
@@ -44,7 +44,7 @@ export class ReadModelStore {
    * one that caches nothing until `listen()` is called on it (the api does).
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: ReadModelKeys,
     readonly generations: ActiveGenerations = new ActiveGenerations(redis, keys),
   ) {}

@@ -83,7 +83,7 @@ it("rebuilds into a new generation while the old one serves, includes events app
     const [name, generation, token] = message.split(" ");
     if (name === "tallies") published.push({ generation: Number(generation), position: parseLogPosition(token!)! });
   });
-  await subscriber.subscribe(keys.checkpointChannel);
+  await subscriber.subscribe(keys.checkpointChannel("tallies"));
   const seen: Array<{ active: string | null; t0: Tally | null }> = [];
   const reported: Array<RebuildProgress | null> = [];
   let appended = false;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
+import { pubSubMode, queuePublish } from "../core/redisPubSub";
 import { DomainError, ErrorCode } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { compareLogPositions, formatLogPosition } from "../eventstore/logPosition";
@@ -17,7 +18,7 @@ import type { DocumentProjection } from "./types";
  * An event the projection fails on is retried at once until it is parked.
  */
 export async function projectGeneration<Doc>(
-  redis: Redis,
+  redis: RedisClient,
   store: EventStore,
   keys: ReadModelKeys,
   projection: DocumentProjection<Doc>,
@@ -100,7 +101,7 @@ export class Rebuild<Doc> {
   private readonly progress: RebuildProgress;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: EventStore,
     private readonly keys: ReadModelKeys,
     private readonly projection: DocumentProjection<Doc>,
@@ -122,7 +123,7 @@ export class Rebuild<Doc> {
 
   /** Takes the projection's rebuild lock; throws REBUILD_IN_PROGRESS when another rebuild holds it. `redis` must be dedicated (WATCH). */
   static async start<Doc>(
-    redis: Redis,
+    redis: RedisClient,
     store: EventStore,
     keys: ReadModelKeys,
     projection: DocumentProjection<Doc>,
@@ -217,11 +218,9 @@ export class Rebuild<Doc> {
       await this.redis.unwatch();
       return false;
     }
-    const result = await this.redis
-      .multi()
-      .set(pointer, String(this.progress.generation))
-      .publish(this.keys.checkpointChannel, `${name} ${this.progress.generation} ${formatLogPosition(reached)}`)
-      .exec();
+    const tx = this.redis.multi().set(pointer, String(this.progress.generation));
+    queuePublish(tx, pubSubMode(this.redis), this.keys.checkpointChannel(name), `${name} ${this.progress.generation} ${formatLogPosition(reached)}`);
+    const result = await tx.exec();
     return result !== null;
   }
 

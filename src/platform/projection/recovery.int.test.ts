@@ -83,7 +83,7 @@ it("a projection added to a running system back-fills from the start of the log;
   await first.stop();
 
   // What an older deployment may leave behind: a catch-up schedule, and a drain queued for a projection that is gone.
-  const queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: redis, prefix: bullPrefix(keys.prefix) });
+  const queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: redis, prefix: bullPrefix(keys.prefix, PROJECTOR_QUEUE) });
   await queue.upsertJobScheduler("catch-up:retired", { every: 100 }, { name: DRAIN_JOB, data: { projection: "retired" } });
   await queue.add(DRAIN_JOB, { projection: "retired" });
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import { errorMessage } from "../core/errors";
 import type { EventStore } from "../eventstore/eventStore";
 import { formatLogPosition } from "../eventstore/logPosition";
@@ -22,7 +22,7 @@ export class StatusPublisher {
   private readonly startedAt = Date.now();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: EventStore,
     private readonly keys: ReadModelKeys,
     /** Publishes after a drain at most this often; the catch-up tick publishes regardless. */
@@ -88,7 +88,7 @@ export interface ProjectionStatusView {
 const SKIPPED_SHOWN = 20;
 
 /** The API's side: everything from Redis. */
-export async function readProjectionStatus(redis: Redis, keys: ReadModelKeys, projection: string): Promise<ProjectionStatusView> {
+export async function readProjectionStatus(redis: RedisClient, keys: ReadModelKeys, projection: string): Promise<ProjectionStatusView> {
   const generation = parseGeneration(await redis.get(keys.activeGeneration(projection)));
   const gen = keys.generation(projection, generation);
   const [checkpoint, status, parked, skipped, lock, progress] = await Promise.all([

@@ -1,6 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { bullPrefix } from "../core/redis";
+import { bullPrefix, type RedisClient } from "../core/redis";
 import { queueTelemetry } from "../observability/queueTelemetry";
 
 export const PROJECTOR_QUEUE = "projector";
@@ -23,12 +22,12 @@ export class ProjectorWakeups {
   private pending = false;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     prefix: string,
     private readonly projections: readonly string[],
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {
-    this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection, prefix: bullPrefix(prefix), ...queueTelemetry() });
+    this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection, prefix: bullPrefix(prefix, PROJECTOR_QUEUE), ...queueTelemetry() });
   }
 
   /** Fire and forget; a lost wake-up is covered by the projector's catch-up schedule. */

@@ -1,6 +1,5 @@
 import { createPubSub } from "@graphql-yoga/subscription";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../../config";
 import type { CommandBus } from "../bus/commandBus";
 import { UnavailableError } from "../core/errors";
@@ -9,7 +8,7 @@ import { issueRequestContext, requestedPositions, type RequestContext } from "..
 import { buildGraphQLSchema, type ResolverClass } from "../graphql/schema";
 import { type RunningServer, startGraphQLServer } from "../graphql/server";
 import { mountStaticPages } from "../graphql/staticPages";
-import { untilReady } from "../core/redis";
+import { type ConnectionOptions, untilReady, type RedisClient } from "../core/redis";
 import { CheckpointWaiter } from "../projection/checkpointWaiter";
 import type { ReadModelKeys } from "../projection/keys";
 import { ProjectorAdminClient } from "../projection/admin";
@@ -31,7 +30,7 @@ export interface ApiDeps {
   keys: ReadModelKeys;
   resolvers: readonly ResolverClass[];
   /** Opens a Redis connection that the app closes on shutdown. */
-  redis: (options?: object) => Redis;
+  redis: (options?: ConnectionOptions) => RedisClient;
   log: Logger;
   graphiqlQuery: string;
   /** The services' static pages, served beside GraphiQL. */
@@ -47,10 +46,10 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
   const { config, keys, log } = deps;
   // Queries must fail fast when Redis is down rather than queue forever, and when it is frozen rather than hang.
   const reader = deps.redis({ maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: config.REDIS_READ_TIMEOUT_MS });
-  const subscriber = deps.redis();
+  const subscriber = deps.redis({ subscriber: true });
   // Without an offline queue, a query sent before the handshake ends fails: say "ready" only once it has.
   if (!(await untilReady(reader, READER_CONNECT_WAIT_MS))) {
-    log.warn(`api: Redis not reachable after ${READER_CONNECT_WAIT_MS} ms; queries answer UNAVAILABLE until it is`);
+    log.warn(`api: RedisClient not reachable after ${READER_CONNECT_WAIT_MS} ms; queries answer UNAVAILABLE until it is`);
   }
   // The active-generation pointer is cached in process, dropped when a rebuild's switch is published (decision 0018).
   const generations = new ActiveGenerations(reader, keys);

@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
 import { Admission } from "../bus/admission";
 import { CommandInbox } from "../bus/commandInbox";
 import type { CommandExecutor } from "../bus/commandBus";
 import { CommandWorker } from "../bus/commandWorker";
-import { createRedis } from "../core/redis";
+import { type ConnectionOptions, createRedis, type RedisClient } from "../core/redis";
+import { redisTarget } from "./redisTarget";
 import { FailoverCommandBus } from "../bus/failoverCommandBus";
 import { InboxCommandBus } from "../bus/inboxCommandBus";
 import { InboxWorker } from "../bus/inboxWorker";
@@ -57,8 +57,9 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
     ...(reader ? { reader } : {}),
   });
   const keys = new ReadModelKeys(config.EVENTLINE_PREFIX);
-  const redis = (opts: object = {}): Redis => {
-    const connection = createRedis(config.REDIS_URL, opts);
+  const target = redisTarget(config) ?? config.REDIS_URL;
+  const redis = (opts: ConnectionOptions = {}): RedisClient => {
+    const connection = createRedis(target, opts);
     connection.on("error", () => undefined); // reconnects by itself; callers see UNAVAILABLE meanwhile
     onStop("redis connection", () => connection.quit().catch(() => connection.disconnect()));
     return connection;
@@ -79,7 +80,7 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
     maxLagSeconds: config.READY_MAX_LAG_SECONDS,
   });
   onStop("telemetry", () => telemetry.close());
-  const queueBus = new QueueCommandBus(shared, config.REDIS_URL, keys.prefix, {
+  const queueBus = new QueueCommandBus(shared, target, keys.prefix, {
     timeoutMs: config.COMMAND_TIMEOUT_MS,
     attempts: 5,
     enqueueTimeoutMs: config.COMMAND_ENQUEUE_TIMEOUT_MS,

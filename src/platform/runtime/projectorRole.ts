@@ -1,4 +1,5 @@
 import { historyEventNode, HistoryQueries } from "../graphql/historyResolvers";
+import { redisTarget } from "./redisTarget";
 import { Projector } from "../projection/projector";
 import { ProjectionResolvers, projectionStatusNode } from "../graphql/projectionResolvers";
 import type { DocumentProjection } from "../projection/types";
@@ -28,7 +29,7 @@ export const historyGraphQL: GraphQLPart = { resolvers: [HistoryQueries], nodes:
 
 function createProjector(ctx: RoleContext, projections: readonly DocumentProjection<unknown>[]): Projector {
   const { config, store, keys, log } = ctx;
-  return new Projector({ store, redisUrl: config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }) }, {
+  return new Projector({ store, redisUrl: redisTarget(config) ?? config.REDIS_URL, keys, projections, log: log.child({ component: "projector" }) }, {
     batchSize: config.PROJECTOR_BATCH_SIZE,
     catchUpEveryMs: config.PROJECTOR_CATCH_UP_MS,
     maxEventAttempts: config.PROJECTOR_MAX_EVENT_ATTEMPTS,

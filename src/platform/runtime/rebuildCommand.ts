@@ -2,6 +2,7 @@ import { Presets, SingleBar } from "cli-progress";
 import type { Config } from "../../config";
 import { ConfigError } from "../../config";
 import { createTransactionalRedis } from "../core/redis";
+import { redisTarget } from "./redisTarget";
 import { DomainError } from "../core/errors";
 import { EventStore } from "../eventstore/eventStore";
 import { createPool } from "../eventstore/pool";
@@ -29,11 +30,12 @@ export async function rebuildCommand(
     out.error(`usage: eventline ${REBUILD_USAGE}\n  projections: ${names.join(", ")}${args[0] ? `\n  no projection named '${args[0]}'` : ""}`);
     return 2;
   }
-  if (!config.DATABASE_URL || !config.REDIS_URL) {
-    throw new ConfigError("'rebuild' needs DATABASE_URL and REDIS_URL: the database and Redis of the running system");
+  const target = redisTarget(config);
+  if (!config.DATABASE_URL || !target) {
+    throw new ConfigError("'rebuild' needs DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES): the database and Redis of the running system");
   }
   const pool = createPool(config.DATABASE_URL, { max: 2 });
-  const redis = await createTransactionalRedis(config.REDIS_URL); // the rebuild switches generations with WATCH/MULTI
+  const redis = await createTransactionalRedis(target); // the rebuild switches generations with WATCH/MULTI
   const bar = new SingleBar(
     { format: `${projection.name} [{bar}] {percentage}% | {value}/{total} events | {phase}`, noTTYOutput: true, notTTYSchedule: 1000 },
     Presets.shades_classic,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ConnectionOptions, RedisClient } from "../core/redis";
 import type { Pool } from "pg";
 import type { Config } from "../../config";
 import type { CommandHandlerOptions } from "../aggregate/commandHandler";
@@ -59,7 +59,7 @@ export interface RoleContext {
   readonly bus: FailoverCommandBus;
   readonly handlerOptions: Partial<CommandHandlerOptions>;
   /** Opens a Redis connection that is closed on shutdown. */
-  redis(options?: object): Redis;
+  redis(options?: ConnectionOptions): RedisClient;
   onStop(name: string, run: () => Promise<unknown>): void;
   /** Takes a service's commands from both lanes: its BullMQ queue and, for when Redis is down, its inbox. */
   takeCommands(service: string, execute: CommandExecutor, log: Logger): Promise<CommandWorker>;

@@ -1,6 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { bullPrefix } from "../core/redis";
+import { bullPrefix, type RedisClient } from "../core/redis";
 import type { Queryable } from "../eventstore/eventStore";
 import { parseGeneration, type ReadModelKeys } from "../projection/keys";
 import { SAGAS } from "../saga/sagaProjection";
@@ -17,7 +16,7 @@ export interface RoleTelemetryDeps {
   metrics: Metrics;
   db: Queryable;
   /** A connection that fails fast when Redis is down (no endless offline queue), for probes only. */
-  probe: Redis;
+  probe: RedisClient;
   keys: ReadModelKeys;
   /** Bound on the lag of the log readers this process runs, for /ready. */
   maxLagSeconds: number;
@@ -55,7 +54,7 @@ export class RoleTelemetry {
   watchQueues(names: readonly string[]): void {
     for (const name of names) {
       if (this.queues.some((q) => q.name === name)) continue;
-      const queue = new Queue(name, { connection: this.deps.probe, prefix: bullPrefix(this.deps.keys.prefix) });
+      const queue = new Queue(name, { connection: this.deps.probe, prefix: bullPrefix(this.deps.keys.prefix, name) });
       queue.on("error", () => undefined); // an outage shows in /ready; the connection reconnects by itself
       this.queues.push(queue);
     }

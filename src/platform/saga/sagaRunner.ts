@@ -1,8 +1,7 @@
 import { isEventOf } from "../aggregate/contract";
 import { sagaContract } from "./sagaService";
 import { type Job, Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
-import { bullPrefix } from "../core/redis";
+import { bullPrefix, type RedisClient } from "../core/redis";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
 import type { RawCommandBus } from "../bus/rawCommandBus";
 import { ConcurrencyError, DomainError, ErrorCode, errorMessage } from "../core/errors";
@@ -49,7 +48,7 @@ export interface SagaRunnerDeps {
   db: Queryable;
   store: EventStore;
   bus: RawCommandBus;
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   definitions: readonly SagaDefinition<unknown>[];
   log: Logger;
@@ -92,7 +91,7 @@ export class SagaRunner {
       { name: SAGA_STARTER, eventTypes: triggers, handle: (event) => this.startFrom(event) },
       { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log },
     );
-    this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix), ...queueTelemetry() });
+    this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix, SAGA_QUEUE), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
     this.sweep = new SagaSweep(deps.db, (stream, saga) => this.wake(stream, saga), this.options.sweepEveryMs, deps.log);
   }
@@ -101,7 +100,7 @@ export class SagaRunner {
     await this.recovery.register(); // before the worker takes a job
     this.worker = new Worker<AdvanceJob>(SAGA_QUEUE, (job) => this.process(job), {
       connection: this.deps.connection,
-      prefix: bullPrefix(this.deps.prefix),
+      prefix: bullPrefix(this.deps.prefix, SAGA_QUEUE),
       concurrency: 32,
       ...this.recovery.workerOptions(),
       ...queueTelemetry(),

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../core/redis";
 import { compareLogPositions, formatLogPosition, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { FeedKeys } from "./topics";
 import type { ChangeNotification } from "./topics";
@@ -66,7 +67,7 @@ return 1`;
 
 /** Queues the append of a batch covering (from, to] on `tx`. */
 export function logChanges(
-  tx: ReturnType<Redis["multi"]>,
+  tx: ChainableCommander,
   keys: FeedKeys,
   projection: string,
   batch: { from: LogPosition; to: LogPosition; changes: readonly PublishedChange[]; maxBatches: number },
@@ -75,19 +76,19 @@ export function logChanges(
 }
 
 /** Up to `count` batches ending after `after`, oldest first. */
-export async function readBatches(redis: Redis, key: string, after: LogPosition, count: number): Promise<LoggedBatch[]> {
+export async function readBatches(redis: RedisClient, key: string, after: LogPosition, count: number): Promise<LoggedBatch[]> {
   const entries = await redis.xrange(key, `(${streamId(after)}`, "+", "COUNT", count);
   return entries.map(([id, fields]) => parseEntry(id, fields));
 }
 
 /** The oldest position a subscription can resume after; null while the log is empty. */
-export async function oldestResumable(redis: Redis, key: string): Promise<LogPosition | null> {
+export async function oldestResumable(redis: RedisClient, key: string): Promise<LogPosition | null> {
   const [entry] = await redis.xrange(key, "-", "+", "COUNT", 1);
   return entry ? parseEntry(entry[0], entry[1]).from : null;
 }
 
 /** Where the newest batch ends; null while the log is empty. */
-export async function newestLogged(redis: Redis, key: string): Promise<LogPosition | null> {
+export async function newestLogged(redis: RedisClient, key: string): Promise<LogPosition | null> {
   const [entry] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
   return entry ? positionOfId(entry[0]) : null;
 }

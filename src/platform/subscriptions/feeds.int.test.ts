@@ -38,7 +38,7 @@ function projector(projection: string, maxBatches = 10_000) {
         topic,
         message: { projection, id: topic, document: { n }, eventType: "Added", eventId: `e-${n}`, streamVersion: n, position: token(n) },
       }));
-      publishChanges(tx, keys, notifications, { projection, from: checkpoint, to: at(end), maxBatches });
+      publishChanges(tx, keys, projection, "classic", notifications, { from: checkpoint, to: at(end), maxBatches });
       await tx.exec();
       checkpoint = at(end);
     },
@@ -160,7 +160,7 @@ it("ends at once when the client unsubscribes, even while waiting, and unsubscri
   const waiting = feed.next();
   await feed.return?.();
   await expect(waiting).resolves.toEqual({ done: true, value: undefined });
-  await eventually(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("q"))) as [string, number])[1]) === 0, "the unsubscribe");
+  await eventually(async () => Number(((await publisher.pubsub("NUMSUB", keys.topic("quiet", "q"))) as [string, number])[1]) === 0, "the unsubscribe");
 });
 
 it("starts a new log where its projection stood, so a fresh system resumes from the start of the log", async () => {

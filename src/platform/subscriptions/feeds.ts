@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis";
+import { onMessage, onSubscriberChange, subscribe, unsubscribe } from "../core/redisPubSub";
 import { type DomainError, errorMessage, ResumeWindowExceededError, UnavailableError } from "../core/errors";
 import { formatLogPosition, LOG_START, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import type { FeedKeys } from "./topics";
@@ -23,10 +24,10 @@ export class FeedFailure {
 export type FeedItem = ChangeNotification | FeedFailure;
 
 export interface ChangeFeedsOptions {
-  /** Dedicated to SUBSCRIBE (shared with the checkpoint waiter, which listens to its own channel). */
-  subscriber: Redis;
+  /** Dedicated to SUBSCRIBE (shared with the checkpoint waiter, which listens to its own channels); on a cluster, SSUBSCRIBE. */
+  subscriber: RedisClient;
   /** Reads the change logs. */
-  reader: Redis;
+  reader: RedisClient;
   keys: FeedKeys;
   log: Logger;
   /** Batches read per XRANGE, and the queue length at which a replay waits for its client. */
@@ -58,10 +59,12 @@ export class ChangeFeeds {
 
   constructor(private readonly options: ChangeFeedsOptions) {
     const { subscriber } = options;
-    subscriber.on("message", (channel: string, message: string) => this.byChannel.get(channel)?.forEach((feed) => feed.receive(message)));
+    onMessage(subscriber, (channel, message) => this.byChannel.get(channel)?.forEach((feed) => feed.receive(message)));
     // Messages published from here until the reconnect are lost: every feed holds, then replays them.
-    subscriber.on("close", () => this.feeds().forEach((feed) => feed.hold()));
-    subscriber.on("ready", () => this.feeds().forEach((feed) => feed.catchUp()));
+    onSubscriberChange(subscriber, {
+      lost: () => this.feeds().forEach((feed) => feed.hold()),
+      back: () => this.feeds().forEach((feed) => feed.catchUp()),
+    });
   }
 
   /**
@@ -70,7 +73,7 @@ export class ChangeFeeds {
    */
   async open(request: FeedRequest): Promise<AsyncIterableIterator<FeedItem>> {
     const { subscriber, reader, keys } = this.options;
-    const channel = keys.topic(request.topic);
+    const channel = keys.topic(request.projection, request.topic);
     const logKey = keys.changeLog(request.projection);
     const feed = new Feed(channel, logKey, this.options, () => this.remove(channel, feed));
     let feeds = this.byChannel.get(channel);
@@ -84,7 +87,7 @@ export class ChangeFeeds {
       // Without `after`, the feed starts where the log ends now, read before SUBSCRIBE: a batch
       // published in between is then replayed, never lost.
       const start = request.after ?? (await readOrUnavailable(() => newestLogged(reader, logKey))) ?? LOG_START;
-      await subscriber.subscribe(channel);
+      await subscribe(subscriber, channel);
       feed.startAt(start);
     } catch (error) {
       feed.close();
@@ -102,7 +105,7 @@ export class ChangeFeeds {
     const feeds = this.byChannel.get(channel);
     if (!feeds?.delete(feed) || feeds.size > 0) return;
     this.byChannel.delete(channel);
-    void this.options.subscriber.unsubscribe(channel).catch(() => undefined);
+    void unsubscribe(this.options.subscriber, channel).catch(() => undefined);
   }
 }
 
@@ -174,7 +177,7 @@ class Feed {
         this.rerun = false;
         const epoch = this.epoch;
         try {
-          await this.options.subscriber.subscribe(this.channel); // confirmed before reading: later batches arrive live
+          await subscribe(this.options.subscriber, this.channel); // confirmed before reading: later batches arrive live
           await this.replay();
           this.readAttempts = 0;
           if (epoch === this.epoch && !this.rerun) this.goLive();

@@ -1,6 +1,7 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
 import type { LogPosition } from "../eventstore/logPosition";
 import { logChanges } from "./changeLog";
+import { type PubSubMode, queuePublish } from "../core/redisPubSub";
 import type { FeedKeys } from "./topics";
 
 /**
@@ -10,12 +11,14 @@ import type { FeedKeys } from "./topics";
  * goes to the log, which keeps it only to start a new log (see changeLog.ts).
  */
 export function publishChanges(
-  tx: ReturnType<Redis["multi"]>,
+  tx: ChainableCommander,
   keys: FeedKeys,
+  projection: string,
+  mode: PubSubMode,
   notifications: ReadonlyArray<{ topic: string; message: unknown }>,
-  log: { projection: string; from: LogPosition; to: LogPosition; maxBatches: number } | null,
+  log: { from: LogPosition; to: LogPosition; maxBatches: number } | null,
 ): void {
-  const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(topic), message: JSON.stringify(message) }));
-  for (const { channel, message } of published) tx.publish(channel, message);
-  if (log) logChanges(tx, keys, log.projection, { ...log, changes: published });
+  const published = notifications.map(({ topic, message }) => ({ channel: keys.topic(projection, topic), message: JSON.stringify(message) }));
+  for (const { channel, message } of published) queuePublish(tx, mode, channel, message);
+  if (log) logChanges(tx, keys, projection, { ...log, changes: published });
 }

@@ -1,11 +1,12 @@
 /**
- * The Redis names a change feed lives under: a pub/sub channel per topic, and
- * a change log (a capped stream) per projection. The projection keyspace
+ * The Redis names a change feed lives under: a pub/sub channel per topic of a
+ * projection, and a change log (a capped stream) per projection, both under
+ * the projection's hash tag. The projection keyspace
  * (projection/keys.ts) implements them, so the read side and the feeds agree
  * on one layout without the feeds knowing anything else of read models.
  */
 export interface FeedKeys {
-  topic(topic: string): string;
+  topic(projection: string, topic: string): string;
   changeLog(projection: string): string;
 }
 
