@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../src/platform/core/redis";
 import type { EventStore } from "../../src/platform/eventstore/eventStore";
 import { unlinkMatching } from "../../src/platform/projection/generations";
 import { ReadModelKeys } from "../../src/platform/projection/keys";
@@ -12,7 +12,7 @@ import { type GenerationSnapshot, snapshotGeneration } from "./readModelSnapshot
  * or recovered read model must equal.
  */
 export async function fromScratch<Doc>(
-  redis: Redis,
+  redis: RedisClient,
   store: EventStore,
   prefix: string,
   projection: DocumentProjection<Doc>,

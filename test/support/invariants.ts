@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { RedisClient } from "../../src/platform/core/redis";
 import { scanKeys } from "../../src/platform/core/redisScan";
 import { FIRST_GENERATION, parseGeneration, ReadModelKeys } from "../../src/platform/projection/keys";
@@ -58,7 +57,7 @@ export async function moneyConservation(db: TestDatabase): Promise<{ putIn: numb
 }
 
 /** Every live read model equals a projection of the whole log computed from scratch; names the ones that differ, and where. */
-export async function readModelsMatchLog(db: TestDatabase, redis: Redis, prefix: string): Promise<string[]> {
+export async function readModelsMatchLog(db: TestDatabase, redis: RedisClient, prefix: string): Promise<string[]> {
   const keys = new ReadModelKeys(prefix);
   const mismatches: string[] = [];
   for (const projection of allProjections(services)) {
