@@ -29,6 +29,12 @@ interface Entry {
 
 export const defaultPointerMaxAgeMs = 1000;
 
+const FIRST_SUBSCRIBE_WAIT_MS = 1000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 /**
  * The `active` pointer of each projection, cached in process so that a query
  * costs one Redis round trip instead of two (decision 0018).
@@ -101,7 +107,9 @@ export class ActiveGenerations {
     const channel = this.keys.checkpointChannel(projection);
     if (this.subscriber && !this.channels.has(channel)) {
       this.channels.set(channel, projection);
-      void this.subscribe(projection).catch(() => undefined); // until confirmed, reads are not cached
+      // Until confirmed, reads are not cached. A first read waits for it, briefly: not through an outage.
+      const subscribed = this.subscribe(projection).catch(() => undefined);
+      if (this.subscriber.status === "ready") await Promise.race([subscribed, delay(FIRST_SUBSCRIBE_WAIT_MS)]);
     }
     const epoch = this.epoch;
     const own = this.epochs.get(projection);
