@@ -37,8 +37,8 @@ export interface RunningSystem<R extends Redis | Cluster = Redis> {
   shutdown(): Promise<Array<number | null>>;
 }
 
-/** Generous: on a loaded 2-core machine a role with its libraries can take well over 20 s to load. */
-const READY_TIMEOUT_MS = 90_000;
+/** Generous: on a loaded 2-core machine (a dozen roles of a scaled-out run at once) a role can take over a minute to load. */
+const READY_TIMEOUT_MS = 180_000;
 
 /**
  * Every role as its own child process, against a database and key prefix of its own.
