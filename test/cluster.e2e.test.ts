@@ -31,7 +31,7 @@ beforeAll(async () => {
   // Small pools: 12 processes share the primary and the standby.
   system = await startSystem(ROLES, { PG_POOL_SIZE: "3", SAGA_DEADLINE_MS: "20000", COMMAND_TIMEOUT_MS: "5000", PROJECTOR_CATCH_UP_MS: "500" }, { redisCluster: cluster, standby });
   for (const role of ROLES) await system.start(`${role}#2`);
-}, 600_000);
+}, 1_500_000);
 
 afterAll(async () => {
   const codes = await system?.shutdown();
