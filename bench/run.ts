@@ -15,6 +15,7 @@ import { overloadScenario } from "./overload";
 import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
+import { scaleScenario } from "./scale";
 import { snapshotScenario } from "./snapshot";
 import { wsSlowReaderScenario } from "./wsSlowReader";
 
@@ -36,6 +37,7 @@ export const scenarios: readonly Scenario[] = [
   graphiqlScenario,
   wsSlowReaderScenario,
   fanoutScenario,
+  scaleScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {

@@ -1,6 +1,6 @@
 import "reflect-metadata"; // the read-model checks load the services, whose GraphQL classes need it first
 import { formatReport, runChaos } from "./engine";
-import { FAULT_KINDS } from "./faults";
+import { ALL_FAULT_KINDS, faultKindsFor, type Topology } from "./faults";
 
 /**
  * `npm run chaos` — the full fault-injection run (2,000 checkouts, 50 faults
@@ -17,9 +17,12 @@ const USAGE = `npm run chaos -- [options]
   --concurrency N         clients placing orders at once (default 8)
   --deadline-ms N         saga deadline (default 6000; the checkout's own is 30000)
   --converge-timeout-ms N longest wait for the system to settle (default 180000)
-  --only a,b | --skip a,b fault kinds to draw from or leave out: ${FAULT_KINDS.join(", ")}
+  --only a,b | --skip a,b fault kinds to draw from or leave out: ${ALL_FAULT_KINDS.join(", ")}
   --await-outcome         each client waits for its order's final status before the next (closed loop)
-  --kill-only             only SIGKILLs of roles (${FAULT_KINDS.filter((k) => k.startsWith("kill:")).join(",")})
+  --kill-only             only SIGKILLs of roles (${ALL_FAULT_KINDS.filter((k) => k.startsWith("kill:")).join(",")})
+  --cluster               two of every role on a Redis Cluster (3 masters, 3 replicas) and a PostgreSQL hot standby,
+                          adding: ${faultKindsFor("cluster").filter((k) => !faultKindsFor("single").includes(k)).join(", ")}
+  --replicated            two of every role on a hot standby, with one Redis (the cluster's faults less the Redis ones)
   --json                  the report as JSON`;
 
 async function main(): Promise<void> {
@@ -36,7 +39,8 @@ async function main(): Promise<void> {
   const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
   const skip = args.includes("--skip") ? args[args.indexOf("--skip") + 1]!.split(",") : [];
   const killOnly = args.includes("--kill-only");
-  const kinds = FAULT_KINDS.filter((k) => (!only || only.includes(k)) && !skip.includes(k) && (!killOnly || k.startsWith("kill:")));
+  const topology: Topology = args.includes("--cluster") ? "cluster" : args.includes("--replicated") ? "replicated" : "single";
+  const kinds = faultKindsFor(topology).filter((k) => (!only || only.includes(k)) && !skip.includes(k) && (!killOnly || k.startsWith("kill:")));
   const report = await runChaos({
     seed,
     checkouts: flag("checkouts", 2000),
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     deadlineMs: flag("deadline-ms", 6000),
     convergeTimeoutMs: flag("converge-timeout-ms", 180_000),
     kinds,
+    topology,
     awaitOutcome: args.includes("--await-outcome"),
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });

@@ -1,13 +1,17 @@
+import type { Cluster, Redis } from "ioredis";
 import { createPool } from "../../src/platform/eventstore/pool";
 import { deployedRoles } from "../../src/registry";
 import { readModelsMatchLog, stuckJobs } from "../support/invariants";
+import { PgStandby } from "../support/pgStandby";
+import { RedisCluster } from "../support/redisCluster";
 import { type Availability, availability, finalStatus, formatAvailability } from "./availability";
-import { eventually, startSystem } from "../support/system";
+import { eventually, type RunningSystem, startSystem } from "../support/system";
 import { ADMIN_DATABASE_URL } from "../support/testEnv";
 import { conservation, exactlyOnce, expectedOutcomes, outcomes, sagasSettled, settlement, type Violation } from "./checks";
-import { type FaultKind, inject, planFaults } from "./faults";
+import { type FaultKind, faultKindsFor, inject, planFaults, type Topology } from "./faults";
 import { Random } from "./random";
 import { RedisServer } from "./redisServer";
+import { followReplicas, logHead } from "./replicaSubscribers";
 import { watchOrders } from "./subscribers";
 import { type Checkout, placeCheckout, planCheckout, seedWorkload } from "./workload";
 
@@ -26,8 +30,10 @@ export interface ChaosOptions {
    * shopper would: the time to the final status then measures recovery, not a backlog of sagas.
    */
   awaitOutcome?: boolean;
-  /** Fault kinds to draw from (all by default); narrowing it helps to chase one failure. */
+  /** Fault kinds to draw from (all of the topology's by default); narrowing it helps to chase one failure. */
   kinds?: readonly FaultKind[];
+  /** `single` by default; `replicated` and `cluster` run two of every role on a hot standby (see Topology). */
+  topology?: Topology;
   log(line: string): void;
 }
 
@@ -54,18 +60,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const random = new Random(options.seed);
   const runId = `chaos${options.seed}`;
-  const redis = await RedisServer.start();
-  const system = await startSystem(ROLES, {
-    REDIS_URL: redis.url,
+  const topology = options.topology ?? "single";
+  const replicated = topology !== "single";
+  const servers = await startServers(topology);
+  const { redis, cluster, standby } = servers;
+  const env = {
     SAGA_DEADLINE_MS: String(options.deadlineMs),
     SAGA_STEP_TIMEOUT_MS: "1500",
     COMMAND_TIMEOUT_MS: "3000",
     PROJECTOR_CATCH_UP_MS: "500",
-  }).catch(async (error: unknown) => {
-    await redis.stop();
+    // Twelve processes or more share the run's own primary and standby.
+    ...(replicated ? { PG_POOL_SIZE: "3" } : {}),
+  };
+  let system: RunningSystem<Redis | Cluster>;
+  try {
+    system = cluster
+      ? await startSystem(ROLES, env, { redisCluster: cluster, standby: standby ?? undefined })
+      : await startSystem(ROLES, { ...env, REDIS_URL: redis!.url }, standby ? { standby } : {});
+    // A second process of every role; faults add and remove projectors beyond these.
+    for (const role of replicated ? ROLES : []) await system.start(`${role}#2`);
+  } catch (error) {
+    await servers.stop();
     throw error;
-  });
-  const admin = createPool(ADMIN_DATABASE_URL, { max: 1 });
+  }
+  const admin = createPool(standby ? standby.primaryUrl() : ADMIN_DATABASE_URL, { max: 1 });
   const database = new URL(system.db.url).pathname.slice(1);
   system.db.pool.on("error", () => undefined); // its idle connections are cut too; it reconnects
   const faultsDone: Partial<Record<FaultKind, number>> = {};
@@ -78,12 +96,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await seedWorkload(system.url);
     const plans = Array.from({ length: options.checkouts }, (_, i) => planCheckout(random, runId, i));
     const sampled = plans.filter((_, i) => i % Math.max(1, Math.floor(options.checkouts / 10)) === 0).map((p) => p.orderId);
-    const watchers = watchOrders(system.url, sampled);
-    subscriptions.subscribers = sampled.length + 1;
+    // With API replicas, subscribers spread over them, and follow from the log's head through the death of theirs.
+    const apiUrls = () => system.replicas("api").map((name) => system.urlOf(name));
+    const replicaWatchers = replicated ? followReplicas(apiUrls, await logHead(system.db.pool), 4) : null;
+    const orderWatchers = replicated ? null : watchOrders(system.url, sampled);
+    subscriptions.subscribers = replicated ? 4 : sampled.length + 1;
 
     // Fault j fires once checkout trigger[j] has started; checkouts past a trigger wait for its fault to start,
     // so every fault lands in the middle of the load, whatever the machine's speed.
-    const schedule = planFaults(random, options.faults, options.kinds);
+    const schedule = planFaults(random, options.faults, options.kinds ?? faultKindsFor(topology));
     const trigger = schedule.map((_, j) => Math.floor(((j + 1) * options.checkouts) / (schedule.length + 1)));
     let startedCheckouts = 0;
     let faultsStarted = 0;
@@ -95,7 +116,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         faultsStarted += 1;
         options.log(`fault ${j + 1}/${schedule.length}: ${kind} (after ${startedCheckouts} checkouts)`);
         const injected = Date.now();
-        await inject(kind, { system, redis, admin, database, slowForMs: options.deadlineMs + 2000 }, faultRandom);
+        await inject(kind, { system, redis, cluster, standby, admin, database, slowForMs: options.deadlineMs + 2000 }, faultRandom);
         // For a kill: until the restarted role is ready, which is what the recovery bound counts from.
         options.log(`fault ${j + 1}/${schedule.length}: ${kind} healed after ${((Date.now() - injected) / 1000).toFixed(1)} s`);
         faultsDone[kind] = (faultsDone[kind] ?? 0) + 1;
@@ -108,7 +129,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (let i = next++; i < plans.length && !broken; i = next++) {
         while (faultsStarted < trigger.filter((t) => t < i).length && !broken) await sleep(20);
         startedCheckouts += 1;
-        const checkout = await placeCheckout(system.url, plans[i]!);
+        // Clients spread over the API replicas; a retry goes to whichever runs then.
+        const checkout = await placeCheckout(() => apiUrls()[i % apiUrls().length] ?? system.url, plans[i]!);
         checkouts.push(checkout);
         if (options.awaitOutcome && checkout.outcome === "accepted") await finalStatus(system.db, checkout.orderId, options.deadlineMs + 30_000);
         if (checkouts.length % 100 === 0) options.log(`${checkouts.length}/${plans.length} checkouts placed`);
@@ -142,10 +164,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     const accepted = new Set(checkouts.filter((c) => c.outcome === "accepted").map((c) => c.orderId));
     for (const c of checkouts.filter((c) => c.outcome === "refused")) violations.push({ check: "accepted", detail: `${c.orderId} refused: ${c.refusal}` });
-    const seen = await watchers.check(system.db.pool, accepted);
+    const seen = replicaWatchers ? await replicaWatchers.check(system.db.pool) : await orderWatchers!.check(system.db.pool, accepted);
     violations.push(...seen.violations);
     subscriptions = { ...subscriptions, changes: seen.changes };
-    await watchers.close();
+    await (replicaWatchers ?? orderWatchers!).close();
 
     return {
       seed: options.seed,
@@ -166,7 +188,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await system.shutdown().catch((error: unknown) => options.log(`shutdown: ${String(error)}`));
     await admin.end();
-    await redis.stop();
+    await servers.stop();
+  }
+}
+
+/** The run's own servers: a Redis, or a Redis Cluster; with replicas, a PostgreSQL primary and its hot standby. */
+async function startServers(topology: Topology) {
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stop = async () => {
+    for (const server of started.reverse()) await server.stop().catch(() => undefined);
+  };
+  try {
+    const redis = topology === "cluster" ? null : await RedisServer.start();
+    if (redis) started.push(redis);
+    const cluster = topology === "cluster" ? await RedisCluster.start() : null;
+    if (cluster) started.push(cluster);
+    const standby = topology === "single" ? null : await PgStandby.start({ maxConnections: 250 });
+    if (standby) started.push(standby);
+    return { redis, cluster, standby, stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
 

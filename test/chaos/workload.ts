@@ -57,13 +57,17 @@ export function planCheckout(random: Random, runId: string, index: number) {
   return { index, kind, customerId, lines: unique, orderId: `${runId}-order-${index}`, commandId: `${runId}-place-${index}` };
 }
 
-/** Places one order, retrying transient failures with the same commandId until the answer is definitive. */
-export async function placeCheckout(url: string, plan: ReturnType<typeof planCheckout>): Promise<Checkout> {
+/**
+ * Places one order, retrying transient failures with the same commandId until the answer is definitive.
+ * `url` may be a function: each attempt then asks it again (API replicas, one of which may have died).
+ */
+export async function placeCheckout(url: string | (() => string), plan: ReturnType<typeof planCheckout>): Promise<Checkout> {
+  const target = typeof url === "string" ? () => url : url;
   let attempts = 0;
   const startedAt = Date.now();
   const result = await untilDefinitive(() => {
     attempts += 1;
-    return execute(url, PlaceOrderDocument, { input: { orderId: plan.orderId, customerId: plan.customerId, lines: plan.lines }, commandId: plan.commandId });
+    return execute(target(), PlaceOrderDocument, { input: { orderId: plan.orderId, customerId: plan.customerId, lines: plan.lines }, commandId: plan.commandId });
   });
   const error = result.errors?.[0];
   const base = { index: plan.index, orderId: plan.orderId, commandId: plan.commandId, kind: plan.kind, customerId: plan.customerId, startedAt, attempts };

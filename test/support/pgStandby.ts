@@ -31,15 +31,17 @@ export class PgStandby {
     private readonly bin: string,
     readonly primaryPort: number,
     readonly standbyPort: number,
+    private readonly maxConnections: number,
   ) {
     process.once("exit", this.killOnExit);
   }
 
-  static async start(): Promise<PgStandby> {
+  /** `maxConnections` (default 60): a whole system of replicated roles needs more than one test does. */
+  static async start(options: { maxConnections?: number } = {}): Promise<PgStandby> {
     const bin = postgresBin();
     const dir = mkdtempSync(join(tmpdir(), "eventline-pg-standby-"));
     const [primaryPort, standbyPort] = await freePorts(2);
-    const standby = new PgStandby(dir, bin, primaryPort!, standbyPort!);
+    const standby = new PgStandby(dir, bin, primaryPort!, standbyPort!, options.maxConnections ?? 60);
     try {
       await standby.setUp();
     } catch (error) {
@@ -126,7 +128,7 @@ export class PgStandby {
         "", "# eventline test support",
         `port = ${this.primaryPort}`, `listen_addresses = '${HOST}'`, `unix_socket_directories = '${this.dir}'`,
         "wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "hot_standby = on",
-        "fsync = off", "full_page_writes = off", "shared_buffers = 32MB", "max_connections = 60", "",
+        "fsync = off", "full_page_writes = off", "shared_buffers = 32MB", `max_connections = ${this.maxConnections}`, "",
       ].join("\n"),
     );
     await this.pgCtl(this.primaryDir, "start", "-l", join(this.dir, "primary.log"));

@@ -7,7 +7,7 @@ export interface GenerationSnapshot {
   indexes: Record<string, string[]>;
 }
 
-/** Every document and index of one generation, keyed relative to it, for equality checks. */
+/** Every document and index of one generation, keyed relative to it, for equality checks; on a cluster, from every master. */
 export async function snapshotGeneration(
   redis: RedisClient,
   keys: ReadModelKeys,

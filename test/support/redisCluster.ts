@@ -91,7 +91,8 @@ export class RedisCluster {
 
   /** An ioredis Cluster client on it; the caller quits it. */
   client(options: ClusterOptions = {}): Cluster {
-    return new Cluster(this.startupNodes, { ...options, redisOptions: { maxRetriesPerRequest: null, ...options.redisOptions } });
+    // A loaded host may take over ioredis's default 1 s to answer CLUSTER SLOTS.
+    return new Cluster(this.startupNodes, { slotsRefreshTimeout: 5000, ...options, redisOptions: { maxRetriesPerRequest: null, ...options.redisOptions } });
   }
 
   /** The cluster as a running node sees it. */

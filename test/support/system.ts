@@ -1,14 +1,30 @@
-import { Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
+import type { PgStandby } from "./pgStandby";
 import { spawnRole, type RoleProcess } from "./processes";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "./testEnv";
+import type { RedisCluster } from "./redisCluster";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, withDatabase, type TestDatabase } from "./testEnv";
 
-export interface RunningSystem {
+/** Where the roles run besides the shared servers. */
+export interface SystemOptions {
+  /** Every role on this Redis Cluster (REDIS_CLUSTER_NODES); the test's own client is a Cluster client. */
+  redisCluster?: RedisCluster;
+  /** The database on this primary, and the log readers on its hot standby (DATABASE_READ_URL). */
+  standby?: PgStandby;
+}
+
+export interface RunningSystem<R extends Redis | Cluster = Redis> {
   url: string;
   db: TestDatabase;
-  redis: Redis;
+  redis: R;
   prefix: string;
   env: Record<string, string>;
+  /** The database on the hot standby the log readers use, or null without one. */
+  readerUrl: string | null;
   role(name: string): RoleProcess;
+  /** The names (`api`, `api#2`, ...) of the running processes of `role`, in the order they were started. */
+  replicas(role: string): string[];
+  /** Whether a process of this name was ever started (it may have stopped since). */
+  started(name: string): boolean;
   /**
    * Starts (or restarts) a role as its own process and waits until it is ready.
    * `role#label` starts another replica of `role`, kept under that name (e.g. `api#2`).
@@ -21,31 +37,44 @@ export interface RunningSystem {
   shutdown(): Promise<Array<number | null>>;
 }
 
-/** Generous: on a loaded 2-core machine a role with its libraries can take well over 20 s to load. */
-const READY_TIMEOUT_MS = 90_000;
+/** Generous: on a loaded 2-core machine (a dozen roles of a scaled-out run at once) a role can take over a minute to load. */
+const READY_TIMEOUT_MS = 180_000;
 
 /**
  * Every role as its own child process, against a database and key prefix of its own.
  * `extraEnv` may be a function of the base environment, e.g. to route DATABASE_URL through a fault proxy.
  */
-export async function startSystem(
-  roles: string[],
-  extraEnv: Record<string, string> | ((base: Record<string, string>) => Record<string, string>) = {},
-): Promise<RunningSystem> {
-  const db = await createTestDatabase();
+type ExtraEnv = Record<string, string> | ((base: Record<string, string>) => Record<string, string>);
+
+export async function startSystem(roles: string[], extraEnv?: ExtraEnv, options?: SystemOptions & { redisCluster?: undefined }): Promise<RunningSystem>;
+export async function startSystem(roles: string[], extraEnv: ExtraEnv, options: SystemOptions & { redisCluster: RedisCluster }): Promise<RunningSystem<Cluster>>;
+export async function startSystem(roles: string[], extraEnv: ExtraEnv = {}, options: SystemOptions = {}): Promise<RunningSystem<Redis | Cluster>> {
+  const db = await createTestDatabase(options.standby ? { adminUrl: options.standby.primaryUrl() } : {});
+  const readerUrl = options.standby ? withDatabase(options.standby.standbyUrl(), new URL(db.url).pathname.slice(1)) : null;
   // A run may bring its own Redis (the chaos suite restarts and wipes one); a function routes
   // the roles through a proxy while the test itself keeps a direct connection.
   const ownRedis = typeof extraEnv === "function" ? undefined : extraEnv.REDIS_URL;
-  const redis = ownRedis ? new Redis(ownRedis, { maxRetriesPerRequest: null }) : testRedis();
+  const redis: Redis | Cluster = options.redisCluster
+    ? options.redisCluster.client()
+    : ownRedis
+      ? new Redis(ownRedis, { maxRetriesPerRequest: null })
+      : testRedis();
   redis.on("error", () => undefined); // it reconnects by itself when its Redis restarts
   const prefix = testPrefix();
-  const base = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0" };
+  const base: Record<string, string> = {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    EVENTLINE_PREFIX: prefix,
+    PORT: "0",
+    ...(readerUrl ? { DATABASE_READ_URL: readerUrl } : {}),
+    ...(options.redisCluster ? { REDIS_CLUSTER_NODES: options.redisCluster.nodesSetting } : {}),
+  };
   const env = { ...base, ...(typeof extraEnv === "function" ? extraEnv(base) : extraEnv) };
   const processes = new Map<string, RoleProcess>();
   const urls = new Map<string, string>();
   let url = "";
 
-  const system: RunningSystem = {
+  const system: RunningSystem<Redis | Cluster> = {
     get url() {
       return url;
     },
@@ -53,7 +82,11 @@ export async function startSystem(
     redis,
     prefix,
     env,
+    readerUrl,
     role: (name) => processes.get(name)!,
+    started: (name) => processes.has(name),
+    replicas: (role) =>
+      [...processes].filter(([name, p]) => roleOf(name) === role && p.child.exitCode === null && p.child.signalCode === null).map(([name]) => name),
     urlOf(name) {
       const found = urls.get(name);
       if (!found) throw new Error(`no GraphQL URL for '${name}': start it first`);
@@ -72,7 +105,8 @@ export async function startSystem(
     stop: (name, signal) => processes.get(name)?.stop(signal) ?? Promise.resolve(null),
     async shutdown() {
       const codes = await Promise.all([...processes.values()].map((p) => p.stop()));
-      await deleteKeys(redis, prefix);
+      // A cluster is the test's own and goes with its folder; the single Redis is shared.
+      if (redis instanceof Redis) await deleteKeys(redis, prefix);
       await redis.quit();
       await db.drop();
       return codes;

@@ -19,12 +19,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of its own for one test file; `drop` removes it. With a registry, `store` validates and upcasts. */
-export async function createTestDatabase(options: { registry?: EventRegistry } = {}): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database of its own for one test file; `drop` removes it. With a registry, `store` validates and upcasts.
+ * `adminUrl` puts it on another server than the shared one (e.g. a PgStandby's primary).
+ */
+export async function createTestDatabase(options: { registry?: EventRegistry; adminUrl?: string } = {}): Promise<TestDatabase> {
   const name = `eventline_test_${randomBytes(6).toString("hex")}`;
-  const admin = createPool(ADMIN_DATABASE_URL, { max: 1 });
+  const adminUrl = options.adminUrl ?? ADMIN_DATABASE_URL;
+  const admin = createPool(adminUrl, { max: 1 });
   await admin.query(`CREATE DATABASE ${name}`);
-  const url = withDatabase(ADMIN_DATABASE_URL, name);
+  const url = withDatabase(adminUrl, name);
   const pool = createPool(url, { max: 20 });
   await migrate(pool);
   return {

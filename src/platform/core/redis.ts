@@ -42,6 +42,9 @@ export function createRedis(target: RedisTarget, options: ConnectionOptions = {}
     // Without its offline queue a cluster client fails a command at once while it has no slot map.
     enableOfflineQueue: settings.enableOfflineQueue ?? true,
     shardedSubscribers: subscriber,
+    // ioredis gives a node 1 s to answer CLUSTER SLOTS; a loaded host (or a node busy with a failover)
+    // may take longer, and a client that never got its slot map fails every command (ClusterAllFailedError).
+    slotsRefreshTimeout: 5000,
   };
   return new Cluster([...target.cluster], clusterOptions);
 }
