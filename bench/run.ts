@@ -14,6 +14,7 @@ import { overloadScenario } from "./overload";
 import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
+import { roundtripScenario } from "./roundtrip";
 import { snapshotScenario } from "./snapshot";
 import { wsSlowReaderScenario } from "./wsSlowReader";
 
@@ -25,6 +26,7 @@ export const scenarios: readonly Scenario[] = [
   appendScenario,
   commandScenario,
   graphqlMutationScenario,
+  roundtripScenario,
   projectionLagScenario,
   rebuildScenario,
   queryScenario,
