@@ -13,6 +13,7 @@ import { benchSystem } from "./lib/env";
 import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, multiRowInsert, productDefined, rawRow } from "./lib/inventoryEvents";
 import { closedLoop } from "./lib/load";
+import { roundTrips } from "./lib/monitor";
 import { commandDelta, commandStats, startPrivateRedis } from "./lib/privateRedis";
 import type { Scenario } from "./lib/scenario";
 import { summarize } from "./lib/stats";
@@ -84,6 +85,14 @@ export const roundtripScenario: Scenario = {
           ctx.emit({ label: `${path.name}, Redis commands per command`, value: total / n, unit: "commands", params: { ...params, top } });
           const scripts = delta.find(([name]) => name === "evalsha")?.[1] ?? 0;
           ctx.emit({ label: `${path.name}, scripts (evalsha) per command`, value: scripts / n, unit: "commands", params });
+          // Round trips: top-level commands only, for a few commands (MONITOR slows Redis down, so not while timing).
+          const sample = Math.min(n, 20);
+          const trips = [...(await roundTrips(redisServer.url, () => closedLoop({ concurrency: 1, total: sample, op: (i) => path.op(`r-${path.name}`, i) })))]
+            .filter(([name]) => name !== "monitor")
+            .sort((a, b) => b[1] - a[1]);
+          const tripTotal = trips.reduce((sum, [, calls]) => sum + calls, 0);
+          const tripTop = trips.map(([name, calls]) => `${name}:${(calls / sample).toFixed(1)}`).join(" ");
+          ctx.emit({ label: `${path.name}, top-level commands per command`, value: tripTotal / sample, unit: "commands", params: { ...params, top: tripTop } });
         }
       }
     } finally {
