@@ -25,7 +25,7 @@ let pair: RedisReplicaPair;
 let prefix: string;
 let execute: CommandExecutor;
 /** What each test opened on the Redis servers, closed before a server is killed or at the end. */
-let open: Array<{ close(): Promise<unknown> }> = [];
+const open: Array<{ close(): Promise<unknown> }> = [];
 
 const add = (counter: string): Add => ({ type: "Add", counter, amount: 1 });
 const context = (commandId: string): CommandContext => ({ commandId, actor: "test" });
