@@ -15,6 +15,7 @@ import { overloadScenario } from "./overload";
 import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
+import { roundtripScenario } from "./roundtrip";
 import { scaleScenario } from "./scale";
 import { snapshotScenario } from "./snapshot";
 import { wsSlowReaderScenario } from "./wsSlowReader";
@@ -27,6 +28,7 @@ export const scenarios: readonly Scenario[] = [
   appendScenario,
   commandScenario,
   graphqlMutationScenario,
+  roundtripScenario,
   projectionLagScenario,
   commitScenario,
   rebuildScenario,

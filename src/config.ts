@@ -62,6 +62,13 @@ const schema = z.object({
   SUBSCRIPTION_REPLAY_BATCHES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   COMMAND_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  // Durable enqueue on a replicated Redis (see README's "After a Redis failover"): 0 takes the primary's word.
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(100).default(0),
+  REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  // Commands each service's worker runs at once (each holds a pool connection while it appends).
+  COMMAND_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  // How often a caller reads its job's state in case a reply message (pub/sub) was lost.
+  COMMAND_REPLY_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   // Bounds on what the command queues keep in Redis (see README's Bad input).
   COMMAND_KEEP_COMPLETED: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   COMMAND_KEEP_FAILED: z.coerce.number().int().min(0).max(1_000_000).default(1000),

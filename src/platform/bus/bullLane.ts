@@ -3,6 +3,7 @@ import { DomainError, errorMessage, UnavailableError } from "../core/errors";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import { bullPrefix, type RedisClient } from "../core/redis";
 import type { Reply } from "./reply";
+import { newReplyChannel, type ReplyMessage, ReplySubscriber } from "./replyChannel";
 import { type Exchange, RequestReply } from "./requestReply";
 
 export interface BullLaneOptions<T> {
@@ -10,8 +11,18 @@ export interface BullLaneOptions<T> {
   name: string;
   connection: RedisClient;
   prefix: string;
-  /** A connection of its own for QueueEvents, which blocks on it. */
+  /**
+   * A connection of its own for hearing replies: subscribed to the lane's
+   * reply channel when `replyChannel` is set, otherwise for QueueEvents,
+   * which blocks on it.
+   */
   eventsConnection: () => RedisClient;
+  /**
+   * Replies come on a channel of this process's own (see replyChannel.ts),
+   * which the worker publishes to, instead of through QueueEvents; the stored
+   * job is read every `pollMs` as well, in case a message was lost.
+   */
+  replyChannel?: { pollMs: number };
   /** What the request's handler is called in errors ("the inventory service"). */
   dependency: string;
   parse(value: unknown): Reply<T>;
@@ -26,16 +37,22 @@ export class BullLane<Data, T> {
   readonly queue: Queue<Data, Reply<T>>;
   private readonly core = new RequestReply<T>();
   private events: Promise<QueueEvents> | null = null;
+  private subscriber: ReplySubscriber | null = null;
+  /** Where workers publish this lane's replies (see replyChannel.ts); null when it hears them through QueueEvents. */
+  readonly replyTo: string | null;
 
   constructor(private readonly options: BullLaneOptions<T>) {
-    this.queue = new Queue<Data, Reply<T>>(options.name, { connection: options.connection, prefix: bullPrefix(options.prefix, options.name), ...queueTelemetry() });
+    const prefix = bullPrefix(options.prefix, options.name);
+    this.queue = new Queue<Data, Reply<T>>(options.name, { connection: options.connection, prefix, ...queueTelemetry() });
     this.queue.on("error", () => undefined); // outages surface on send
+    this.replyTo = options.replyChannel ? newReplyChannel(prefix) : null;
   }
 
   /** Waits for the reply of job `jobId`, which `exchange.put` queues (after `listen`, so that no reply goes unheard). */
   async request(jobId: string, exchange: Omit<Exchange<T>, "read">): Promise<Reply<T>> {
     try {
-      return await this.core.request(jobId, { ...exchange, read: () => this.read(jobId) });
+      const pollMs = this.options.replyChannel?.pollMs ?? exchange.pollMs;
+      return await this.core.request(jobId, { ...exchange, ...(pollMs === undefined ? {} : { pollMs }), read: () => this.read(jobId) });
     } catch (error) {
       if (error instanceof DomainError) throw error;
       throw new UnavailableError(this.options.dependency, errorMessage(error));
@@ -48,7 +65,8 @@ export class BullLane<Data, T> {
    * round trip or two, and a job finishing in between (the first request a
    * process sends) would otherwise go unheard until the caller's timeout.
    */
-  listen(): Promise<QueueEvents> {
+  listen(): Promise<unknown> {
+    if (this.replyTo) return this.subscribed(this.replyTo);
     this.events ??= (async () => {
       const prefix = bullPrefix(this.options.prefix, this.options.name);
       const [last] = await this.options.connection.xrevrange(`${prefix}:${this.options.name}:events`, "+", "-", "COUNT", 1);
@@ -64,7 +82,21 @@ export class BullLane<Data, T> {
     return this.events;
   }
 
+  private subscribed(channel: string): Promise<void> {
+    this.subscriber ??= new ReplySubscriber(channel, this.options.eventsConnection(), (message) => this.heard(message), () =>
+      this.core.hear(null, { changed: true }),
+    );
+    return this.subscriber.start();
+  }
+
+  private heard(message: ReplyMessage): void {
+    if ("reply" in message) this.core.hear(message.id, this.parsed(message.reply));
+    else if ("notice" in message) this.core.hear(message.id, { notice: message.notice });
+    else this.core.hear(message.id, { failure: this.failure(message.failed) });
+  }
+
   async close(): Promise<void> {
+    await this.subscriber?.close();
     await (await this.events?.catch(() => null))?.close();
     await this.queue.close();
   }

@@ -4,7 +4,7 @@ import { assertSameCommand, fingerprintOf, shownCommandId } from "../aggregate/i
 import { DomainError, ErrorCode, IdempotencyKeyReusedError, OverloadedError, UnavailableError, ValidationError } from "../core/errors";
 import type { Admission } from "./admission";
 import { BullLane } from "./bullLane";
-import { createRedis, type RedisClient, type RedisTarget } from "../core/redis";
+import { createRedis, isCluster, type RedisClient, type RedisTarget } from "../core/redis";
 import type { RawCommandBus } from "./rawCommandBus";
 import { refusalReply } from "./reply";
 import { asDuplicate, type CommandJob, commandTimedOut, type CommandReply, fromReply, isDeferralNotice, parseCommandReply, type WireOutcome } from "./wire";
@@ -39,6 +39,17 @@ export interface QueueCommandBusOptions {
   maxCommandBytes?: number;
   /** Refuses new commands of clients (`send`, `admit`) while a service's queue is past its bound; none when absent. */
   admission?: Admission;
+  /** Replicas that must hold a command (Redis WAIT) before it counts as accepted (default 0: the primary's word). */
+  waitReplicas?: number;
+  /** How long WAIT waits for them (default 500 ms); short of them, the caller gets CommandNotReplicatedError. */
+  waitTimeoutMs?: number;
+  /**
+   * Replies come on this process's own pub/sub channel (see replyChannel.ts), the stored job being read every
+   * `pollMs` as well; false: through QueueEvents, as before (default true).
+   */
+  replyChannel?: boolean;
+  /** How often a waiting caller reads its job in case a reply message was lost (default 1000 ms). */
+  replyPollMs?: number;
 }
 
 /**
@@ -50,6 +61,33 @@ function retention(options: QueueCommandBusOptions) {
     removeOnComplete: { age: 3600, count: options.keepCompleted ?? 10_000 },
     removeOnFail: { age: 24 * 3600, count: options.keepFailed ?? 1000 },
   };
+}
+
+/** What enqueueing found or did: a stored reply, or a command queued now (`fresh`) or before. */
+interface Enqueued {
+  reply?: CommandReply;
+  /** Queued by this call: no reply can be stored yet. */
+  fresh?: boolean;
+  /** Releases the command's place in admission control once it is answered. */
+  answered?: () => void;
+}
+
+/**
+ * Fewer replicas than REDIS_WAIT_REPLICAS acknowledged the enqueue in time:
+ * the command is queued on the primary but would be lost if it failed over
+ * now. It may still run; the caller may resend it with the same commandId,
+ * which runs it once (idempotency is recorded in PostgreSQL with its events).
+ */
+export class CommandNotReplicatedError extends DomainError<"UNAVAILABLE"> {
+  constructor(commandId: string, acknowledged: number, required: number, timeoutMs: number) {
+    super(
+      ErrorCode.UNAVAILABLE,
+      `The command queue (Redis) did not copy the command to ${required} replica(s) within ${timeoutMs} ms ` +
+        `(${acknowledged} acknowledged): it may still run, but is not yet safe from a failover. Resend it with the ` +
+        `same commandId (${commandId}); it runs once.`,
+      { dependency: "the command queue (Redis)", commandId, acknowledged, required, queued: true },
+    );
+  }
 }
 
 /** Redis could not take the command: nothing was queued (or what was is harmless, see enqueue). */
@@ -97,7 +135,7 @@ export class QueueCommandBus implements RawCommandBus {
         put: async () => {
           const enqueued = await this.enqueue(lane, service, command, context, admit);
           answered = enqueued.answered;
-          return enqueued.reply ?? null;
+          return enqueued.reply ?? (enqueued.fresh ? "new" : null);
         },
         timeoutMs,
         timedOut: () => commandTimedOut(service, timeoutMs, context, "stays queued"),
@@ -128,7 +166,7 @@ export class QueueCommandBus implements RawCommandBus {
     command: unknown,
     context: CommandContext,
     admit: boolean,
-  ): Promise<{ reply?: CommandReply; answered?: () => void }> {
+  ): Promise<Enqueued> {
     if (this.wasReady && this.connection.status !== "ready") {
       throw new CommandQueueUnavailable(`connection is ${this.connection.status}`);
     }
@@ -137,29 +175,39 @@ export class QueueCommandBus implements RawCommandBus {
     if (bytes > maxBytes) throw new ValidationError("command", `${bytes} bytes`, `at most ${maxBytes} bytes (COMMAND_MAX_BYTES)`);
     const queue = lane.queue;
     const jobId = commandJobId(service, context.commandId);
-    const attempt = async () => {
+    const replicas = this.options.waitReplicas ?? 0;
+    const waitTimeoutMs = this.options.waitTimeoutMs ?? 500;
+    const attempt = async (): Promise<Enqueued> => {
       await lane.listen();
-      const job = await queue.getJob(jobId);
-      // A job under this key that holds another command (or another sender's) is never joined nor answered from.
-      if (job && !sameCommand(job.data, command, context)) {
-        return { reply: refusalReply(new IdempotencyKeyReusedError(shownCommandId(context))) };
+      const client = this.connection; // the queue's own connection (BullMQ uses a given instance as is): one order for EXISTS, add and WAIT
+      let answered: (() => void) | undefined;
+      try {
+        answered = admit ? await this.options.admission?.admit(service, queue) : undefined;
+      } catch (error) {
+        // Only a command not yet queued can be refused: a resend joins its job, whatever the load.
+        if (!(error instanceof OverloadedError) || !(await client.exists(queue.toKey(jobId)))) throw error;
+        return this.replicated(client, replicas, waitTimeoutMs, context, await this.join(lane, jobId, command, context));
       }
-      const state = job ? await job.getState() : null;
-      const earlier = state === "completed" ? await lane.read(jobId) : null; // not job.returnvalue: read before it completed
-      if (earlier) return { reply: asDuplicate(earlier) };
-      if (job && state === "failed") await job.retry("failed");
-      if (job) return {}; // a resend joins its job, whatever the load
-      // Only a command not yet queued can be refused.
-      const answered = admit ? await this.options.admission?.admit(service, queue) : undefined;
-      await queue.add(COMMAND_JOB, { command, context }, {
+      // One round trip: EXISTS and the add go out back to back on one connection, so EXISTS tells
+      // whether the add queued the command or found it queued (then a no-op).
+      const existed = client.exists(queue.toKey(jobId));
+      const added = queue.add(COMMAND_JOB, { command, context, ...(lane.replyTo ? { replyTo: lane.replyTo } : {}) }, {
         jobId,
         attempts: this.options.attempts,
         backoff: { type: "exponential", delay: 100 },
         ...retention(this.options),
       });
-      return { answered };
+      const [found] = await Promise.all([existed, added]).catch((error: unknown) => {
+        answered?.();
+        throw error;
+      });
+      if (found) {
+        answered?.();
+        return this.replicated(client, replicas, waitTimeoutMs, context, await this.join(lane, jobId, command, context));
+      }
+      return this.replicated(client, replicas, waitTimeoutMs, context, { fresh: true, ...(answered ? { answered } : {}) });
     };
-    const enqueueTimeoutMs = this.options.enqueueTimeoutMs ?? 2000;
+    const enqueueTimeoutMs = (this.options.enqueueTimeoutMs ?? 2000) + (replicas > 0 ? waitTimeoutMs : 0);
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
@@ -169,11 +217,40 @@ export class QueueCommandBus implements RawCommandBus {
         }),
       ]);
     } catch (error) {
-      if (error instanceof OverloadedError) throw error;
+      if (error instanceof OverloadedError || error instanceof CommandNotReplicatedError) throw error;
       throw new CommandQueueUnavailable(error);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A command found queued under its key: its reply if it has one, a refusal if it is another command, else it is waited for. */
+  private async join(lane: BullLane<CommandJob, WireOutcome>, jobId: string, command: unknown, context: CommandContext): Promise<Enqueued> {
+    const job = await lane.queue.getJob(jobId);
+    if (!job) return {}; // gone meanwhile (answered and removed): read, then wait, as for any request
+    // A job under this key that holds another command (or another sender's) is never joined nor answered from.
+    if (!sameCommand(job.data, command, context)) return { reply: refusalReply(new IdempotencyKeyReusedError(shownCommandId(context))) };
+    const state = await job.getState();
+    const earlier = state === "completed" ? await lane.read(jobId) : null; // not job.returnvalue: read before it completed
+    if (earlier) return { reply: asDuplicate(earlier) };
+    if (state === "failed") await job.retry("failed");
+    return {};
+  }
+
+  /**
+   * With `waitReplicas`, the command counts as accepted only once that many
+   * replicas hold it (WAIT covers every write of this connection so far, the
+   * add included, or the no-op add's own event for a joined job).
+   */
+  private async replicated(client: RedisClient, replicas: number, timeoutMs: number, context: CommandContext, enqueued: Enqueued): Promise<Enqueued> {
+    if (replicas <= 0 || enqueued.reply) return enqueued;
+    // On a cluster the add went out on the connection to the queue's master, one of ioredis' connections to every
+    // master: WAIT on each (one without writes answers at once with its replica count) and take the least.
+    const masters = isCluster(client) ? client.nodes("master") : [client];
+    const acknowledged = Math.min(...(await Promise.all(masters.map((node) => node.wait(replicas, timeoutMs)))));
+    if (acknowledged >= replicas) return enqueued;
+    enqueued.answered?.();
+    throw new CommandNotReplicatedError(shownCommandId(context), acknowledged, replicas, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -190,6 +267,7 @@ export class QueueCommandBus implements RawCommandBus {
         prefix: this.prefix,
         dependency: `the ${service} service`,
         parse: parseCommandReply,
+        ...(this.options.replyChannel === false ? {} : { replyChannel: { pollMs: this.options.replyPollMs ?? 1000 } }),
         eventsConnection: () => {
           const connection = createRedis(this.redisUrl);
           connection.on("error", () => undefined); // reconnects by itself

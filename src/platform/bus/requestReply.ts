@@ -10,8 +10,12 @@ export class RequestTimeoutError extends DomainError<"COMMAND_TIMEOUT"> {
 
 /** One request as its lane carries it: the small interface a transport implements. */
 export interface Exchange<T> {
-  /** Puts the request under its id; returns the reply at once when the lane already holds one for it (a resend). */
-  put(): Promise<Reply<T> | null>;
+  /**
+   * Puts the request under its id; returns the reply at once when the lane
+   * already holds one for it (a resend), "new" when it was just put, so no
+   * reply can be stored yet and the first read is skipped.
+   */
+  put(): Promise<Reply<T> | "new" | null>;
   /** The reply stored for the request, or null while it has none. */
   read(): Promise<Reply<T> | null>;
   timeoutMs: number;
@@ -54,9 +58,9 @@ export class RequestReply<T> {
     set.add(listen);
     try {
       const earlier = await exchange.put();
-      if (earlier) return earlier;
+      if (earlier && earlier !== "new") return earlier;
       const deadline = Date.now() + exchange.timeoutMs;
-      let read = true;
+      let read = earlier !== "new";
       for (;;) {
         if (read) {
           const reply = await exchange.read();

@@ -9,6 +9,8 @@ import { RequestTimeoutError } from "./requestReply";
 export interface CommandJob {
   command: unknown;
   context: CommandContext;
+  /** The sender's reply channel (see replyChannel.ts); absent from senders that hear replies through QueueEvents. */
+  replyTo?: string;
 }
 
 const text = (max: number) => z.string().min(1).max(max);
@@ -22,6 +24,7 @@ const jobSchema = z.object({
     actor: text(1000),
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   }),
+  replyTo: text(200).optional(),
 });
 
 /**

@@ -87,6 +87,9 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
     keepCompleted: config.COMMAND_KEEP_COMPLETED,
     keepFailed: config.COMMAND_KEEP_FAILED,
     maxCommandBytes: config.COMMAND_MAX_BYTES,
+    waitReplicas: config.REDIS_WAIT_REPLICAS,
+    waitTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+    replyPollMs: config.COMMAND_REPLY_POLL_MS,
     admission: new Admission({
       maxQueued: config.COMMAND_MAX_QUEUED,
       countEveryMs: config.COMMAND_QUEUE_COUNT_MS,
@@ -98,7 +101,11 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
   onStop("command inbox", async () => inboxBus.close());
   const bus = new FailoverCommandBus(queueBus, inboxBus, health, config.COMMAND_TIMEOUT_MS, log);
   const takeCommands = async (service: string, execute: CommandExecutor, serviceLog: Logger) => {
-    const worker = new CommandWorker(service, execute, redis(), keys.prefix, serviceLog, { health, reclaimWithinMs: config.RECLAIM_WITHIN_MS });
+    const worker = new CommandWorker(service, execute, redis(), keys.prefix, serviceLog, {
+      health,
+      reclaimWithinMs: config.RECLAIM_WITHIN_MS,
+      concurrency: config.COMMAND_CONCURRENCY,
+    });
     onStop(`${service} commands`, () => worker.close());
     const inboxWorker = new InboxWorker(service, execute, inbox, listener, serviceLog, health, {
       // A lease plus a poll: a dead predecessor's inbox commands are taken again within RECLAIM_WITHIN_MS.

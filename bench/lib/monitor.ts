@@ -1,0 +1,42 @@
+import { createHash } from "node:crypto";
+import { Redis } from "ioredis";
+import { z } from "zod";
+
+const scriptsSchema = z.record(z.string(), z.object({ name: z.string(), content: z.string() }));
+
+/** BullMQ's Lua scripts by SHA-1, so that EVALSHA lines can be named (its own module, not a public API: bench only). */
+function bullScriptNames(): Map<string, string> {
+  const names = new Map<string, string>();
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const parsed = scriptsSchema.safeParse(require("bullmq/dist/cjs/scripts"));
+    if (parsed.success) for (const { name, content } of Object.values(parsed.data)) names.set(createHash("sha1").update(content).digest("hex"), name);
+  } catch {
+    // another BullMQ layout: scripts stay unnamed
+  }
+  return names;
+}
+
+/**
+ * Top-level commands clients send (one per round trip, pipelining aside) while
+ * `work` runs, from MONITOR: what INFO commandstats cannot tell apart from the
+ * commands scripts run inside. EVALSHA is named by its BullMQ script.
+ */
+export async function roundTrips(url: string, work: () => Promise<unknown>): Promise<Map<string, number>> {
+  const names = bullScriptNames();
+  const counts = new Map<string, number>();
+  const monitor = await new Redis(url, { maxRetriesPerRequest: 1 }).monitor();
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (source.startsWith("lua")) return;
+    const [command = "?", sha = ""] = args;
+    const name = command.toLowerCase() === "evalsha" ? `evalsha ${names.get(sha) ?? sha.slice(0, 8)}` : command.toLowerCase();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  });
+  try {
+    await work();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // what the work set off (a worker's next fetch) shows too
+  } finally {
+    monitor.disconnect();
+  }
+  return counts;
+}
