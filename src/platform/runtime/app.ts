@@ -54,7 +54,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       role,
       graphiqlQuery: options.graphiqlQuery ?? "",
       registry: eventRegistryOf(services),
-      projections: projections.map((p) => p.name),
+      projections: projections.map(({ name, eventTypes }) => ({ name, eventTypes })),
       onStop,
     });
     let api: RunningServer | null = null;

@@ -20,7 +20,7 @@ import type { Logger } from "../observability/logger";
 import { Metrics } from "../observability/metrics";
 import { RoleTelemetry } from "./roleTelemetry";
 import { ReadModelKeys } from "../projection/keys";
-import { ProjectorWakeups } from "../projection/wakeups";
+import { ProjectorWakeups, type WakeTarget } from "../projection/wakeups";
 import type { AppConfig, RoleContext } from "./rolePart";
 
 export interface InfrastructureOptions {
@@ -29,8 +29,8 @@ export interface InfrastructureOptions {
   role: string;
   graphiqlQuery: string;
   registry: EventRegistry;
-  /** The projections the projector runs: appends wake them. */
-  projections: readonly string[];
+  /** The projections the projector runs: an append wakes those that read its event types. */
+  projections: readonly WakeTarget[];
   onStop(name: string, run: () => Promise<unknown>): void;
 }
 
@@ -113,7 +113,7 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
   onStop("wake-ups", () => wakeups.close());
   const handlerOptions = {
     maxAttempts: config.COMMAND_MAX_ATTEMPTS,
-    onAppended: () => wakeups.wake(),
+    onAppended: (eventTypes: readonly string[]) => wakeups.wake(eventTypes),
     snapshotEvery: config.SNAPSHOT_EVERY,
     cacheStreams: config.COMMAND_CACHE_STREAMS,
     onSnapshotError: (stream: string, e: unknown) => log.warn(`snapshot of ${stream} not taken (loads fold from the log instead): ${errorMessage(e)}`),
