@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { bullPrefix } from "../core/redis";
 import { queueTelemetry } from "../observability/queueTelemetry";
+import type { WakeTarget } from "../processing/wakeups";
 
 export const PROJECTOR_QUEUE = "projector";
 export const DRAIN_JOB = "drain";
@@ -10,11 +11,7 @@ export interface DrainJobData {
   projection: string;
 }
 
-/** A projection as its wake-ups see it: its name and the event types it reads. */
-export interface WakeTarget {
-  readonly name: string;
-  readonly eventTypes: readonly string[] | "all";
-}
+export type { WakeTarget };
 
 /**
  * Tells projectors that the log has grown. A wake-up carries no data, only

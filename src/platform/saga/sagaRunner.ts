@@ -16,6 +16,7 @@ import { queueTelemetry } from "../observability/queueTelemetry";
 import type { LogProcessor } from "../processing/logProcessor";
 import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
 import { reactor } from "../processing/reactor";
+import type { WakeupSource } from "../processing/wakeups";
 import { SagaSweep } from "./sagaSweep";
 
 export const SAGA_QUEUE = "sagas";
@@ -54,6 +55,12 @@ export interface SagaRunnerDeps {
   prefix: string;
   definitions: readonly SagaDefinition<unknown>[];
   log: Logger;
+  /**
+   * Hints that a trigger was appended (see processing/redisWakeups.ts), so a saga starts without waiting
+   * for the starter's poll. The poll stays as short: a woken read may find the trigger still hidden
+   * behind an older open transaction (the log never passes one), and then the poll picks it up.
+   */
+  wakeups?: WakeupSource;
 }
 
 type AdvanceJob = { stream: string; saga: string };
@@ -91,7 +98,7 @@ export class SagaRunner {
     const triggers = [...new Set(deps.definitions.flatMap((d) => d.triggerTypes))];
     this.starter = reactor(
       { name: SAGA_STARTER, eventTypes: triggers, handle: (event) => this.startFrom(event) },
-      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log },
+      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log, ...(deps.wakeups ? { wakeups: deps.wakeups } : {}) },
     );
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
