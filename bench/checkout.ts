@@ -105,8 +105,18 @@ export const checkoutScenario: Scenario = {
         const events = (await settledEventCount()) - eventsBefore;
         const commands = commandDelta(commandsBefore, await commandStats(sys.redis));
         const s = summarize(result.latencies);
+        const total = commands.reduce((sum, [, c]) => sum + c, 0);
         return {
-          figures: { rate: result.ops / result.seconds, p50: s.p50, p99: s.p99, eventsPerCheckout: events / result.ops, commandsPerCheckout: commands.reduce((sum, [, c]) => sum + c, 0) / result.ops, ...cpuPerOp(cpu, result.ops, "cpu", "ms") },
+          figures: {
+            rate: result.ops / result.seconds,
+            p50: s.p50,
+            p99: s.p99,
+            eventsPerCheckout: events / result.ops,
+            commandsPerCheckout: total / result.ops,
+            // What the roles send while idle (polls, ticks, heartbeats) grows with the run's length, not with checkouts.
+            netCommandsPerCheckout: (total - idleCommandsPerSecond * result.seconds) / result.ops,
+            ...cpuPerOp(cpu, result.ops, "cpu", "ms"),
+          },
           commands,
         };
       };
@@ -124,6 +134,10 @@ export const checkoutScenario: Scenario = {
       await checkoutLoop("warm", warmup, concurrencies[0]!);
       await settledEventCount();
       const template = await readCheckoutTemplate(sys.db.pool, { orderId: "bench-warm-0", sku: skuOf(0), customerId: customerOf(0) });
+      ctx.progress("counting the Redis commands of an idle system (3 s)");
+      const idleBefore = await commandStats(sys.redis);
+      await new Promise((r) => setTimeout(r, 3000));
+      const idleCommandsPerSecond = commandDelta(idleBefore, await commandStats(sys.redis)).reduce((sum, [, c]) => sum + c, 0) / 3;
       ctx.progress(`one checkout's log: ${template.events} events in ${template.appends.length} appends (${Object.entries(template.byStream).map(([k, v]) => `${k} ${v}`).join(", ")})`);
 
       for (const concurrency of concurrencies) {
@@ -154,6 +168,7 @@ export const checkoutScenario: Scenario = {
         emitCpu(ctx, { label, op: "checkout", scale: "ms", figures: m, baselineKey: "floorCpu", params });
         ctx.emit({ label: `${label}, events`, value: m.eventsPerCheckout, unit: "events/checkout", params: { ...params, ...Object.fromEntries(Object.entries(template.byStream).map(([k, v]) => [`template.${k}`, v])) } });
         ctx.emit({ label: `${label}, Redis commands`, value: m.commandsPerCheckout, unit: "commands/checkout", params: { ...params, top, commandsMedian: median(commandRuns.map((r) => r.reduce((s, [, c]) => s + c, 0))) } });
+        ctx.emit({ label: `${label}, Redis commands net of idle`, value: m.netCommandsPerCheckout, unit: "commands/checkout", params: { ...params, idleCommandsPerSecond } });
       }
     } finally {
       await client?.dispose();

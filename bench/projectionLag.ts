@@ -51,9 +51,9 @@ export const projectionLagScenario: Scenario = {
     const keys = new ReadModelKeys(system.prefix);
     const pool = createPool(system.db.url, { max: 32, idleTimeoutMillis: 0 });
     const store = new EventStore(pool);
-    const names = [...services.flatMap((s) => s.projections.map((p) => p.name)), sagaProjection.name];
+    const targets = [...services.flatMap((s) => s.projections), sagaProjection].map(({ name, eventTypes }) => ({ name, eventTypes }));
     const wakeConnection = createRedis(TEST_REDIS_URL);
-    const wakeups = new ProjectorWakeups(wakeConnection, system.prefix, names);
+    const wakeups = new ProjectorWakeups(wakeConnection, system.prefix, targets);
     const subscriber = createRedis(TEST_REDIS_URL);
     let ws: Client | null = null;
     try {
@@ -108,7 +108,7 @@ export const projectionLagScenario: Scenario = {
             { type: "StockRestocked", data: { sku, quantity: 1 }, metadata: benchMetadata(`lag-${i}`) },
           ]);
           const committedAt = performance.now();
-          wakeups.wake();
+          wakeups.wake(result.eventTypes);
           const token = formatLogPosition(result.position);
           if (compareLogPositions(result.position, readModelAt) <= 0) readModelLags.push(0);
           else pendingReadModel.push({ position: result.position, committedAt });

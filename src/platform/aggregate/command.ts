@@ -32,7 +32,7 @@ export interface CommandHandlerOptions {
   /** How many times to reload and decide again after a concurrent write. */
   maxAttempts: number;
   /** Called after a successful append (e.g. to wake projectors). Never awaited on the hot path's result. */
-  onAppended?: () => void;
+  onAppended?: (eventTypes: readonly string[]) => void;
   /**
    * Take a snapshot once this many events have been folded beyond the last one
    * (0: never). Only for deciders with a `stateVersion`.

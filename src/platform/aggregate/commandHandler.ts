@@ -153,7 +153,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
             current = undecided;
             continue;
           }
-          this.options.onAppended?.();
+          this.options.onAppended?.(contributors.flatMap(({ events }) => events.map((e) => e.type)));
           const last = appended.results.at(-1)!;
           // The version the state is at: base plus every contributor's events but the last one's (advance checks the rest).
           const before = base.version + contributors.reduce((n, c) => n + c.events.length, 0) - decided.unfolded.length;
@@ -222,7 +222,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           const first = await this.store.findCommandResult(context.commandId);
           return first ? answerFirst(first) : duplicateOutcome(context.commandId, result);
         }
-        this.options.onAppended?.();
+        this.options.onAppended?.(result.eventTypes);
         this.states.advance(streamId, current, events, result.streamVersion);
         return {
           commandId: context.commandId,

@@ -12,6 +12,12 @@ export interface WakeupSource {
   subscribe(wake: () => void): () => void;
 }
 
+/** A log processor as an appender sees it: its name and the event types it reads. */
+export interface WakeTarget {
+  readonly name: string;
+  readonly eventTypes: readonly string[] | "all";
+}
+
 /** Wake-ups raised by this process. */
 export class LocalWakeups implements WakeupSource {
   private readonly listeners = new Set<() => void>();

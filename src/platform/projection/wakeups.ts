@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import { bullPrefix, type RedisClient } from "../core/redis";
 import { queueTelemetry } from "../observability/queueTelemetry";
+import type { WakeTarget } from "../processing/wakeups";
 
 export const PROJECTOR_QUEUE = "projector";
 export const DRAIN_JOB = "drain";
@@ -9,42 +10,58 @@ export interface DrainJobData {
   projection: string;
 }
 
+export type { WakeTarget };
+
 /**
  * Tells projectors that the log has grown. A wake-up carries no data, only
- * "look again": the log is the data. At most one job per projection waits,
- * and one more is kept when a drain is already running, so a commit landing
- * during a drain is never missed (BullMQ's keepLastIfActive). Calls are
- * coalesced: many appends in a burst cost one round of wake-ups.
+ * "look again": the log is the data. Only the projections that read one of
+ * the appended event types are woken; the others would only move their
+ * checkpoint, which their next wake-up or the catch-up tick does as well.
+ *
+ * Coalesced per projection: while one round of wake-ups is being sent, the
+ * projections asked for meanwhile are gathered and sent as one more round.
+ * In Redis, at most one job per projection waits, and one more is kept when
+ * a drain is already running, so a commit landing during a drain is never
+ * missed (BullMQ's keepLastIfActive): a drain reads the log to its head, so
+ * one wake-up covers every append before it.
  */
 export class ProjectorWakeups {
   private readonly queue: Queue<DrainJobData>;
+  private readonly byType = new Map<string, string[]>();
+  private readonly readAll: string[];
+  private readonly everyName: string[];
+  private readonly pending = new Set<string>();
   private inFlight: Promise<void> | null = null;
-  private pending = false;
 
   constructor(
     connection: RedisClient,
     prefix: string,
-    private readonly projections: readonly string[],
+    projections: readonly WakeTarget[],
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {
     this.queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection, prefix: bullPrefix(prefix, PROJECTOR_QUEUE), ...queueTelemetry() });
+    this.everyName = projections.map((p) => p.name);
+    this.readAll = projections.filter((p) => p.eventTypes === "all").map((p) => p.name);
+    for (const { name, eventTypes } of projections) {
+      if (eventTypes === "all") continue;
+      for (const type of eventTypes) this.byType.set(type, [...(this.byType.get(type) ?? []), name]);
+    }
   }
 
-  /** Fire and forget; a lost wake-up is covered by the projector's catch-up schedule. */
-  wake(): void {
-    if (this.inFlight) {
-      this.pending = true;
-      return;
-    }
-    this.inFlight = this.send()
-      .catch(this.onError)
-      .finally(() => {
-        this.inFlight = null;
-        if (this.pending) {
-          this.pending = false;
-          this.wake();
-        }
-      });
+  /** The projections an append of these event types concerns. */
+  targetsOf(eventTypes: readonly string[]): string[] {
+    const names = new Set(this.readAll);
+    for (const type of eventTypes) for (const name of this.byType.get(type) ?? []) names.add(name);
+    return [...names];
+  }
+
+  /**
+   * Fire and forget; a lost wake-up is covered by the projector's catch-up schedule.
+   * Wakes the projections reading one of `eventTypes`, or every projection when not told what was appended.
+   */
+  wake(eventTypes?: readonly string[]): void {
+    for (const name of eventTypes ? this.targetsOf(eventTypes) : this.everyName) this.pending.add(name);
+    this.sendPending();
   }
 
   /** Resolves when every wake-up asked for so far has been sent. */
@@ -57,9 +74,21 @@ export class ProjectorWakeups {
     await this.queue.close();
   }
 
-  private async send(): Promise<void> {
+  private sendPending(): void {
+    if (this.inFlight || this.pending.size === 0) return;
+    const names = [...this.pending];
+    this.pending.clear();
+    this.inFlight = this.send(names)
+      .catch(this.onError)
+      .finally(() => {
+        this.inFlight = null;
+        this.sendPending();
+      });
+  }
+
+  private async send(projections: readonly string[]): Promise<void> {
     await this.queue.addBulk(
-      this.projections.map((projection) => ({
+      projections.map((projection) => ({
         name: DRAIN_JOB,
         data: { projection },
         opts: {

@@ -36,7 +36,7 @@ export interface RunningApp {
  */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, services, log } = options;
-  const { parts, projections } = compose(services, config.PROJECTION_SEGMENTS);
+  const { parts, projections, reactors } = compose(services, config.PROJECTION_SEGMENTS);
   const wanted = options.roles.includes("all") ? parts : parts.filter((p) => options.roles.includes(p.role));
   const stops: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onStop = (name: string, run: () => Promise<unknown>) => stops.push({ name, run });
@@ -54,7 +54,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       role,
       graphiqlQuery: options.graphiqlQuery ?? "",
       registry: eventRegistryOf(services),
-      projections: projections.map((p) => p.name),
+      projections: projections.map(({ name, eventTypes }) => ({ name, eventTypes })),
+      reactors,
       onStop,
     });
     let api: RunningServer | null = null;

@@ -2,6 +2,8 @@ import { nodeResolvers } from "../graphql/node";
 import type { ResolverClass } from "../graphql/schema";
 import { historyProjection } from "../projection/historyProjection";
 import { sagaProjection } from "../saga/sagaProjection";
+import { SAGA_STARTER } from "../saga/sagaRunner";
+import type { WakeTarget } from "../processing/wakeups";
 import type { DocumentProjection } from "../projection/types";
 import { ProjectionSegments } from "../projection/projectionSegments";
 import type { ServiceDefinition } from "./service";
@@ -21,6 +23,8 @@ export interface Composition {
   projections: readonly DocumentProjection<unknown>[];
   /** How many segments each projection runs as (PROJECTION_SEGMENTS), for the read side to route and gather. */
   segments: ProjectionSegments;
+  /** The log processors an append may wake in another process: the saga starter, by the sagas' trigger types. */
+  reactors: readonly WakeTarget[];
   /** Every resolver the api serves. */
   resolvers: readonly ResolverClass[];
   /** The roles a deployment runs as processes of their own, the platform's first: one container (or replica set) each. */
@@ -52,7 +56,8 @@ export function compose(services: readonly ServiceDefinition[], segmentCounts: R
     pages: services.flatMap((s) => s.pages ?? []),
   });
   const processRoles = [api, projector, saga, ...serviceRoles].map((p) => p.role);
-  return { parts: [...backends, api], projections, segments, resolvers, processRoles };
+  const reactors = sagas.length ? [{ name: SAGA_STARTER, eventTypes: [...new Set(sagas.flatMap((s) => s.triggerTypes))] }] : [];
+  return { parts: [...backends, api], projections, segments, reactors, resolvers, processRoles };
 }
 
 /** Every resolver the API serves: the services', the history's and, when any service has sagas, the saga operations. */

@@ -21,6 +21,8 @@ import { Metrics } from "../observability/metrics";
 import { RoleTelemetry } from "./roleTelemetry";
 import { ReadModelKeys } from "../projection/keys";
 import { ProjectorWakeups } from "../projection/wakeups";
+import { ReactorWakeups } from "../processing/redisWakeups";
+import type { WakeTarget } from "../processing/wakeups";
 import type { AppConfig, RoleContext } from "./rolePart";
 
 export interface InfrastructureOptions {
@@ -29,8 +31,10 @@ export interface InfrastructureOptions {
   role: string;
   graphiqlQuery: string;
   registry: EventRegistry;
-  /** The projections the projector runs: appends wake them. */
-  projections: readonly string[];
+  /** The projections the projector runs: an append wakes those that read its event types. */
+  projections: readonly WakeTarget[];
+  /** The log processors of other processes an append wakes (the saga starter), by the event types they read. */
+  reactors: readonly WakeTarget[];
   onStop(name: string, run: () => Promise<unknown>): void;
 }
 
@@ -119,9 +123,15 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
     log.warn(`wake-up not sent (catch-up will cover it): ${errorMessage(e)}`),
   );
   onStop("wake-ups", () => wakeups.close());
+  const reactorWakeups = new ReactorWakeups(shared, keys.prefix, options.reactors, (e) =>
+    log.warn(`wake-up not sent (the processor's poll will cover it): ${errorMessage(e)}`),
+  );
   const handlerOptions = {
     maxAttempts: config.COMMAND_MAX_ATTEMPTS,
-    onAppended: () => wakeups.wake(),
+    onAppended: (eventTypes: readonly string[]) => {
+      wakeups.wake(eventTypes);
+      reactorWakeups.wake(eventTypes);
+    },
     snapshotEvery: config.SNAPSHOT_EVERY,
     cacheStreams: config.COMMAND_CACHE_STREAMS,
     onSnapshotError: (stream: string, e: unknown) => log.warn(`snapshot of ${stream} not taken (loads fold from the log instead): ${errorMessage(e)}`),

@@ -4,6 +4,8 @@ import { SagaResolvers, sagaNode } from "../graphql/sagaResolvers";
 import { SAGA_QUEUE, SAGA_STARTER, SagaRunner } from "../saga/sagaRunner";
 import { createSagaExecutor, SAGA_SERVICE } from "../saga/sagaService";
 import type { SagaDefinition } from "../saga/types";
+import { errorMessage } from "../core/errors";
+import { RedisWakeupSource, wakeChannel } from "../processing/redisWakeups";
 import type { RoleContext, RolePart } from "./rolePart";
 import { roleLeases } from "./leases";
 
@@ -34,6 +36,7 @@ export function sagaRole(sagas: readonly SagaDefinition<unknown>[]): RolePart {
 
 function createSagaRunner(ctx: RoleContext, sagas: readonly SagaDefinition<unknown>[]): SagaRunner {
   const { config } = ctx;
+  const log = ctx.log.child({ component: "saga" });
   return new SagaRunner(
     {
       db: ctx.pool,
@@ -42,8 +45,10 @@ function createSagaRunner(ctx: RoleContext, sagas: readonly SagaDefinition<unkno
       connection: ctx.redis(),
       prefix: ctx.keys.prefix,
       definitions: sagas,
-      log: ctx.log.child({ component: "saga" }),
+      log,
       leases: roleLeases(ctx, "saga"),
+      // Appenders publish here after an OrderPlaced (or any trigger): the saga starts without waiting for a poll.
+      wakeups: new RedisWakeupSource(ctx.redis(), wakeChannel(ctx.keys.prefix, SAGA_STARTER), (e) => log.warn(`saga starter wake-ups: ${errorMessage(e)}`)),
     },
     {
       ...(config.SAGA_DEADLINE_MS ? { deadlineMs: config.SAGA_DEADLINE_MS } : {}),

@@ -9,12 +9,14 @@ import type { EventStore, Queryable } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
 import type { RecordedEvent } from "../eventstore/types";
 import { evolveSaga, initialSagaState } from "./sagaState";
+import { planAfter } from "./sagaPlan";
 import { type SagaDefinition, type SagaEvent, type SagaState, sagaStreamId, type StepReply } from "./types";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import type { LogProcessor } from "../processing/logProcessor";
 import { PostgresCheckpointer } from "../processing/postgresCheckpointer";
 import { reactor } from "../processing/reactor";
 import type { LeaseCoordinator } from "../processing/leaseCoordinator";
+import type { WakeupSource } from "../processing/wakeups";
 import { SagaSweep } from "./sagaSweep";
 
 export const SAGA_QUEUE = "sagas";
@@ -55,6 +57,12 @@ export interface SagaRunnerDeps {
   log: Logger;
   /** With leases, one saga replica runs the starter; the others stand by (advances are BullMQ jobs any replica takes). */
   leases?: LeaseCoordinator;
+  /**
+   * Hints that a trigger was appended (see processing/redisWakeups.ts), so a saga starts without waiting
+   * for the starter's poll. The poll stays as short: a woken read may find the trigger still hidden
+   * behind an older open transaction (the log never passes one), and then the poll picks it up.
+   */
+  wakeups?: WakeupSource;
 }
 
 type AdvanceJob = { stream: string; saga: string };
@@ -92,7 +100,13 @@ export class SagaRunner {
     const triggers = [...new Set(deps.definitions.flatMap((d) => d.triggerTypes))];
     this.starter = reactor(
       { name: SAGA_STARTER, eventTypes: triggers, handle: (event) => this.startFrom(event) },
-      { store: deps.store, checkpointer: new PostgresCheckpointer(deps.db), log: deps.log, ...(deps.leases ? { leases: deps.leases } : {}) },
+      {
+        store: deps.store,
+        checkpointer: new PostgresCheckpointer(deps.db),
+        log: deps.log,
+        ...(deps.leases ? { leases: deps.leases } : {}),
+        ...(deps.wakeups ? { wakeups: deps.wakeups } : {}),
+      },
     );
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix, SAGA_QUEUE), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
@@ -167,15 +181,29 @@ export class SagaRunner {
         correlationId: trigger.metadata.correlationId,
       },
     };
+    // The first step's start goes in the same append: the advance that follows only sends it.
+    // A definition that cannot plan from this data fails in the advance, as a FAILED saga, never here: the starter must not stall.
+    const following = this.tryPlan(() => planAfter(definition, initialSagaState, [started], Date.now()).events.slice(1)) ?? [];
+    const { correlationId } = trigger.metadata;
+    const events = [
+      { ...started, metadata: this.metadata(correlationId, trigger.eventId) },
+      ...following.map((event) => ({ ...event, metadata: this.metadata(correlationId, stream) })),
+    ];
     try {
-      await this.deps.store.append(stream, "no_stream", [{ ...started, metadata: this.metadata(trigger.metadata.correlationId, trigger.eventId) }], {
-        commandId: `saga-start:${trigger.eventId}`,
-      });
+      await this.deps.store.append(stream, "no_stream", events, { commandId: `saga-start:${trigger.eventId}` });
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error; // already started: a redelivered trigger
     }
     await this.wake(stream, definition.name);
     await this.wake(stream, definition.name, deadlineMs + 50); // durable deadline: fires even if nothing else wakes it
+  }
+
+  private tryPlan<T>(plan: () => T): T | null {
+    try {
+      return plan();
+    } catch {
+      return null;
+    }
   }
 
   private async process(job: Job<AdvanceJob>): Promise<void> {
@@ -184,33 +212,35 @@ export class SagaRunner {
     if (definition) await this.advance(job.data.stream, definition);
   }
 
-  /** Drives one instance until it ends or must wait; safe to run again at any point. */
+  /**
+   * Drives one instance until it ends or must wait; safe to run again at any point.
+   * One append per step: a reply is recorded together with what follows from it (the
+   * next step's start, or the end), and the state stays in memory between steps; the
+   * expected version of each append catches another runner having moved the instance.
+   */
   async advance(stream: string, definition: SagaDefinition<unknown>): Promise<void> {
+    let current = await this.load(stream);
+    let decided: SagaEvent[] = [];
     while (!this.stopping) {
-      const { state, version } = await this.load(stream);
-      if (state.status !== "RUNNING" && state.status !== "COMPENSATING") return;
+      const plan = planAfter(definition, current.state, decided, Date.now());
+      decided = [];
+      if (plan.events.length > 0) {
+        if (!(await this.record(stream, current.version, current.state, plan.events))) {
+          current = await this.load(stream); // another runner got there first: decide again from what it recorded
+          continue;
+        }
+        current = { state: plan.state, version: current.version + plan.events.length };
+      }
+      if (plan.then.kind === "stop") return;
+      const { step } = plan.then;
+      const { state } = current;
       const now = Date.now();
       const deadline = Date.parse(state.deadlineAt);
-      if (state.status === "RUNNING" && now >= deadline) {
-        await this.record(stream, version, state, { type: "SagaDeadlinePassed", data: { deadlineAt: state.deadlineAt } });
-        continue;
-      }
-      const next = definition.next({ ...state, data: definition.parseData(state.data) });
-      if ("finished" in next) {
-        await this.record(stream, version, state, { type: "SagaFinished", data: { status: next.finished } });
-        return;
-      }
-      let at = version;
-      if (state.steps[next.id]?.status !== "STARTED") {
-        const startedEvent: SagaEvent = { type: "SagaStepStarted", data: { step: next.id, service: next.service, compensation: next.compensation } };
-        if (!(await this.record(stream, at, state, startedEvent))) continue;
-        at += 1;
-      }
-      const waitMs = next.compensation ? this.options.stepTimeoutMs : Math.min(this.options.stepTimeoutMs, deadline - now);
+      const waitMs = step.compensation ? this.options.stepTimeoutMs : Math.min(this.options.stepTimeoutMs, deadline - now);
       let reply: StepReply;
       try {
-        const raw = await this.deps.bus.sendRaw(next.service, next.command, {
-          commandId: `${stream}/${next.id}`,
+        const raw = await this.deps.bus.sendRaw(step.service, step.command, {
+          commandId: `${stream}/${step.id}`,
           correlationId: state.correlationId,
           causationId: stream,
           actor: `saga:${definition.name}`,
@@ -218,23 +248,26 @@ export class SagaRunner {
         reply = raw.ok ? { ok: true, events: raw.outcome.eventTypes } : { ok: false, ...raw.error };
       } catch (error) {
         if (!isNoAnswer(error)) throw error; // the job retries with backoff
-        if (!next.compensation && Date.now() >= deadline) continue; // the deadline decides; a late reply will change nothing
-        if (Date.now() - Date.parse(state.steps[next.id]?.at ?? new Date().toISOString()) >= this.options.giveUpMs) {
-          await this.record(stream, at, state, { type: "SagaFailed", data: { step: next.id, code: error.code, message: error.message } });
-          this.deps.log.warn(`saga ${stream} FAILED at step ${next.id} after ${this.options.giveUpMs} ms without an answer: ${error.message} (redrive it once the cause is fixed)`);
+        // Another runner may have moved the instance while this one waited: look again before deciding anything.
+        current = await this.load(stream);
+        if (!step.compensation && Date.now() >= deadline) continue; // the deadline decides; a late reply will change nothing
+        if (Date.now() - Date.parse(current.state.steps[step.id]?.at ?? new Date().toISOString()) >= this.options.giveUpMs) {
+          await this.record(stream, current.version, current.state, [{ type: "SagaFailed", data: { step: step.id, code: error.code, message: error.message } }]);
+          this.deps.log.warn(`saga ${stream} FAILED at step ${step.id} after ${this.options.giveUpMs} ms without an answer: ${error.message} (redrive it once the cause is fixed)`);
           return;
         }
         // Resent with the same command id: it joins the command still queued, or gets its result.
         await new Promise((resolve) => setTimeout(resolve, NO_ANSWER_PAUSE_MS));
         continue;
       }
-      const verdict = definition.judge(next, reply);
-      const outcome: SagaEvent = verdict.ok
-        ? { type: "SagaStepSucceeded", data: { step: next.id, events: reply.ok ? reply.events : [] } }
-        : next.compensation
-          ? { type: "SagaFailed", data: { step: next.id, code: verdict.code, message: verdict.message } }
-          : { type: "SagaStepFailed", data: { step: next.id, code: verdict.code, message: verdict.message, compensation: false } };
-      await this.record(stream, at, state, outcome);
+      const verdict = definition.judge(step, reply);
+      decided = [
+        verdict.ok
+          ? { type: "SagaStepSucceeded", data: { step: step.id, events: reply.ok ? reply.events : [] } }
+          : step.compensation
+            ? { type: "SagaFailed", data: { step: step.id, code: verdict.code, message: verdict.message } }
+            : { type: "SagaStepFailed", data: { step: step.id, code: verdict.code, message: verdict.message, compensation: false } },
+      ];
     }
   }
 
@@ -244,7 +277,7 @@ export class SagaRunner {
     if (state.status !== "RUNNING" && state.status !== "COMPENSATING") return;
     const step = Object.entries(state.steps).find(([, s]) => s.status === "STARTED")?.[0] ?? "?";
     const failed: SagaEvent = { type: "SagaFailed", data: { step, code: error instanceof DomainError ? error.code : "UNAVAILABLE", message: error.message } };
-    await this.record(job.data.stream, version, state, failed).catch((e: unknown) => this.deps.log.error({ saga: job.data.stream }, `saga ${job.data.stream}: ${errorMessage(e)}`));
+    await this.record(job.data.stream, version, state, [failed]).catch((e: unknown) => this.deps.log.error({ saga: job.data.stream }, `saga ${job.data.stream}: ${errorMessage(e)}`));
     this.deps.log.error(
       { saga: job.data.stream, step, correlationId: state.correlationId },
       `saga ${job.data.stream} FAILED at step ${step}: ${error.message} (redrive it once the cause is fixed)`,
@@ -259,10 +292,11 @@ export class SagaRunner {
     return { state, version: events.at(-1)?.streamVersion ?? 0 };
   }
 
-  /** Appends at the expected version; false when another runner got there first (reload and decide again). */
-  private async record(stream: string, version: number, state: SagaState<unknown>, event: SagaEvent): Promise<boolean> {
+  /** Appends at the expected version, as one transaction; false when another runner got there first (reload and decide again). */
+  private async record(stream: string, version: number, state: SagaState<unknown>, events: readonly SagaEvent[]): Promise<boolean> {
     try {
-      await this.deps.store.append(stream, version, [{ ...event, metadata: this.metadata(state.correlationId, stream) }]);
+      const metadata = this.metadata(state.correlationId, stream);
+      await this.deps.store.append(stream, version, events.map((event) => ({ ...event, metadata })));
       return true;
     } catch (error) {
       if (error instanceof ConcurrencyError) return false;

@@ -1,0 +1,118 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "../../../test/support/testEnv";
+import { bullPrefix } from "../core/redis";
+import { silentLogger } from "../observability/logger";
+import { FIRST_GENERATION, ReadModelKeys } from "./keys";
+import { Projector } from "./projector";
+import type { DocumentProjection } from "./types";
+import { type DrainJobData, PROJECTOR_QUEUE, ProjectorWakeups } from "./wakeups";
+
+/**
+ * An append wakes only the projections that read its event types, and wake-ups
+ * are coalesced per projection; a coalesced wake-up still drains everything,
+ * since a drain reads the log to its head.
+ */
+const meta = { correlationId: "c", causationId: "c", actor: "test" };
+const counter = (name: string, type: string): DocumentProjection<{ n: number }> => ({
+  name,
+  eventTypes: [type],
+  documentIds: (e) => [e.streamId],
+  evolve: (doc) => ({ n: (doc?.n ?? 0) + 1 }),
+});
+const targets = [
+  { name: "orders", eventTypes: ["OrderPlaced", "OrderConfirmed"] },
+  { name: "products", eventTypes: ["StockReserved"] },
+  { name: "history", eventTypes: "all" as const },
+];
+
+let redis: Redis;
+const opened: Array<{ close(): Promise<void> }> = [];
+const prefixes: string[] = [];
+
+function wakeupsUnder(prefix: string, projections: typeof targets) {
+  prefixes.push(prefix);
+  const wakeups = new ProjectorWakeups(redis, prefix, projections);
+  const queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: redis, prefix: bullPrefix(prefix, PROJECTOR_QUEUE) });
+  opened.push(wakeups, queue);
+  const queued = async () => (await queue.getJobs(["waiting", "prioritized", "delayed", "active"])).map((j) => j.data.projection).sort();
+  return { wakeups, queued };
+}
+
+beforeAll(() => {
+  redis = testRedis();
+});
+
+afterAll(async () => {
+  for (const o of opened) await o.close();
+  for (const prefix of prefixes) await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+it("wakes the projections that read an appended type, and those that read every type; no other", async () => {
+  const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
+  expect(wakeups.targetsOf(["StockReserved"]).sort()).toEqual(["history", "products"]);
+  wakeups.wake(["OrderPlaced"]);
+  await wakeups.flush();
+  expect(await queued()).toEqual(["history", "orders"]);
+});
+
+it("wakes every projection when it is not told what was appended", async () => {
+  const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
+  wakeups.wake();
+  await wakeups.flush();
+  expect(await queued()).toEqual(["history", "orders", "products"]);
+});
+
+it("coalesces: a burst of appends leaves one waiting drain per projection", async () => {
+  const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
+  for (let i = 0; i < 50; i++) wakeups.wake(i % 2 ? ["OrderPlaced"] : ["StockReserved"]);
+  await wakeups.flush();
+  expect(await queued()).toEqual(["history", "orders", "products"]);
+});
+
+describe("with a projector", () => {
+  let db: TestDatabase;
+  let keys: ReadModelKeys;
+  let projector: Projector;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    keys = new ReadModelKeys(testPrefix());
+    prefixes.push(keys.prefix);
+    // The catch-up tick runs once at start, then not within the test: only wake-ups can deliver.
+    projector = new Projector(
+      { store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: [counter("reds", "Red"), counter("blues", "Blue")], log: silentLogger() },
+      { catchUpEveryMs: 600_000, batchSize: 5 },
+    );
+    await projector.start();
+  });
+
+  afterAll(async () => {
+    await projector.stop();
+    await db.drop();
+  });
+
+  it("a coalesced wake-up still drains every append before it, and a projection reading none of them is not moved", async () => {
+    const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
+    opened.push(wakeups);
+    await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
+    // Concurrent appends, one wake-up asked for after each: most of them coalesce into few jobs.
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const result = await db.store.append(`s-${i % 4}`, "any", [{ type: "Red", data: {}, metadata: meta }]);
+        wakeups.wake(result.eventTypes);
+      }),
+    );
+    await wakeups.flush();
+    const reds = keys.generation("reds", FIRST_GENERATION);
+    let docs: Array<string | null> = [];
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      docs = await redis.mget(reds.doc("s-0"), reds.doc("s-1"), reds.doc("s-2"), reds.doc("s-3"));
+      if (docs.every((d) => d && JSON.parse(d).n === 10)) break;
+    }
+    expect(docs.map((d) => (d ? JSON.parse(d).n : null))).toEqual([10, 10, 10, 10]);
+    // "blues" reads none of these types: never woken, its checkpoint stays where the start left it.
+    expect(await redis.get(keys.generation("blues", FIRST_GENERATION).checkpoint)).toBeNull();
+  });
+});

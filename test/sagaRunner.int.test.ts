@@ -1,0 +1,132 @@
+import { Redis } from "ioredis";
+import type { CommandContext } from "../src/platform/aggregate/command";
+import type { RawCommandBus } from "../src/platform/bus/rawCommandBus";
+import type { CommandReply } from "../src/platform/bus/wire";
+import { silentLogger } from "../src/platform/observability/logger";
+import { SagaRunner } from "../src/platform/saga/sagaRunner";
+import { planAfter } from "../src/platform/saga/sagaPlan";
+import { initialSagaState } from "../src/platform/saga/sagaState";
+import { type SagaDefinition, sagaStreamId } from "../src/platform/saga/types";
+import { type CheckoutData, checkoutSaga } from "../src/services/ordering/checkoutSaga";
+import { sagaHistory as h } from "./support/sagaSpec";
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, testPrefix, type TestDatabase } from "./support/testEnv";
+
+/**
+ * The saga runner records each step in one append (the reply with the next step's start), and keeps
+ * its state in memory between steps. These are the guarantees that must survive that: a crash after
+ * the combined append resends the same step with the same command id; another runner moving the
+ * instance meanwhile is caught by the expected version; nothing is recorded twice.
+ */
+type Sent = { service: string; type: string; commandId: string };
+const data: CheckoutData = { orderId: "o-1", customerId: "c-1", totalMinor: 3400, lines: [{ sku: "TEA", quantity: 2 }] };
+const definition: SagaDefinition<unknown> = checkoutSaga;
+
+/** A bus that answers every command as applied, records what it was sent, and can run a hook before answering. */
+function scriptedBus(hook: (sent: Sent) => Promise<void> = async () => undefined): RawCommandBus & { sent: Sent[] } {
+  const sent: Sent[] = [];
+  const reply = async (service: string, command: unknown, context: CommandContext): Promise<CommandReply> => {
+    const type = typeof command === "object" && command !== null && "type" in command && typeof command.type === "string" ? command.type : "?";
+    const record = { service, type, commandId: context.commandId };
+    sent.push(record);
+    await hook(record);
+    const eventTypes = type === "AuthorizePayment" ? ["PaymentAuthorized"] : [`${type}Done`];
+    return { ok: true, outcome: { commandId: context.commandId, streamId: "s", streamVersion: 1, position: null, events: [], eventTypes, duplicate: false } };
+  };
+  return {
+    sent,
+    sendRaw: (service, command, context) => reply(service, command, context),
+    send: async () => {
+      throw new Error("the saga runner sends raw commands only");
+    },
+  };
+}
+
+let db: TestDatabase;
+let redis: Redis;
+const prefix = testPrefix();
+const runners: SagaRunner[] = [];
+const log = silentLogger();
+
+function runner(bus: RawCommandBus): SagaRunner {
+  const created = new SagaRunner({ db: db.pool, store: db.store, bus, connection: redis, prefix, definitions: [definition], log });
+  runners.push(created);
+  return created;
+}
+
+/** The saga stream as the starter writes it: SagaStarted and the first step's start, in one append. */
+async function startSaga(orderId: string): Promise<string> {
+  const stream = sagaStreamId("checkout", orderId);
+  const started = h.started("checkout", orderId, { ...data, orderId });
+  const { events } = planAfter(definition, initialSagaState, [started], Date.now());
+  await db.store.append(stream, "no_stream", events.map((e) => ({ ...e, metadata: { correlationId: "corr-1", causationId: stream, actor: "test" } })));
+  return stream;
+}
+
+async function history(stream: string): Promise<{ types: string[]; appends: number }> {
+  const { rows } = await db.pool.query<{ type: string; step: string | null; tx: string }>(
+    "SELECT type, data->>'step' AS step, transaction_id::text AS tx FROM events WHERE stream_id = $1 ORDER BY stream_version",
+    [stream],
+  );
+  return { types: rows.map((r) => (r.step ? `${r.type}:${r.step}` : r.type)), appends: new Set(rows.map((r) => r.tx)).size };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => r.stop()));
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+  await db.drop();
+});
+
+const completed = [
+  "SagaStarted", "SagaStepStarted:reserve:TEA",
+  "SagaStepSucceeded:reserve:TEA", "SagaStepStarted:authorize",
+  "SagaStepSucceeded:authorize", "SagaStepStarted:confirm",
+  "SagaStepSucceeded:confirm", "SagaFinished",
+];
+
+it("records each step in one append: the reply with the next step's start, and the last reply with the end", async () => {
+  const stream = await startSaga("o-one-append");
+  const bus = scriptedBus();
+  await runner(bus).advance(stream, definition);
+  expect(bus.sent.map((s) => s.type)).toEqual(["ReserveStock", "AuthorizePayment", "ConfirmOrder"]);
+  expect(await history(stream)).toEqual({ types: completed, appends: 4 });
+});
+
+it("a crash between the combined append and the next send: another runner resends that step with the same command id, and nothing before it", async () => {
+  const stream = await startSaga("o-crash");
+  const crashing = scriptedBus(async (sent) => {
+    if (sent.type === "AuthorizePayment") throw new Error("process killed before the reply");
+  });
+  await expect(runner(crashing).advance(stream, definition)).rejects.toThrow("process killed");
+  // The reservation's reply and the authorization's start were recorded together before the crash.
+  expect((await history(stream)).types).toEqual(completed.slice(0, 4));
+
+  const resumed = scriptedBus();
+  await runner(resumed).advance(stream, definition);
+  expect(resumed.sent).toEqual([
+    { service: "payments", type: "AuthorizePayment", commandId: `${stream}/authorize` },
+    { service: "ordering", type: "ConfirmOrder", commandId: `${stream}/confirm` },
+  ]);
+  expect(crashing.sent.at(-1)).toEqual(resumed.sent[0]);
+  expect((await history(stream)).types).toEqual(completed);
+});
+
+it("another runner moving the instance while this one waits for a reply: the stale append is refused, and this runner follows what was recorded", async () => {
+  const stream = await startSaga("o-race");
+  let raced = false;
+  const bus = scriptedBus(async (sent) => {
+    if (sent.type !== "ReserveStock" || raced) return;
+    raced = true;
+    // Another runner got the same reply first and recorded it with the next step's start.
+    const metadata = { correlationId: "corr-1", causationId: stream, actor: "other-runner" };
+    await db.store.append(stream, 2, [h.succeeded("reserve:TEA"), h.stepStarted("authorize", "payments")].map((e) => ({ ...e, metadata })));
+  });
+  await runner(bus).advance(stream, definition);
+  expect(bus.sent.map((s) => s.type)).toEqual(["ReserveStock", "AuthorizePayment", "ConfirmOrder"]);
+  expect((await history(stream)).types).toEqual(completed);
+});
