@@ -47,7 +47,11 @@ export class StatusPublisher {
     const generation = parseGeneration(await this.redis.get(this.keys.activeGeneration(projection)));
     const checkpoint = parseCheckpoint(await this.redis.get(this.keys.generation(projection, generation).checkpoint));
     const lag = await this.store.lagBehind(checkpoint);
-    await this.redis.hset(this.keys.status(projection), {
+    const status = this.keys.status(projection);
+    // Only a projector that reads a standby knows its lag behind the primary; without one the field is absent, not 0.
+    if (this.store.readsFromStandby) await this.redis.hset(status, "replicationLagSeconds", await this.store.replicationLagSeconds());
+    else await this.redis.hdel(status, "replicationLagSeconds");
+    await this.redis.hset(status, {
       head: formatLogPosition(lag.head),
       checkpoint: formatLogPosition(checkpoint),
       lagEvents: lag.events,
@@ -76,6 +80,8 @@ export interface ProjectionStatusView {
   lagEvents: number | null;
   lagMs: number | null;
   eventsPerSecond: number | null;
+  /** Seconds the projector's log reader (a hot standby) was behind the primary; null when it reads the primary. */
+  replicationLagSeconds: number | null;
   lastError: string | null;
   lastErrorAt: string | null;
   statusUpdatedAt: string | null;
@@ -108,6 +114,7 @@ export async function readProjectionStatus(redis: Redis, keys: ReadModelKeys, pr
     lagEvents: number(status.lagEvents),
     lagMs: number(status.lagMs),
     eventsPerSecond: number(status.eventsPerSecond),
+    replicationLagSeconds: number(status.replicationLagSeconds),
     lastError: status.lastError ?? null,
     lastErrorAt: status.lastErrorAt ?? null,
     statusUpdatedAt: status.updatedAt ?? null,
