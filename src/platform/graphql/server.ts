@@ -10,10 +10,11 @@ import type { Logger } from "../observability/logger";
 import { apolloHandler } from "./apolloExpress";
 import { AuthError, type Principal, requireScope } from "./auth";
 import { domainGraphQLError, formatError } from "./errors";
+import { fastQueries, type PreRead } from "./fastQuery";
 import { graphiql } from "./graphiql";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
-import { hardenHttp } from "./httpHardening";
+import { hardenHttp, securityHeaderList } from "./httpHardening";
 import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
 import { SocketGuard, type SocketLimits } from "./socketGuard";
@@ -46,6 +47,12 @@ export interface GraphQLServerOptions<Context extends object> {
   plugins?: ApolloServerPlugin[];
   /** Told of each operation started over WebSocket, with the error codes it was refused with (if any). */
   onWebSocketOperation?(operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void;
+  /**
+   * Queries over POST answered without Express and Apollo (fastQuery.ts, decision 0029); default on.
+   * Apollo `plugins` do not see them: `onFastOperation` is told of each instead.
+   */
+  fastQueries?: boolean;
+  onFastOperation?(operation: OperationDefinitionNode, errorCodes: readonly string[]): void;
 }
 
 /** What an operation's request carries outside the document: HTTP headers (none over WebSocket) and the `extensions` map. */
@@ -78,7 +85,35 @@ export async function startGraphQLServer<Context extends object>(
   // One rule set for both transports; introspection is refused by a rule too, so WebSocket refuses it alike.
   const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
-  const httpServer = createServer(app);
+  // What the fast path read of a request it handed on to Express (its body, or its reply to compress).
+  const preRead = new WeakMap<object, PreRead>();
+  const fast =
+    options.fastQueries === false
+      ? null
+      : fastQueries<Context>({
+          schema,
+          path: GRAPHQL_PATH,
+          limits,
+          rules,
+          hideSuggestions,
+          maxBodyBytes: options.maxBodyBytes,
+          authenticate: options.authenticate,
+          context: options.context,
+          format,
+          headers: securityHeaderList(),
+          ...(options.onFastOperation ? { onOperation: options.onFastOperation } : {}),
+          log,
+        });
+  const httpServer = createServer((req, res) => {
+    if (!fast) return app(req, res);
+    fast.handle(req, res, (read) => {
+      if (read) {
+        preRead.set(req, read);
+        if ("value" in read) Object.assign(req, { body: read.value }); // body-parser leaves a consumed body alone
+      }
+      app(req, res);
+    });
+  });
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
   const principals = new WeakMap<object, Principal>();
   const guard = new SocketGuard(options.webSocket);
@@ -163,6 +198,13 @@ export async function startGraphQLServer<Context extends object>(
   app.get(GRAPHQL_PATH, ide.page);
   app.use(
     GRAPHQL_PATH,
+    (req, res, next) => {
+      const read = preRead.get(req);
+      if (!read || "value" in read) return next();
+      if ("malformed" in read) return next(read.malformed);
+      // A reply the fast path made, sent here so that compression wraps it.
+      res.status(read.reply.status).set(read.reply.headers).end(read.reply.body);
+    },
     express.json({ limit: options.maxBodyBytes }),
     requireJsonBody,
     checkPersistedQueryHash,
