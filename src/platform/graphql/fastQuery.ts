@@ -8,11 +8,10 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type ValidationRule,
 } from "graphql";
 import type { Principal } from "./auth";
 import { refusalStatus, WWW_AUTHENTICATE } from "./httpStatus";
-import { parseAndValidate, type QueryLimits } from "./limits";
+import type { CheckedDocument } from "./documentCache";
 import { GRAPHQL_RESPONSE_JSON, responseMediaType, type ResponseMediaType } from "./mediaType";
 import type { OperationRequest } from "./server";
 
@@ -35,9 +34,8 @@ import type { OperationRequest } from "./server";
 export interface FastQueryOptions<Context extends object> {
   schema: GraphQLSchema;
   path: string;
-  limits: QueryLimits;
-  rules: readonly ValidationRule[];
-  hideSuggestions: boolean;
+  /** Parse and validation, with the same limits and rules as Apollo's (cached: documentCache.ts). */
+  check(query: string): CheckedDocument;
   maxBodyBytes: number;
   authenticate(authorization: unknown): Promise<Principal>;
   context(principal: Principal, request: OperationRequest): Context;
@@ -68,27 +66,21 @@ export interface Reply {
 
 /** compression's default threshold: smaller replies are never compressed. */
 const COMPRESSION_THRESHOLD = 1024;
-/** Documents kept parsed and validated, by their text (Apollo's document cache holds about as many). */
-const DOCUMENTS_KEPT = 1000;
-
 interface Prepared {
   document: DocumentNode;
   operations: Map<string | undefined, OperationDefinitionNode | null>;
 }
 
 export function fastQueries<Context extends object>(options: FastQueryOptions<Context>) {
-  const documents = new Map<string, Prepared | null>();
+  const prepared = new WeakMap<DocumentNode, Prepared>();
 
   const prepare = (query: string): Prepared | null => {
-    const known = documents.get(query);
-    if (known !== undefined) return known;
-    const checked = parseAndValidate(options.schema, query, options.limits, options.rules, options.hideSuggestions);
-    // Documents with errors are Apollo's to answer (400 and its messages); they are not kept.
+    const checked = options.check(query);
+    // Documents with errors are Apollo's to answer (400 and its messages).
     if ("errors" in checked) return null;
-    const prepared: Prepared = { document: checked.document, operations: new Map() };
-    if (documents.size >= DOCUMENTS_KEPT) documents.delete(documents.keys().next().value!);
-    documents.set(query, prepared);
-    return prepared;
+    let known = prepared.get(checked.document);
+    if (!known) prepared.set(checked.document, (known = { document: checked.document, operations: new Map() }));
+    return known;
   };
 
   const operationOf = (prepared: Prepared, name: string | undefined): OperationDefinitionNode | null => {

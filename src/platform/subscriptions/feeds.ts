@@ -58,7 +58,14 @@ export class ChangeFeeds {
 
   constructor(private readonly options: ChangeFeedsOptions) {
     const { subscriber } = options;
-    subscriber.on("message", (channel: string, message: string) => this.byChannel.get(channel)?.forEach((feed) => feed.receive(message)));
+    subscriber.on("message", (channel: string, message: string) => {
+      const feeds = this.byChannel.get(channel);
+      if (!feeds) return;
+      // Parsed once for every feed of the channel: they then share one notification object, so that
+      // the api can also execute a subscription's selection once per event (graphql/sharedExecution.ts).
+      const change = parsedChange(message);
+      if (change) feeds.forEach((feed) => feed.receive(change));
+    });
     // Messages published from here until the reconnect are lost: every feed holds, then replays them.
     subscriber.on("close", () => this.feeds().forEach((feed) => feed.hold()));
     subscriber.on("ready", () => this.feeds().forEach((feed) => feed.catchUp()));
@@ -108,8 +115,8 @@ export class ChangeFeeds {
 
 class Feed {
   private covered: LogPosition = LOG_START;
-  /** Live messages waiting for a replay to end; null while live. */
-  private held: string[] | null = [];
+  /** Live changes waiting for a replay to end; null while live. */
+  private held: ParsedChange[] | null = [];
   /** Bumped when the subscriber disconnects: a replay that started before must not go live. */
   private epoch = 0;
   private running = false;
@@ -150,10 +157,10 @@ class Feed {
     this.started = true;
   }
 
-  receive(message: string): void {
+  receive(change: ParsedChange): void {
     if (this.ended) return;
-    if (this.held) this.held.push(message);
-    else this.accept(message);
+    if (this.held) this.held.push(change);
+    else this.accept(change);
   }
 
   hold(): void {
@@ -210,7 +217,10 @@ class Feed {
         throw windowExceeded(from, (await oldestResumable(reader, this.logKey)) ?? batches[0].from);
       }
       for (const batch of batches) {
-        for (const change of batch.changes) if (change.channel === this.channel) this.accept(change.message);
+        for (const change of batch.changes) {
+          const parsed = change.channel === this.channel ? parsedChange(change.message) : null;
+          if (parsed) this.accept(parsed);
+        }
         if (isAfter(batch.to, this.covered)) this.covered = batch.to;
       }
       if (batches.length < this.pageSize || this.ended) return;
@@ -221,15 +231,12 @@ class Feed {
   private goLive(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const message of held) this.accept(message);
+    for (const change of held) this.accept(change);
   }
 
   /** Passes a change on if it comes after everything passed on so far. */
-  private accept(message: string): void {
-    const change = parseChange(message);
-    if (!change || this.ended) return;
-    const position = parseLogPosition(change.position)!;
-    if (!isAfter(position, this.covered)) return;
+  private accept({ change, position }: ParsedChange): void {
+    if (this.ended || !isAfter(position, this.covered)) return;
     this.covered = position;
     this.queue.push(change);
     this.wakeUp();
@@ -272,6 +279,18 @@ class Feed {
       };
     });
   }
+}
+
+/** A notification with its position parsed, or null for a message that is not one. */
+interface ParsedChange {
+  change: ChangeNotification;
+  position: LogPosition;
+}
+
+function parsedChange(message: string): ParsedChange | null {
+  const change = parseChange(message);
+  const position = change && parseLogPosition(change.position);
+  return change && position ? { change, position } : null;
 }
 
 function windowExceeded(after: LogPosition, oldest: LogPosition): ResumeWindowExceededError {
