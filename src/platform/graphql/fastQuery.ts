@@ -13,7 +13,6 @@ import type { Principal } from "./auth";
 import { refusalStatus, WWW_AUTHENTICATE } from "./httpStatus";
 import type { CheckedDocument } from "./documentCache";
 import { GRAPHQL_RESPONSE_JSON, responseMediaType, type ResponseMediaType } from "./mediaType";
-import type { OperationRequest } from "./server";
 
 /**
  * POST /graphql queries without Express and Apollo Server on the way
@@ -38,7 +37,8 @@ export interface FastQueryOptions<Context extends object> {
   check(query: string): CheckedDocument;
   maxBodyBytes: number;
   authenticate(authorization: unknown): Promise<Principal>;
-  context(principal: Principal, request: OperationRequest): Context;
+  /** The server's context function (server.ts's OperationRequest, spelled out: server.ts imports this file). */
+  context(principal: Principal, request: { headers: Readonly<Record<string, string | string[] | undefined>>; extensions: Readonly<Record<string, unknown>> }): Context;
   /** The server's formatError (Apollo's `formatError` option). */
   format(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** Headers every reply carries (helmet's), computed once. */

@@ -74,7 +74,7 @@ afterAll(async () => {
 const VOLATILE = new Set(["date", "connection", "keep-alive"]);
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
   const text = await response.text(); // fetch decompresses; content-encoding stays among the headers compared
   const kept = [...response.headers].filter(([name]) => !VOLATILE.has(name)).sort(([a], [b]) => a.localeCompare(b));
   return { status: response.status, headers: Object.fromEntries(kept), text };
