@@ -106,7 +106,7 @@ export const queryScenario: Scenario = {
             }),
           );
           const params = { query: kind, concurrency, seconds: durationMs / 1000, products, runs: ctx.runs };
-          ctx.emit({ label, value: m.rate, unit: "queries/s", baseline: m.baseRate, params, target: { on: "ratio", op: ">=", threshold: 0.5 } });
+          ctx.emit({ label, value: m.rate, unit: "queries/s", baseline: m.baseRate, params, target: { on: "ratio", op: ">=", threshold: 0.7 } });
           ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });
           emitCpu(ctx, { label, op: "query", scale: "µs", figures: m, baselineKey: "baseCpu", params });
         }

@@ -258,6 +258,11 @@ export class EventStore {
     return { head, events: Number(row.pending), oldestRecordedAt: row.oldest };
   }
 
+  /** True when the log readers query another server than appends (a hot standby, DATABASE_READ_URL). */
+  get readsFromStandby(): boolean {
+    return this.reader !== this.db;
+  }
+
   /** Seconds the log readers' server is behind the primary; 0 without a separate reader. */
   async replicationLagSeconds(): Promise<number> {
     try {

@@ -39,6 +39,22 @@ export type Principal =
     };
 
 export const DEV_PRINCIPAL: Principal = { kind: "dev", subject: "dev" };
+
+/**
+ * What resolvers can tell apart of a caller: kind, subject, scopes, expiry
+ * (not which of its tokens it used). Callers with the same key get the same
+ * answers, which lets subscription events be executed once for all of them.
+ */
+export function principalKey(principal: Principal): string {
+  switch (principal.kind) {
+    case "token":
+      return JSON.stringify([principal.kind, principal.subject, [...principal.scopes].sort(), principal.expiresAt]);
+    case "invalid":
+      return JSON.stringify([principal.kind, principal.subject, principal.reason]);
+    default:
+      return JSON.stringify([principal.kind, principal.subject]);
+  }
+}
 const ANONYMOUS: Principal = { kind: "anonymous", subject: "anonymous" };
 
 export class AuthError extends DomainError<"UNAUTHENTICATED" | "FORBIDDEN"> {}

@@ -46,6 +46,11 @@ class ProjectionStatus {
   @Field(() => Int, { nullable: true, description: "Events in the log after the checkpoint (counted up to 100,000)." }) lagEvents!: number | null;
   @Field(() => Float, { nullable: true, description: "Age in ms of the oldest event not yet applied; 0 when caught up." }) lagMs!: number | null;
   @Field(() => Float, { nullable: true, description: "Events applied per second over the last 10 s, by the projector that published." }) eventsPerSecond!: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description: "Seconds the projector's log reader, a hot standby (DATABASE_READ_URL), was behind the primary when it published; null when it reads the primary.",
+  })
+  replicationLagSeconds!: number | null;
   @Field(() => String, { nullable: true }) lastError!: string | null;
   @Field(() => String, { nullable: true }) lastErrorAt!: string | null;
   @Field(() => String, { nullable: true, description: "When a projector last published this status." }) statusUpdatedAt!: string | null;

@@ -4,19 +4,22 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import express from "express";
-import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
+import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../observability/logger";
 import { apolloHandler } from "./apolloExpress";
-import { AuthError, type Principal, requireScope } from "./auth";
+import { AuthError, type Principal, principalKey, requireScope } from "./auth";
 import { domainGraphQLError, formatError } from "./errors";
+import { documentCache } from "./documentCache";
+import { fastQueries, type PreRead } from "./fastQuery";
 import { graphiql } from "./graphiql";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
-import { hardenHttp } from "./httpHardening";
+import { hardenHttp, securityHeaderList } from "./httpHardening";
 import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
 import { SocketGuard, type SocketLimits } from "./socketGuard";
+import { sharedSubscribe } from "./sharedExecution";
 import { serveGraphQLOverWebSocket } from "./wsTransport";
 
 export interface GraphQLServerOptions<Context extends object> {
@@ -46,6 +49,12 @@ export interface GraphQLServerOptions<Context extends object> {
   plugins?: ApolloServerPlugin[];
   /** Told of each operation started over WebSocket, with the error codes it was refused with (if any). */
   onWebSocketOperation?(operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void;
+  /**
+   * Queries over POST answered without Express and Apollo (fastQuery.ts, decision 0029); default on.
+   * Apollo `plugins` do not see them: `onFastOperation` is told of each instead.
+   */
+  fastQueries?: boolean;
+  onFastOperation?(operation: OperationDefinitionNode, errorCodes: readonly string[]): void;
 }
 
 /** What an operation's request carries outside the document: HTTP headers (none over WebSocket) and the `extensions` map. */
@@ -78,10 +87,39 @@ export async function startGraphQLServer<Context extends object>(
   // One rule set for both transports; introspection is refused by a rule too, so WebSocket refuses it alike.
   const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
-  const httpServer = createServer(app);
+  const checkDocument = documentCache((query) => parseAndValidate(schema, query, limits, rules, hideSuggestions));
+  // What the fast path read of a request it handed on to Express (its body, or its reply to compress).
+  const preRead = new WeakMap<object, PreRead>();
+  const fast =
+    options.fastQueries === false
+      ? null
+      : fastQueries<Context>({
+          schema,
+          path: GRAPHQL_PATH,
+          check: checkDocument,
+          maxBodyBytes: options.maxBodyBytes,
+          authenticate: options.authenticate,
+          context: options.context,
+          format,
+          headers: securityHeaderList(),
+          ...(options.onFastOperation ? { onOperation: options.onFastOperation } : {}),
+          log,
+        });
+  const httpServer = createServer((req, res) => {
+    if (!fast) return app(req, res);
+    fast.handle(req, res, (read) => {
+      if (read) {
+        preRead.set(req, read);
+        if ("value" in read) Object.assign(req, { body: read.value }); // body-parser leaves a consumed body alone
+      }
+      app(req, res);
+    });
+  });
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
   const principals = new WeakMap<object, Principal>();
   const guard = new SocketGuard(options.webSocket);
+  // Per subscription: what its events' results depend on besides the event (sharedExecution.ts).
+  const shareKeys = new WeakMap<ExecutionArgs, string>();
   const wsCleanup = serveGraphQLOverWebSocket(
     {
       schema,
@@ -103,7 +141,7 @@ export async function startGraphQLServer<Context extends object>(
       // Parsed and validated here, with the same limits and error codes as over HTTP (graphql-ws's
       // default would close the whole connection on a syntax error).
       onSubscribe(ctx, _id, payload) {
-        const checked = parseAndValidate(schema, payload.query, limits, rules, hideSuggestions);
+        const checked = checkDocument(payload.query);
         if ("errors" in checked) {
           options.onWebSocketOperation?.(undefined, checked.errors.map((e) => String(e.extensions?.code ?? "GRAPHQL_VALIDATION_FAILED")));
           return checked.errors;
@@ -113,8 +151,14 @@ export async function startGraphQLServer<Context extends object>(
         const refused = guard.enter(ctx, payload);
         options.onWebSocketOperation?.(operation, refused ? [refused.code] : []);
         if (refused) return [domainGraphQLError(refused)];
-        return { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
+        const args: ExecutionArgs = { schema, document: checked.document, operationName: payload.operationName, variableValues: payload.variables };
+        const principal = principals.get(ctx);
+        if (principal) {
+          shareKeys.set(args, JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, payload.extensions ?? null, principalKey(principal)]));
+        }
+        return args;
       },
+      subscribe: sharedSubscribe((args) => shareKeys.get(args) ?? null),
       onComplete: (ctx, _id, payload) => guard.leave(ctx, payload),
       onClose: (ctx) => guard.close(ctx),
       context: (ctx, _id, payload) => options.context(principals.get(ctx)!, { headers: {}, extensions: payload.extensions ?? {} }),
@@ -163,6 +207,13 @@ export async function startGraphQLServer<Context extends object>(
   app.get(GRAPHQL_PATH, ide.page);
   app.use(
     GRAPHQL_PATH,
+    (req, res, next) => {
+      const read = preRead.get(req);
+      if (!read || "value" in read) return next();
+      if ("malformed" in read) return next(read.malformed);
+      // A reply the fast path made, sent here so that compression wraps it.
+      res.status(read.reply.status).set(read.reply.headers).end(read.reply.body);
+    },
     express.json({ limit: options.maxBodyBytes }),
     requireJsonBody,
     checkPersistedQueryHash,

@@ -31,8 +31,11 @@ export function graphqlMetricsPlugin(metrics: Metrics): ApolloServerPlugin {
   };
 }
 
-/** The same count for a subscription started over WebSocket (its events are not operations). */
-export function countSubscription(metrics: Metrics, operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void {
+/**
+ * The same count for an operation the plugin does not see: a subscription started over WebSocket
+ * (its events are not operations), or a query answered by the fast path (fastQuery.ts).
+ */
+export function countOperation(metrics: Metrics, operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void {
   metrics.graphqlOperations.inc({ type: operation?.operation ?? "unknown", field: operation ? firstRootField(operation) : "unknown", outcome: errorCodes.length ? "error" : "ok" });
   for (const code of errorCodes) metrics.graphqlErrors.inc({ code });
 }

@@ -62,6 +62,9 @@ export class StatusPublisher {
     const checkpoint = parseCheckpoint(await this.redis.get(this.keys.generation(projection, generation).checkpoint));
     const lag = await this.store.lagBehind(checkpoint);
     const key = this.keys.status(projection);
+    // Only a projector that reads a standby knows its lag behind the primary; without one the field is absent, not 0.
+    if (this.store.readsFromStandby) await this.redis.hset(key, "replicationLagSeconds", await this.store.replicationLagSeconds());
+    else await this.redis.hdel(key, "replicationLagSeconds");
     await this.redis.hset(key, {
       head: formatLogPosition(lag.head),
       checkpoint: formatLogPosition(checkpoint),
@@ -96,6 +99,8 @@ export interface ProjectionStatusView {
   lagEvents: number | null;
   lagMs: number | null;
   eventsPerSecond: number | null;
+  /** Seconds the projector's log reader (a hot standby) was behind the primary; null when it reads the primary. */
+  replicationLagSeconds: number | null;
   lastError: string | null;
   lastErrorAt: string | null;
   statusUpdatedAt: string | null;
@@ -131,6 +136,7 @@ export async function readProjectionStatus(redis: RedisClient, keys: ReadModelKe
     lagEvents: number(status.lagEvents),
     lagMs: number(status.lagMs),
     eventsPerSecond: summedRate(status, Date.now()),
+    replicationLagSeconds: number(status.replicationLagSeconds),
     lastError: status.lastError ?? null,
     lastErrorAt: status.lastErrorAt ?? null,
     statusUpdatedAt: status.updatedAt ?? null,

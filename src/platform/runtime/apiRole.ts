@@ -18,7 +18,7 @@ import type { ProjectionSegments } from "../projection/projectionSegments";
 import { ChangeFeeds } from "../subscriptions/feeds";
 import type { StaticPage } from "../graphql/staticPages";
 import { observeBus } from "../bus/busTelemetry";
-import { countSubscription, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
+import { countOperation, graphqlMetricsPlugin } from "../observability/graphqlMetrics";
 import { healthRouter, type ReadinessCheck } from "../observability/health";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
@@ -120,7 +120,8 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     graphiql: { title: "Eventline GraphiQL", defaultQuery: deps.graphiqlQuery, enabled: config.GRAPHIQL_ENABLED },
     log,
     plugins: [graphqlMetricsPlugin(metrics)],
-    onWebSocketOperation: (operation, codes) => countSubscription(metrics, operation, codes),
+    onWebSocketOperation: (operation, codes) => countOperation(metrics, operation, codes),
+    onFastOperation: (operation, codes) => countOperation(metrics, operation, codes),
     routes: (app) => {
       // With a listener of its own (METRICS_PORT), /metrics leaves the public port; /health and /ready stay for probes.
       app.use(healthRouter(deps.telemetry, { metrics: config.METRICS_PORT === undefined, metricsToken: config.METRICS_TOKEN }));

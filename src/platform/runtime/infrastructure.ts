@@ -84,6 +84,7 @@ export async function openInfrastructure(options: InfrastructureOptions): Promis
     maxLagSeconds: config.READY_MAX_LAG_SECONDS,
   });
   onStop("telemetry", () => telemetry.close());
+  if (store.readsFromStandby) telemetry.watchReplicationLag(() => store.replicationLagSeconds());
   const queueBus = new QueueCommandBus(shared, target, keys.prefix, {
     timeoutMs: config.COMMAND_TIMEOUT_MS,
     attempts: 5,

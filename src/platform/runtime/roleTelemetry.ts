@@ -81,6 +81,16 @@ export class RoleTelemetry {
     this.addLagCheck();
   }
 
+  /** The lag of this process's log readers behind the primary, when they read a hot standby (DATABASE_READ_URL). */
+  watchReplicationLag(lagSeconds: () => Promise<number>): void {
+    this.deps.metrics.gauge(
+      "eventline_log_reader_replication_lag_seconds",
+      "Seconds the hot standby this process reads the log from (DATABASE_READ_URL) is behind the primary; 0 once it has replayed all flushed WAL",
+      [],
+      async () => [{ labels: {}, value: await lagSeconds() }],
+    );
+  }
+
   /** Saga instances by status, counted from the sagas read model's status indexes. */
   watchSagas(): void {
     const { probe, keys } = this.deps;

@@ -8,6 +8,7 @@ import { RedisCheckpointer } from "../processing/redisCheckpointer";
 import { silentLogger } from "../observability/logger";
 import { eventually } from "../../../test/support/system";
 import { deleteKeys, testPrefix, TEST_REDIS_URL } from "../../../test/support/testEnv";
+import { startFaultProxy, targetOf } from "../../../test/support/faultProxy";
 import { ChangeFeeds, FeedFailure, type FeedItem } from "./feeds";
 
 const keys = new ReadModelKeys(testPrefix());
@@ -178,4 +179,29 @@ it("starts a new log where its projection stood, so a fresh system resumes from 
   const feed = await follow(feeds, "fresh", "t", 0);
   await eventually(async () => feed.received.length === 3, "the changes");
   expect(feed.received).toEqual([7, 8, 9]);
+});
+
+it("opens a feed whose first read of the change log answers after the read timeout (a busy api), and delivers to it", async () => {
+  const proxy = await startFaultProxy(targetOf(TEST_REDIS_URL, 6379));
+  // As the api's reader: no offline queue, one retry, a read timeout.
+  const reader = new Redis(proxy.urlFor(TEST_REDIS_URL), { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 100 });
+  try {
+    await eventually(async () => reader.status === "ready", "the reader to connect");
+    const feeds = new ChangeFeeds({ subscriber: connect(), reader, keys, log: silentLogger() });
+    const p = projector("slow");
+    await p.batch([{ topic: "t", n: 1 }]);
+    proxy.stall();
+    const opening = follow(feeds, "slow", "t", null);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past the timeout: the first read has failed
+    proxy.restore();
+    const feed = await opening;
+    await p.batch([{ topic: "t", n: 2 }]);
+    await eventually(async () => feed.received.at(-1) === 2, "the change after it opened");
+    expect(feed.received).toEqual([2]);
+    expect(feed.failures).toEqual([]);
+    await feed.stop();
+  } finally {
+    reader.disconnect();
+    await proxy.close();
+  }
 });

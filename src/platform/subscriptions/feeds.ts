@@ -398,10 +398,25 @@ function windowExceeded(after: LogPosition, oldest: LogPosition): ResumeWindowEx
   return new ResumeWindowExceededError(formatLogPosition(after), formatLogPosition(oldest));
 }
 
+/**
+ * A read of the change log when a feed opens. A reply slower than the read
+ * connection's timeout (REDIS_READ_TIMEOUT_MS) is a busy api or Redis, not an
+ * outage: it is tried again, as a replay's reads are, rather than failing the
+ * subscription for good (under load, some subscriptions never went live). A
+ * connection error still fails at once, as UNAVAILABLE.
+ */
 async function readOrUnavailable<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    throw new UnavailableError("Redis", error);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!isTimeout(error) || attempt >= READ_ATTEMPTS) throw new UnavailableError("Redis", error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
   }
+}
+
+/** ioredis's `commandTimeout` rejection: the command may still be answered, late. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === "Command timed out";
 }
