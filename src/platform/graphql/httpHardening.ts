@@ -1,5 +1,3 @@
-import { IncomingMessage, ServerResponse } from "node:http";
-import { Socket } from "node:net";
 import compression from "compression";
 import type express from "express";
 import helmet from "helmet";
@@ -48,23 +46,6 @@ export function contentSecurityPolicy(): string {
  * set here would outlive a fix.
  */
 export function securityHeaders(): express.RequestHandler {
-  return helmetMiddleware();
-}
-
-/**
- * The headers `securityHeaders` sets, as a list: they are the same on every
- * reply (no nonces), so a path that bypasses Express (fastQuery.ts) sets them
- * from this list, made once by running helmet on a blank response.
- */
-export function securityHeaderList(): Array<[string, string]> {
-  const res = new ServerResponse(new IncomingMessage(new Socket()));
-  helmetMiddleware()(res.req, res, () => undefined);
-  const list: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(res.getHeaders())) if (typeof value === "string") list.push([name, value]);
-  return list;
-}
-
-function helmetMiddleware() {
   return helmet({
     contentSecurityPolicy: {
       // Helmet's defaults add `upgrade-insecure-requests`, which breaks the api's own pages over plain HTTP.

@@ -11,11 +11,10 @@ import { apolloHandler } from "./apolloExpress";
 import { AuthError, type Principal, principalKey, requireScope } from "./auth";
 import { domainGraphQLError, formatError } from "./errors";
 import { documentCache } from "./documentCache";
-import { fastQueries, type PreRead } from "./fastQuery";
 import { graphiql } from "./graphiql";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
 import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
-import { hardenHttp, securityHeaderList } from "./httpHardening";
+import { hardenHttp } from "./httpHardening";
 import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
 import { SocketGuard, type SocketLimits } from "./socketGuard";
@@ -49,12 +48,6 @@ export interface GraphQLServerOptions<Context extends object> {
   plugins?: ApolloServerPlugin[];
   /** Told of each operation started over WebSocket, with the error codes it was refused with (if any). */
   onWebSocketOperation?(operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void;
-  /**
-   * Queries over POST answered without Express and Apollo (fastQuery.ts, decision 0029); default on.
-   * Apollo `plugins` do not see them: `onFastOperation` is told of each instead.
-   */
-  fastQueries?: boolean;
-  onFastOperation?(operation: OperationDefinitionNode, errorCodes: readonly string[]): void;
 }
 
 /** What an operation's request carries outside the document: HTTP headers (none over WebSocket) and the `extensions` map. */
@@ -88,33 +81,7 @@ export async function startGraphQLServer<Context extends object>(
   const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
   const checkDocument = documentCache((query) => parseAndValidate(schema, query, limits, rules, hideSuggestions));
-  // What the fast path read of a request it handed on to Express (its body, or its reply to compress).
-  const preRead = new WeakMap<object, PreRead>();
-  const fast =
-    options.fastQueries === false
-      ? null
-      : fastQueries<Context>({
-          schema,
-          path: GRAPHQL_PATH,
-          check: checkDocument,
-          maxBodyBytes: options.maxBodyBytes,
-          authenticate: options.authenticate,
-          context: options.context,
-          format,
-          headers: securityHeaderList(),
-          ...(options.onFastOperation ? { onOperation: options.onFastOperation } : {}),
-          log,
-        });
-  const httpServer = createServer((req, res) => {
-    if (!fast) return app(req, res);
-    fast.handle(req, res, (read) => {
-      if (read) {
-        preRead.set(req, read);
-        if ("value" in read) Object.assign(req, { body: read.value }); // body-parser leaves a consumed body alone
-      }
-      app(req, res);
-    });
-  });
+  const httpServer = createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
   const principals = new WeakMap<object, Principal>();
   const guard = new SocketGuard(options.webSocket);
@@ -207,13 +174,6 @@ export async function startGraphQLServer<Context extends object>(
   app.get(GRAPHQL_PATH, ide.page);
   app.use(
     GRAPHQL_PATH,
-    (req, res, next) => {
-      const read = preRead.get(req);
-      if (!read || "value" in read) return next();
-      if ("malformed" in read) return next(read.malformed);
-      // A reply the fast path made, sent here so that compression wraps it.
-      res.status(read.reply.status).set(read.reply.headers).end(read.reply.body);
-    },
     express.json({ limit: options.maxBodyBytes }),
     requireJsonBody,
     checkPersistedQueryHash,

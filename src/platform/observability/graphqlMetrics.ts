@@ -33,7 +33,7 @@ export function graphqlMetricsPlugin(metrics: Metrics): ApolloServerPlugin {
 
 /**
  * The same count for an operation the plugin does not see: a subscription started over WebSocket
- * (its events are not operations), or a query answered by the fast path (fastQuery.ts).
+ * (its events are not operations).
  */
 export function countOperation(metrics: Metrics, operation: OperationDefinitionNode | undefined, errorCodes: readonly string[]): void {
   metrics.graphqlOperations.inc({ type: operation?.operation ?? "unknown", field: operation ? firstRootField(operation) : "unknown", outcome: errorCodes.length ? "error" : "ok" });

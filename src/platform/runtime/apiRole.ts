@@ -121,7 +121,6 @@ export async function startApi(deps: ApiDeps): Promise<RunningServer> {
     log,
     plugins: [graphqlMetricsPlugin(metrics)],
     onWebSocketOperation: (operation, codes) => countOperation(metrics, operation, codes),
-    onFastOperation: (operation, codes) => countOperation(metrics, operation, codes),
     routes: (app) => {
       // With a listener of its own (METRICS_PORT), /metrics leaves the public port; /health and /ready stay for probes.
       app.use(healthRouter(deps.telemetry, { metrics: config.METRICS_PORT === undefined, metricsToken: config.METRICS_TOKEN }));
