@@ -76,8 +76,11 @@ export function bullPrefix(prefix: string, queue: string): string {
  * computed before Redis restarted (or lost its data) would be written blindly
  * into the new one, checkpoint included. Such commands fail instead, and the
  * caller starts over from what Redis now holds. Resolves once connected.
- * On a cluster the same holds for every node's connection, and the cluster
- * client queues nothing while it has no slot map.
+ * On a cluster: the cluster client queues nothing while it has no slot map,
+ * and commands in flight on a node that drops fail, never resent. ioredis
+ * never reconnects a lost node (it fetches the slot map again and opens a new
+ * connection) and queues a node's commands only until that node's first
+ * connect, so nothing reaches a restarted node on an old WATCH either.
  */
 export async function createTransactionalRedis(target: string, readyWithinMs?: number): Promise<Redis>;
 export async function createTransactionalRedis(target: RedisTarget, readyWithinMs?: number): Promise<RedisClient>;
