@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePorts } from "./freePort";
 
@@ -19,16 +22,19 @@ export class RedisReplicaPair {
     readonly primaryPort: number,
     readonly replicaPort: number,
     private readonly children: ChildProcess[],
+    private readonly dir: string,
   ) {
     process.once("exit", this.killOnExit);
   }
 
   static async start(): Promise<RedisReplicaPair> {
     const [primaryPort, replicaPort] = await freePorts(2);
-    const common = ["--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no"];
+    // Its own folder: a full resync writes an RDB file even with saving off.
+    const dir = mkdtempSync(join(tmpdir(), "eventline-redis-pair-"));
+    const common = ["--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir];
     const primary = spawn("redis-server", ["--port", String(primaryPort), ...common], { stdio: "ignore" });
     const replica = spawn("redis-server", ["--port", String(replicaPort), "--replicaof", HOST, String(primaryPort), ...common], { stdio: "ignore" });
-    const pair = new RedisReplicaPair(primaryPort!, replicaPort!, [primary, replica]);
+    const pair = new RedisReplicaPair(primaryPort!, replicaPort!, [primary, replica], dir);
     try {
       await pair.untilInSync();
     } catch (error) {
@@ -99,6 +105,7 @@ export class RedisReplicaPair {
     process.off("exit", this.killOnExit);
     this.resumeReplica();
     await Promise.all(this.children.map((c) => this.signal(c, "SIGKILL")));
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async onPrimary<T>(use: (r: Redis) => Promise<T>): Promise<T> {
