@@ -60,7 +60,7 @@ async function startReplica(member: string): Promise<Replica> {
 
 it("rebalances from 1 to 2 to 3 replicas and back to 1 while events flow: exact read models, zero thrown-away batches, one driver per projection", async () => {
   const wakeupConnection = testRedis();
-  const wakeups = new ProjectorWakeups(wakeupConnection, keys.prefix, projections.map((p) => p.name));
+  const wakeups = new ProjectorWakeups(wakeupConnection, keys.prefix, projections);
   const replicas: Replica[] = [];
   const stopped: Replica[] = [];
   let writing = true;
