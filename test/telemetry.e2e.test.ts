@@ -82,7 +82,9 @@ it("counts appends, projection lag, queue depths, saga states and GraphQL operat
   expect(valueOf(inventory.samples, "eventline_subscription_lag_events", { subscription: "reactor:inventory:order-stock" })).toBeGreaterThanOrEqual(0);
 
   const saga = await scrape(urls.saga!);
-  expect(valueOf(saga.samples, "eventline_appends_total", { category: "saga" })).toBeGreaterThanOrEqual(8);
+  // Four appends per checkout (decision 0028): each step's reply goes in one append with what follows it.
+  expect(valueOf(saga.samples, "eventline_appends_total", { category: "saga" })).toBe(4);
+  expect(valueOf(saga.samples, "eventline_events_appended_total", { category: "saga" })).toBe(8);
   await eventually(async () => valueOf((await scrape(urls.saga!)).samples, "eventline_sagas", { status: "COMPLETED" }) === 1, "the saga read model");
   expect(valueOf(saga.samples, "eventline_sagas", { status: "FAILED" })).toBe(0);
 
@@ -141,7 +143,7 @@ it("logs every command and append as JSON with the mutation's correlationId, acr
   expect(ordering).toContainEqual(expect.objectContaining({ streamId: "ordering.order-o-1", events: ["OrderPlaced"], commandId: ORDER_COMMAND, position: expect.any(String) }));
   expect(ordering).toContainEqual(expect.objectContaining({ commandType: "ConfirmOrder", commandId: "saga.checkout-o-1/confirm", actor: "saga:checkout" }));
   // The saga and the other services carry the same correlationId in their commands and events.
-  expect(lines("saga").map((l) => l.events)).toContainEqual(["SagaFinished"]);
+  expect(lines("saga").map((l) => l.events)).toContainEqual(["SagaStepSucceeded", "SagaFinished"]);
   expect(lines("inventory")).toContainEqual(expect.objectContaining({ commandType: "ReserveStock", outcome: "ok", causationId: "saga.checkout-o-1" }));
   expect(lines("inventory")).toContainEqual(expect.objectContaining({ streamId: "inventory.product-TEA", events: ["StockReserved"] }));
   expect(lines("payments")).toContainEqual(expect.objectContaining({ commandType: "AuthorizePayment", outcome: "ok" }));

@@ -56,15 +56,6 @@ export class RedisWrites {
   }
 
   /**
-   * Plain PUBLISH to a channel outside the step's slot (not declared as a key):
-   * on a cluster it reaches every node, for channels every process listens to.
-   */
-  broadcast(channel: string, message: string): this {
-    this.args.push("B", channel, message);
-    return this;
-  }
-
-  /**
    * Appends `payload` to a capped stream under the entry id `id`, chained to
    * the newest entry: its `from` field is where that entry ended (or `from`
    * for the first one). An id not after the newest entry starts the stream
@@ -98,13 +89,13 @@ export class RedisWrites {
  * last HINCRBY's value or false. `publish` is PUBLISH or SPUBLISH.
  */
 export const APPLY_WRITES_LUA = `
-local WIDTH = { S = 3, D = 2, ZA = 3, ZR = 3, HS = 4, HD = 3, HI = 4, P = 3, B = 3, L = 7 }
+local WIDTH = { S = 3, D = 2, ZA = 3, ZR = 3, HS = 4, HD = 3, HI = 4, P = 3, L = 7 }
 local function validate_writes(first)
   local i = first
   while i <= #ARGV do
     local width = WIDTH[ARGV[i]]
     if not width then return 'unknown write ' .. tostring(ARGV[i]) end
-    if ARGV[i] ~= 'B' and not KEYS[tonumber(ARGV[i + 1])] then return 'undeclared key in write ' .. ARGV[i] end
+    if not KEYS[tonumber(ARGV[i + 1])] then return 'undeclared key in write ' .. ARGV[i] end
     i = i + width
   end
   if i ~= #ARGV + 1 then return 'truncated writes' end
@@ -131,7 +122,6 @@ local function apply_writes(first, publish)
     elseif op == 'HD' then redis.call('HDEL', key, ARGV[i + 2])
     elseif op == 'HI' then counted = redis.call('HINCRBY', key, ARGV[i + 2], ARGV[i + 3])
     elseif op == 'P' then redis.call(publish, key, ARGV[i + 2])
-    elseif op == 'B' then redis.call('PUBLISH', ARGV[i + 1], ARGV[i + 2])
     elseif op == 'L' then
       local id, from, payload = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
       if not (payload == ARGV[i + 5] and redis.call('EXISTS', key) == 1) then
