@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { DomainError, ErrorCode } from "../core/errors";
-import { LOG_START, type LogPosition } from "../eventstore/logPosition";
+import { formatLogPosition, LOG_START, type LogPosition } from "../eventstore/logPosition";
 import { ReadModelKeys } from "../projection/keys";
 import { publishChanges } from "./publish";
 import { RedisWrites } from "../core/redisWrites";
@@ -104,6 +104,21 @@ it("replays every change after a position, then goes live: no gap and no repeat 
     }
     expect(feed.failures).toEqual([]);
   }
+});
+
+it("hands every live feed of a channel the same change object, so a subscription's result can be shared", async () => {
+  const feeds = newFeeds();
+  const p = projector("shared");
+  const [a, b] = [await feeds.open({ projection: "shared", topic: "t", after: null }), await feeds.open({ projection: "shared", topic: "t", after: null })];
+  opened.push(a, b);
+  // The first change may reach a feed from its opening replay of the change log (a read of its own);
+  // once both have it, both are live, and the next change comes through pub/sub alone.
+  await p.batch([{ topic: "t", n: 1 }]);
+  await Promise.all([a.next(), b.next()]);
+  await p.batch([{ topic: "t", n: 2 }]);
+  const [fromA, fromB] = await Promise.all([a.next(), b.next()]);
+  expect(fromA.value).toMatchObject({ id: "t", position: formatLogPosition(at(2)) });
+  expect(fromB.value).toBe(fromA.value);
 });
 
 it("replays what was published while its subscriber connection was down, before anything newer, once", async () => {

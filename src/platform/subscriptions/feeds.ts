@@ -77,7 +77,14 @@ export class ChangeFeeds {
     onMessage(subscriber, (channel, message) => {
       const ofSegment = this.bySegment.get(channel);
       if (ofSegment) this.onCheckpoint(ofSegment, message);
-      else this.byChannel.get(channel)?.forEach((feed) => feed.receive(message));
+      else {
+        const feeds = this.byChannel.get(channel);
+        // Parsed once for every feed of the channel: they share one notification object, so that the api
+        // executes a subscription's selection once per event for all who would get the same result
+        // (graphql/sharedExecution.ts).
+        const change = feeds?.size ? parseChange(message) : null;
+        if (change) feeds?.forEach((feed) => feed.receive(change));
+      }
     });
     // Messages published from here until the reconnect are lost: every feed holds, then replays them.
     onSubscriberChange(subscriber, {
@@ -170,7 +177,7 @@ export class ChangeFeeds {
 class Feed {
   private covered: LogPosition = LOG_START;
   /** Live messages (and, for a segment's feed, checkpoints) waiting for a replay to end; null while live. */
-  private held: Array<string | LogPosition> | null = [];
+  private held: Array<ChangeNotification | LogPosition> | null = [];
   /** Bumped when the subscriber disconnects: a replay that started before must not go live. */
   private epoch = 0;
   private running = false;
@@ -241,10 +248,10 @@ class Feed {
     this.wakeUp();
   }
 
-  receive(message: string): void {
+  receive(change: ChangeNotification): void {
     if (this.ended) return;
-    if (this.held) this.held.push(message);
-    else this.accept(message);
+    if (this.held) this.held.push(change);
+    else this.accept(change);
   }
 
   hold(): void {
@@ -303,7 +310,10 @@ class Feed {
         throw windowExceeded(from, (await oldestResumable(reader, this.logKey)) ?? batches[0].from);
       }
       for (const batch of batches) {
-        for (const change of batch.changes) if (change.channel === this.channel) this.accept(change.message);
+        for (const logged of batch.changes) {
+          const change = logged.channel === this.channel ? parseChange(logged.message) : null;
+          if (change) this.accept(change);
+        }
         this.advance(batch.to);
       }
       if (batches.length < this.pageSize || this.ended) {
@@ -317,16 +327,15 @@ class Feed {
   private goLive(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const message of held) {
-      if (typeof message === "string") this.accept(message);
-      else this.advance(message);
+    for (const item of held) {
+      if ("eventId" in item) this.accept(item);
+      else this.advance(item);
     }
   }
 
   /** Passes a change on if it comes after everything passed on so far. */
-  private accept(message: string): void {
-    const change = parseChange(message);
-    if (!change || this.ended) return;
+  private accept(change: ChangeNotification): void {
+    if (this.ended) return;
     if (this.segment !== null && change.projection !== this.segment) return;
     const position = parseLogPosition(change.position)!;
     if (!isAfter(position, this.covered)) return;
