@@ -8,13 +8,13 @@ import { ProjectionSegments } from "../src/platform/projection/projectionSegment
 import { type Page, ReadModelStore } from "../src/platform/projection/readModelStore";
 import { projectGeneration } from "../src/platform/projection/rebuild";
 import type { DocumentProjection } from "../src/platform/projection/types";
-import { ChangeFeeds, FeedFailure, type FeedItem } from "../src/platform/subscriptions/feeds";
-import type { ChangeNotification } from "../src/platform/subscriptions/topics";
+import { ChangeFeeds } from "../src/platform/subscriptions/feeds";
 import { orderIndex, ORDERS, ORDERS_TOPIC, ordersProjection, type OrderView } from "../projections/ordering/orders/projection";
 import { eventRegistry } from "../src/registry";
 import { RedisCluster } from "./support/redisCluster";
 import { eventually } from "./support/system";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, waitForLogVisible, type TestDatabase } from "./support/testEnv";
+import { takeChanges } from "./support/feedItems";
 
 /**
  * The orders read model in 4 segments on a real Redis Cluster (3 masters, 3
@@ -73,22 +73,6 @@ async function allPages(store: ReadModelStore, index: string, first: number, des
   }
 }
 
-async function take(feed: AsyncIterableIterator<FeedItem>, count: number): Promise<ChangeNotification[]> {
-  const changes: ChangeNotification[] = [];
-  const deadline = Date.now() + 20_000;
-  while (changes.length < count) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))));
-    const item = await Promise.race([feed.next(), timeout]);
-    clearTimeout(timer);
-    if (item === "timeout") throw new Error(`heard ${changes.length} of ${count} changes`);
-    if (item.done) throw new Error("the feed ended");
-    if (item.value instanceof FeedFailure) throw item.value.error;
-    changes.push(item.value);
-  }
-  return changes;
-}
-
 beforeAll(async () => {
   cluster = await RedisCluster.start();
   db = await createTestDatabase({ registry: eventRegistry });
@@ -138,7 +122,7 @@ it("given K=4 on a Redis Cluster, when orders are projected, then segments sprea
   await appendOrders(60, 80);
   await drain(runners);
   const expected = (await db.store.readAll(LOG_START, 10_000)).events.map((e) => e.eventId);
-  const heard = await take(feed, expected.length);
+  const heard = await takeChanges(feed, expected.length);
   await feed.return?.();
   expect(heard.map((c) => c.eventId)).toEqual(expected);
 }, 120_000);

@@ -11,10 +11,10 @@ import { type Page, ReadModelStore } from "../../../src/platform/projection/read
 import { ProjectionSegments } from "../../../src/platform/projection/projectionSegments";
 import { segmentOf } from "../../../src/platform/projection/segmentOf";
 import type { DocumentProjection } from "../../../src/platform/projection/types";
-import { ChangeFeeds, FeedFailure, type FeedItem } from "../../../src/platform/subscriptions/feeds";
-import type { ChangeNotification } from "../../../src/platform/subscriptions/topics";
+import { ChangeFeeds, FeedFailure } from "../../../src/platform/subscriptions/feeds";
 import { silentLogger } from "../../../src/platform/observability/logger";
 import { orderIndex, ORDERS, ORDERS_TOPIC, ordersProjection, type OrderView } from "./projection";
+import { takeChanges } from "../../../test/support/feedItems";
 
 const SEGMENTS = 4;
 const ORDER_COUNT = 120;
@@ -170,7 +170,7 @@ it("given a subscriber of every order, when K=4 segments project new orders, the
   await drainSegments([3]);
   const firstItem = await first;
   if (firstItem.done || firstItem.value instanceof FeedFailure) throw new Error("the feed ended");
-  const heard = [firstItem.value, ...(await take(live, expected.length - 1))];
+  const heard = [firstItem.value, ...(await takeChanges(live, expected.length - 1))];
   await live.return?.();
   expect(heard.map((c) => c.eventId)).toEqual(expected);
   expect(new Set(heard.map((c) => c.projection))).toEqual(new Set(layout.names(ORDERS)));
@@ -178,9 +178,9 @@ it("given a subscriber of every order, when K=4 segments project new orders, the
   // A subscriber that saw up to any change resumes from its position: the rest, in order, nothing twice.
   for (const cut of [0, 17, expected.length - 1]) {
     const resumed = await feeds.open({ projection: ORDERS, topic: ORDERS_TOPIC, after: parseLogPosition(heard[cut]!.position) });
-    const rest = await take(resumed, expected.length - cut - 1);
+    const rest = await takeChanges(resumed, expected.length - cut - 1);
     expect(rest.map((c) => c.eventId)).toEqual(expected.slice(cut + 1));
-    expect(await take(resumed, 1, 300).catch((e: unknown) => String(e))).toMatch(/heard 0 of 1/);
+    expect(await takeChanges(resumed, 1, 300).catch((e: unknown) => String(e))).toMatch(/heard 0 of 1/);
     await resumed.return?.();
   }
 });
@@ -213,18 +213,3 @@ it("given a projection whose documents do not route where its events do, when a 
   expect(await snapshotGeneration(redis, segmentedKeys, elsewhere.name, 1)).toEqual({ docs: {}, indexes: {} });
 });
 
-async function take(feed: AsyncIterableIterator<FeedItem>, count: number, withinMs = 20_000): Promise<ChangeNotification[]> {
-  const changes: ChangeNotification[] = [];
-  const deadline = Date.now() + withinMs;
-  while (changes.length < count) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))));
-    const item = await Promise.race([feed.next(), timeout]);
-    clearTimeout(timer);
-    if (item === "timeout") throw new Error(`heard ${changes.length} of ${count} changes`);
-    if (item.done) throw new Error("the feed ended");
-    if (item.value instanceof FeedFailure) throw item.value.error;
-    changes.push(item.value);
-  }
-  return changes;
-}
