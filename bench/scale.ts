@@ -59,6 +59,7 @@ export const scaleScenario: Scenario = {
       const [segments, replicas] = key.split("/").map(Number);
       const params = { events, segments: segments!, replicas: replicas!, leases, runs: ctx.runs };
       ctx.emit({ label: `K=${segments} over R=${replicas} projectors: events/s`, value: m.eventsPerSecond, unit: "events/s", baseline: base?.eventsPerSecond ?? null, params });
+      ctx.emit({ label: `K=${segments} over R=${replicas} projectors: batches thrown away`, value: m.thrownAway, unit: "batches", baseline: base?.thrownAway ?? null, params: { ...params, expected: leases ? 0 : null } });
       ctx.emit({ label: `K=${segments} over R=${replicas} projectors: CPU per event`, value: m.cpuMsPerEvent * 1000, unit: "µs CPU/event", baseline: base ? base.cpuMsPerEvent * 1000 : null, params: { ...params, parts: m.cpuParts } });
     }
 
@@ -104,6 +105,8 @@ interface Measured {
   eventsPerSecond: number;
   cpuMsPerEvent: number;
   cpuParts: string;
+  /** Batches the projectors read and threw away because another one committed first, summed over them. */
+  thrownAway: number;
 }
 
 async function repeatCase(ctx: ScenarioContext, what: string, measure: () => Promise<Measured>): Promise<Measured> {
@@ -114,7 +117,7 @@ async function repeatCase(ctx: ScenarioContext, what: string, measure: () => Pro
   }
   const rate = median(runs.map((r) => r.eventsPerSecond));
   const typical = runs.find((r) => r.eventsPerSecond === rate) ?? runs[0]!;
-  return { eventsPerSecond: rate, cpuMsPerEvent: median(runs.map((r) => r.cpuMsPerEvent)), cpuParts: typical.cpuParts };
+  return { eventsPerSecond: rate, cpuMsPerEvent: median(runs.map((r) => r.cpuMsPerEvent)), cpuParts: typical.cpuParts, thrownAway: Math.max(...runs.map((r) => r.thrownAway)) };
 }
 
 async function projectOnSingle(ctx: ScenarioContext, c: { events: number; segments: number; replicas: number }): Promise<Measured> {
@@ -143,7 +146,8 @@ async function projectOnCluster(ctx: ScenarioContext, c: { events: number }): Pr
 }
 
 async function startProjectors(c: { segments: number; replicas: number }, env: Record<string, string>, cluster: RedisCluster | null): Promise<RunningSystem<RedisClient>> {
-  const full = { ...env, PG_POOL_SIZE: "4", PROJECTOR_CATCH_UP_MS: "50", ...(c.segments > 1 ? { PROJECTION_SEGMENTS: `${PROJECTION}=${c.segments}` } : {}) };
+  // METRICS_PORT 0: each projector serves /metrics on a port of its own, read for the batches thrown away.
+  const full = { ...env, PG_POOL_SIZE: "4", PROJECTOR_CATCH_UP_MS: "50", METRICS_PORT: "0", ...(c.segments > 1 ? { PROJECTION_SEGMENTS: `${PROJECTION}=${c.segments}` } : {}) };
   const names = Array.from({ length: c.replicas }, (_, i) => (i === 0 ? "projector" : `projector#${i + 1}`));
   // Migrations run in the first; the others start once it has.
   const system = cluster ? await startSystem(["projector"], full, { redisCluster: cluster }) : await startSystem(["projector"], full);
@@ -176,11 +180,25 @@ async function measureProjection(ctx: ScenarioContext, system: RunningSystem<Red
       return performance.now() - started;
     });
     const parts = Object.entries(cpu.parts).map(([name, ms]) => `${name} ${Math.round(ms)} ms`).join(", ");
-    ctx.progress(`${c.events} events in ${(elapsedMs / 1000).toFixed(2)} s; CPU ${Math.round(cpu.total)} ms (${parts})`);
-    return { eventsPerSecond: (c.events * 1000) / elapsedMs, cpuMsPerEvent: cpu.total / c.events, cpuParts: parts };
+    const thrownAway = await batchesThrownAway(system);
+    ctx.progress(`${c.events} events in ${(elapsedMs / 1000).toFixed(2)} s; CPU ${Math.round(cpu.total)} ms (${parts}); ${thrownAway} batches thrown away`);
+    return { eventsPerSecond: (c.events * 1000) / elapsedMs, cpuMsPerEvent: cpu.total / c.events, cpuParts: parts, thrownAway };
   } finally {
     await system.shutdown();
   }
+}
+
+/** eventline_projector_batches_thrown_away from every projector's /metrics, summed. */
+async function batchesThrownAway(system: RunningSystem<RedisClient>): Promise<number> {
+  let total = 0;
+  for (const name of system.replicas("projector")) {
+    const [, url] = await system.role(name).waitFor(/telemetry at (\S+)\/metrics/);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const sample = /^eventline_projector_batches_thrown_away (\d+)$/m.exec(text);
+    if (!sample) throw new Error(`${name} reports no eventline_projector_batches_thrown_away`);
+    total += Number(sample[1]);
+  }
+  return total;
 }
 
 /** N/2 orders, each placed then confirmed: N events the orders projection applies, in one transaction. */

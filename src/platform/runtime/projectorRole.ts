@@ -18,6 +18,12 @@ export function projectorRole(projections: readonly DocumentProjection<unknown>[
     graphql: { resolvers: [ProjectionResolvers], nodes: [projectionStatusNode] },
     async start(ctx) {
       const projector = createProjector(ctx, projections);
+      ctx.metrics.gauge(
+        "eventline_projector_batches_thrown_away",
+        "Batches this process read and threw away because another replica committed first: 0 with leases, barring a hand-off",
+        [],
+        async () => [{ labels: {}, value: projector.thrownAway }],
+      );
       await projector.start();
       ctx.onStop("projector", () => projector.stop());
       ctx.log.info(`projector: ${names.join(", ")}`);
