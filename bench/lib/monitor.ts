@@ -25,7 +25,9 @@ function bullScriptNames(): Map<string, string> {
 export async function roundTrips(url: string, work: () => Promise<unknown>): Promise<Map<string, number>> {
   const names = bullScriptNames();
   const counts = new Map<string, number>();
-  const monitor = await new Redis(url, { maxRetriesPerRequest: 1 }).monitor();
+  // monitor() opens a connection of its own: the client it came from must be closed as well.
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  const monitor = await client.monitor();
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (source.startsWith("lua")) return;
     const [command = "?", sha = ""] = args;
@@ -37,6 +39,7 @@ export async function roundTrips(url: string, work: () => Promise<unknown>): Pro
     await new Promise((resolve) => setTimeout(resolve, 200)); // what the work set off (a worker's next fetch) shows too
   } finally {
     monitor.disconnect();
+    client.disconnect();
   }
   return counts;
 }
