@@ -30,33 +30,23 @@ export function planBatch<Doc>(
   before: ReadonlyMap<string, Doc | null>,
   skip: ReadonlySet<string>,
 ): Plan<Doc> {
+  // Nothing is staged per event: a failure throws the whole plan away, and the caller plans again from `before`.
+  // Allocation per event is what bounds a rebuild (GC), so the loop keeps to the documents and notifications.
   const after = new Map(before);
-  /** Each document's states through the batch, to find which event a failing `indexes` is due to. */
-  const history = new Map<string, Array<{ event: RecordedEvent; doc: Doc | null }>>();
   const notifications: Plan<Doc>["notifications"] = [];
   for (const event of relevant) {
     if (skip.has(event.eventId)) continue;
-    // Staged per event: a failure leaves no half-applied event behind.
-    const changed = new Map<string, Doc | null>();
-    const heard: Plan<Doc>["notifications"] = [];
     try {
       for (const id of projection.documentIds(event)) {
-        const doc = projection.evolve(changed.has(id) ? changed.get(id)! : (after.get(id) ?? null), event, id);
-        changed.set(id, doc);
-        for (const topic of projection.topics?.(id, doc, event) ?? []) heard.push({ topic, message: notification(projection.name, id, doc, event) });
+        const doc = projection.evolve(after.get(id) ?? null, event, id);
+        after.set(id, doc);
+        if (projection.topics) for (const topic of projection.topics(id, doc, event)) notifications.push({ topic, message: notification(projection.name, id, doc, event) });
       }
     } catch (error) {
       // A misrouted document is the definition's fault for every such event, not this event's: never park it.
       if (error instanceof SegmentMisroutedError) throw error;
       throw new EventFailure(event, error);
     }
-    for (const [id, doc] of changed) {
-      after.set(id, doc);
-      const states = history.get(id);
-      if (states) states.push({ event, doc });
-      else history.set(id, [{ event, doc }]);
-    }
-    notifications.push(...heard);
   }
   const ids = [...after.keys()].filter((id) => after.get(id) !== before.get(id));
   const indexes = new Map<string, IndexEntry[]>();
@@ -69,15 +59,32 @@ export function planBatch<Doc>(
         json.set(id, JSON.stringify(doc));
       }
     } catch (error) {
-      throw new EventFailure(firstFailing(projection, history.get(id)!) ?? history.get(id)!.at(-1)!.event, error);
+      throw new EventFailure(firstFailing(projection, relevant, before, skip, id), error);
     }
   }
   return { ids, after, indexes, json, notifications };
 }
 
-/** The first event after which the document could not be indexed or serialised. */
-function firstFailing<Doc>(projection: DocumentProjection<Doc>, states: Array<{ event: RecordedEvent; doc: Doc | null }>): RecordedEvent | null {
-  for (const { event, doc } of states) {
+/**
+ * The event after which document `id` could not be indexed or serialised:
+ * the batch folded again for that document alone, checking after each event
+ * (only on failure, so the common path keeps no history per document).
+ */
+function firstFailing<Doc>(
+  projection: DocumentProjection<Doc>,
+  relevant: readonly RecordedEvent[],
+  before: ReadonlyMap<string, Doc | null>,
+  skip: ReadonlySet<string>,
+  id: string,
+): RecordedEvent {
+  let doc: Doc | null = before.get(id) ?? null;
+  let last: RecordedEvent | null = null;
+  for (const event of relevant) {
+    if (skip.has(event.eventId)) continue;
+    const touched = projection.documentIds(event).filter((d) => d === id);
+    if (touched.length === 0) continue;
+    for (const _ of touched) doc = projection.evolve(doc, event, id);
+    last = event;
     try {
       if (doc !== null) projection.indexes?.(doc);
       JSON.stringify(doc);
@@ -85,7 +92,7 @@ function firstFailing<Doc>(projection: DocumentProjection<Doc>, states: Array<{ 
       return event;
     }
   }
-  return null;
+  return last!; // planBatch found the final state failing, so some event touched it
 }
 
 /** Stages the plan's document writes and index changes on `tx`. */
@@ -104,12 +111,20 @@ export function writePlan<Doc>(
     if (!projection.indexes) continue;
     const oldEntries = old ? indexesOf(projection, old) : [];
     const newEntries = plan.indexes.get(id) ?? [];
-    const key = (e: IndexEntry) => `${e.index}\u0000${e.member}`;
-    const keep = new Set(newEntries.map(key));
-    const had = new Set(oldEntries.map(key));
-    for (const e of oldEntries) if (!keep.has(key(e))) tx.zrem(gen.index(e.index), e.member);
-    for (const e of newEntries) if (!had.has(key(e))) tx.zadd(gen.index(e.index), e.member);
+    for (const e of missingFrom(newEntries, oldEntries)) tx.zrem(gen.index(e.index), e.member);
+    for (const e of missingFrom(oldEntries, newEntries)) tx.zadd(gen.index(e.index), e.member);
   }
+}
+
+/**
+ * The entries of `these` that `others` lacks. A document usually has a handful of index entries, and a
+ * scan of so few allocates nothing, where a Set of keys per document did; long lists still get the Set.
+ */
+function missingFrom(others: readonly IndexEntry[], these: readonly IndexEntry[]): IndexEntry[] {
+  if (others.length * these.length <= 64) return these.filter((e) => !others.some((o) => o.index === e.index && o.member === e.member));
+  const key = (e: IndexEntry) => `${e.index}\u0000${e.member}`;
+  const present = new Set(others.map(key));
+  return these.filter((e) => !present.has(key(e)));
 }
 
 /** Index entries of a stored document; none if today's code cannot compute them (it could when the document was written). */
