@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
 import { DomainError, ErrorCode } from "../core/errors";
 import { CommandHandler } from "./commandHandler";
-import { COUNTER_LIMIT, counterDecider } from "../../../test/support/counterDecider";
+import { type Added, COUNTER_LIMIT, counterDecider } from "../../../test/support/counterDecider";
 
 const counter = counterDecider;
 
@@ -61,6 +61,32 @@ it("a resent command returns its first outcome and appends nothing", async () =>
   const again = await handler.handle("idem", { type: "Add", amount: 5 }, ctx("idem-1"));
   expect(again).toMatchObject({ duplicate: true, streamVersion: first.streamVersion, position: first.position, events: [] });
   expect(await versions("idem")).toEqual([1]);
+});
+
+it("a resend whose decision would now be refused answers with its first outcome; the same id from another sender is refused", async () => {
+  // No lookup by commandId before deciding (decision 0031): the refusal itself must find the first result.
+  const handler = new CommandHandler(db.store, counter);
+  const first = await handler.handle("idem-moved", { type: "Add", amount: 600 }, ctx("idem-moved-1"));
+  const again = await handler.handle("idem-moved", { type: "Add", amount: 600 }, ctx("idem-moved-1")); // 1,200 would pass the limit
+  expect(again).toMatchObject({ duplicate: true, streamVersion: first.streamVersion, position: first.position });
+  await expect(handler.handle("idem-moved", { type: "Add", amount: 600 }, { commandId: "idem-moved-1", actor: "someone-else" })).rejects.toMatchObject({
+    code: ErrorCode.IDEMPOTENCY_KEY_REUSED,
+  });
+  expect(await versions("idem-moved")).toEqual([1]);
+});
+
+it("a resend whose decision would now be empty answers with its first outcome", async () => {
+  type AtLeast = { type: "AtLeast"; total: number };
+  const atLeast = new CommandHandler<AtLeast, Added, number>(db.store, {
+    initialState: 0,
+    decide: (c, total) => (total >= c.total ? [] : [{ type: "Added", data: { amount: c.total - total, total: c.total } }]),
+    evolve: counter.evolve,
+  });
+  const first = await atLeast.handle("idem-empty", { type: "AtLeast", total: 5 }, ctx("idem-empty-1"));
+  const again = await atLeast.handle("idem-empty", { type: "AtLeast", total: 5 }, ctx("idem-empty-1"));
+  expect(again).toMatchObject({ duplicate: true, streamVersion: first.streamVersion, position: first.position });
+  const other = await atLeast.handle("idem-empty", { type: "AtLeast", total: 5 }, ctx("idem-empty-2"));
+  expect(other).toMatchObject({ duplicate: false, position: null, events: [] }); // a new command that changes nothing
 });
 
 it("the same command sent concurrently is applied once", async () => {

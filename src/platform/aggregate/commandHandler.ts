@@ -188,8 +188,13 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       assertSameCommand(first, command, context);
       return duplicateOutcome(context.commandId, first);
     };
-    const previous = await this.store.findCommandResult(context.commandId);
-    if (previous) return answerFirst(previous);
+    // No lookup by commandId up front (decision 0031): a fresh command, the common case, costs its append
+    // alone. A resend is caught where it shows: the append refuses its commandId, or, when the state has
+    // moved on since the first run, its decision fails or is empty; each of those looks the first result up.
+    const firstIfResent = async (): Promise<CommandOutcome<Event> | null> => {
+      const first = await this.store.findCommandResult(context.commandId);
+      return first ? answerFirst(first) : null;
+    };
 
     // The cached state, when there is one, saves reading and folding the stream. It is owned by this call
     // until it is put back; if it is stale, the append's expected version makes that append fail.
@@ -203,10 +208,14 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         events = this.decider.decide(command, state);
       } catch (error) {
         this.states.cache.put(streamId, current); // decide changes nothing: the state is still the stream's at `version`
+        const resent = await firstIfResent();
+        if (resent) return resent;
         throw error;
       }
       if (events.length === 0) {
         this.states.cache.put(streamId, current);
+        const resent = await firstIfResent();
+        if (resent) return resent;
         return { commandId: context.commandId, streamId, streamVersion: version, position: null, events, eventTypes: [], duplicate: false };
       }
       const metadata = eventMetadata(context);

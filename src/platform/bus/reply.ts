@@ -45,14 +45,24 @@ export async function answer<T>(run: () => Promise<T>): Promise<Reply<T>> {
 
 const wireError = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) });
 
-/** A reply as a lane hands it over (an object, or its JSON text), parsed against the outcome's schema. */
-export function parseReply<T>(value: unknown, outcome: z.ZodType<T>): Reply<T> {
+/**
+ * The parser of replies carrying `outcome`: a reply as a lane hands it over (an object, or its JSON text).
+ * Make it once per outcome schema, not per reply: building a zod schema costs more than parsing with it.
+ */
+export function replyParser<T>(outcome: z.ZodType<T>): (value: unknown) => Reply<T> {
   const schema = z.discriminatedUnion("ok", [
     z.object({ ok: z.literal(true), outcome }),
     z.object({ ok: z.literal(false), error: wireError }),
   ]);
-  const parsed = parseEnvelope(schema, typeof value === "string" ? safeJson(value) : value, "reply");
-  return parsed.ok ? okReply(parsed.outcome) : { ok: false, error: parsed.error };
+  return (value) => {
+    const parsed = parseEnvelope(schema, typeof value === "string" ? safeJson(value) : value, "reply");
+    return parsed.ok ? okReply(parsed.outcome) : { ok: false, error: parsed.error };
+  };
+}
+
+/** One reply parsed against the outcome's schema (where replies are rare; hot paths keep a replyParser). */
+export function parseReply<T>(value: unknown, outcome: z.ZodType<T>): Reply<T> {
+  return replyParser(outcome)(value);
 }
 
 /** What crosses a lane (a job, a request, a reply), parsed, not trusted: VALIDATION naming the field otherwise, never retried. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { CommandContext, CommandOutcome } from "../aggregate/commandHandler";
 import { formatLogPosition, parseLogPosition } from "../eventstore/logPosition";
 import { shownCommandId } from "../aggregate/idempotency";
-import { parseEnvelope, parseReply, type Reply, unwrap } from "./reply";
+import { parseEnvelope, type Reply, replyParser, unwrap } from "./reply";
 import { RequestTimeoutError } from "./requestReply";
 
 /** What travels in a command job. */
@@ -57,9 +57,8 @@ export function toWireOutcome(outcome: CommandOutcome): WireOutcome {
   return { ...outcome, position: outcome.position ? formatLogPosition(outcome.position) : null };
 }
 
-export function parseCommandReply(value: unknown): CommandReply {
-  return parseReply(value, wireOutcome);
-}
+/** Every command's reply is parsed here (the api and the saga runner hear one per command). */
+export const parseCommandReply: (value: unknown) => CommandReply = replyParser(wireOutcome);
 
 export function fromReply(reply: CommandReply): CommandOutcome {
   const { position, ...rest } = unwrap(reply);
