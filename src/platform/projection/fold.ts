@@ -59,7 +59,10 @@ export function planBatch<Doc>(
         json.set(id, JSON.stringify(doc));
       }
     } catch (error) {
-      throw new EventFailure(firstFailing(projection, relevant, before, skip, id), error);
+      // Some event of the batch changed this document (that is why it is here), so there is one to blame.
+      const culprit = firstFailing(projection, relevant, before, skip, id);
+      if (!culprit) throw error;
+      throw new EventFailure(culprit, error);
     }
   }
   return { ids, after, indexes, json, notifications };
@@ -76,7 +79,7 @@ function firstFailing<Doc>(
   before: ReadonlyMap<string, Doc | null>,
   skip: ReadonlySet<string>,
   id: string,
-): RecordedEvent {
+): RecordedEvent | null {
   let doc: Doc | null = before.get(id) ?? null;
   let last: RecordedEvent | null = null;
   for (const event of relevant) {
@@ -92,7 +95,7 @@ function firstFailing<Doc>(
       return event;
     }
   }
-  return last!; // planBatch found the final state failing, so some event touched it
+  return last;
 }
 
 /** Stages the plan's document writes and index changes on `tx`. */
