@@ -42,6 +42,12 @@ const schema = z.object({
   PROJECTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   PROJECTOR_CATCH_UP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PROJECTOR_MAX_EVENT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * How long a graceful stop (SIGTERM, Ctrl-C) may take before the process exits anyway, with code 1,
+   * naming the part that was still stopping. Everything it leaves is durable (queued jobs, the log, leases
+   * that expire), so a bounded stop loses nothing. Keep it under Kubernetes' terminationGracePeriodSeconds (30 s).
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(25_000),
   // Leases (decision 0026): a log processor's owner renews every third of the period; a dead one's units move within it.
   LEASE_PERIOD_MS: z.coerce.number().int().min(300).max(600_000).default(5000),
   /** A StatefulSet pod's ordinal: projector replicas then split projections by ordinal (leases still fence hand-offs). */

@@ -13,6 +13,7 @@ import { migrate } from "./platform/eventstore/migrations";
 import { createPool } from "./platform/eventstore/pool";
 import { buildGraphQLSchema, printSortedSchema } from "./platform/graphql/schema";
 import { allResolvers, roleNames, startApp, type RunningApp } from "./platform/runtime/app";
+import { stopWithin } from "./platform/runtime/stopWithin";
 import { compose } from "./platform/runtime/composition";
 import { REBUILD_USAGE, rebuildCommand } from "./platform/runtime/rebuildCommand";
 import { ensureDevInfra, InfraError, type DevInfra } from "./platform/runtime/devInfra";
@@ -119,12 +120,25 @@ async function main(argv: string[]): Promise<void> {
     }
     stoppingSince = Date.now();
     log.info(`${signal}: finishing running work, then stopping`);
-    await app.stop();
-    if (infra) {
-      log.info("stopping local PostgreSQL and Redis");
-      await infra.stop();
+    let stoppingInfra = false;
+    const outcome = await stopWithin(
+      async () => {
+        await app.stop();
+        if (infra) {
+          stoppingInfra = true;
+          log.info("stopping local PostgreSQL and Redis");
+          await infra.stop();
+        }
+        await tracing.shutdown().catch(() => undefined);
+      },
+      config.SHUTDOWN_TIMEOUT_MS,
+      () => (stoppingInfra ? "local PostgreSQL and Redis" : app.stopping()),
+    );
+    if (!outcome.finished) {
+      // What is left is durable: queued jobs are taken again, leases lapse, the log is where it was.
+      log.error(`stopping took longer than SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms), still waiting on ${outcome.waitingOn ?? "nothing named"}: exiting now`);
+      process.exit(1);
     }
-    await tracing.shutdown().catch(() => undefined);
     log.info("stopped");
     process.exit(0);
   };

@@ -39,6 +39,15 @@ export class RedisServer {
     await this.launch();
   }
 
+  /** Frozen, not dead (SIGSTOP): connections stay open and nothing answers, as with a hung node. */
+  freeze(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  thaw(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   async stop(): Promise<void> {
     await this.kill("SIGTERM");
     rmSync(this.dir, { recursive: true, force: true });

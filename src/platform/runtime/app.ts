@@ -26,6 +26,8 @@ export interface RunningApp {
   telemetryUrl: string | null;
   store: EventStore;
   stop(): Promise<void>;
+  /** The part `stop` is waiting on now (null when not stopping): what a stop that overruns its bound names. */
+  stopping(): string | null;
 }
 
 /**
@@ -40,10 +42,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const wanted = options.roles.includes("all") ? parts : parts.filter((p) => options.roles.includes(p.role));
   const stops: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onStop = (name: string, run: () => Promise<unknown>) => stops.push({ name, run });
+  let stopping: string | null = null;
   const stop = async () => {
     for (const { name, run } of stops.splice(0).reverse()) {
+      stopping = name;
       await run().catch((e: unknown) => log.warn({ component: name }, `shutdown of ${name}: ${errorMessage(e)}`));
     }
+    stopping = null;
   };
 
   try {
@@ -75,7 +80,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     }
     if (telemetryUrl) log.info({ url: telemetryUrl }, `telemetry at ${telemetryUrl}/metrics (also /health, /ready)`);
 
-    return { api, telemetryUrl, store: ctx.store, stop };
+    return { api, telemetryUrl, store: ctx.store, stop, stopping: () => stopping };
   } catch (error) {
     await stop();
     throw error;
