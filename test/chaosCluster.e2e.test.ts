@@ -22,7 +22,8 @@ it(`loses nothing and breaks no invariant on a Redis Cluster and a hot standby (
     deadlineMs: 6000,
     convergeTimeoutMs: 180_000,
     topology: "cluster",
-    log: () => undefined,
+    // Only what the report leaves out: a role whose stop overran its bound.
+    log: (line) => void (line.startsWith("shutdown:") && process.stdout.write(`${line}\n`)),
   });
   process.stdout.write(`${formatReport(report)}\n`);
   expect(report.violations).toEqual([]);

@@ -186,7 +186,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       durationMs: Date.now() - started,
     };
   } finally {
+    const names = ROLES.flatMap((role) => system.replicas(role));
     await system.shutdown().catch((error: unknown) => options.log(`shutdown: ${String(error)}`));
+    // A role whose graceful stop overran SHUTDOWN_TIMEOUT_MS says what it waited on: worth a line, not a violation.
+    for (const name of names) {
+      for (const line of system.role(name).output().split("\n")) if (line.includes("SHUTDOWN_TIMEOUT_MS")) options.log(`shutdown: ${name}: ${line}`);
+    }
     await admin.end();
     await servers.stop();
   }
