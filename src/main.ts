@@ -108,8 +108,6 @@ async function main(argv: string[]): Promise<void> {
     await infra?.stop();
     throw error;
   }
-  log.info(`ready (${role}); Ctrl-C or SIGTERM stops it gracefully`);
-
   let stoppingSince = 0;
   const shutdown = async (signal: string) => {
     if (stoppingSince) {
@@ -144,6 +142,8 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // Only now: whoever reads this line may signal at once, and without the handlers above a SIGTERM kills outright.
+  log.info(`ready (${role}); Ctrl-C or SIGTERM stops it gracefully`);
 }
 
 async function emitSchema(): Promise<void> {
