@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { eventually } from "../../../test/support/system";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "../../../test/support/testEnv";
 import { bullPrefix } from "../core/redis";
 import { silentLogger } from "../observability/logger";
@@ -97,13 +98,15 @@ describe("with a projector", () => {
     const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
     opened.push(wakeups);
     await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
-    // Concurrent appends, one wake-up asked for after each: most of them coalesce into few jobs.
-    await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => {
-        const result = await db.store.append(`s-${i % 4}`, "any", [{ type: "Red", data: {}, metadata: meta }]);
-        wakeups.wake(result.eventTypes);
-      }),
+    // Concurrent appends, then one wake-up for each in a burst: most of them coalesce into few jobs.
+    const appended = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => db.store.append(`s-${i % 4}`, "any", [{ type: "Red", data: {}, metadata: meta }])),
     );
+    // The wake-ups go out once the appends are visible to the log reader. A transaction held open elsewhere on the
+    // shared server (another test's frozen service) would otherwise hide them from the drain, and the catch-up
+    // tick that would find them later is off here: the test would measure the neighbour, not the coalescing.
+    await eventually(async () => (await db.store.countVisibleEvents()) >= 40, "the 40 appends visible to the log reader");
+    for (const result of appended) wakeups.wake(result.eventTypes);
     await wakeups.flush();
     const reds = keys.generation("reds", FIRST_GENERATION);
     let docs: Array<string | null> = [];
