@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createTestDatabase, testPrefix, testRedis, type TestDatabase } from "../../../test/support/testEnv";
+import { createTestDatabase, testPrefix, testRedis, type TestDatabase, waitForLogVisible } from "../../../test/support/testEnv";
 import type { RecordedEvent } from "../eventstore/types";
 import { silentLogger } from "../observability/logger";
 import { PostgresCheckpointer } from "./postgresCheckpointer";
@@ -64,6 +64,9 @@ it("a reactor woken over Redis handles an append at once, though its poll is a m
   await new Promise((r) => setTimeout(r, 200)); // its first poll has found the log empty and now sleeps for a minute
   const appender = new ReactorWakeups(publisher, prefix, [{ name: "started-at-once", eventTypes: ["OrderPlaced"] }]);
   const result = await db.store.append("order-1", "no_stream", [{ type: "OrderPlaced", data: {}, metadata: meta }]);
+  // Woken once the append is visible to the log reader: a transaction held open elsewhere on the shared server
+  // (another test's frozen service) would hide it from the one read the wake-up causes, and the next poll is a minute away.
+  await waitForLogVisible(db);
   appender.wake(result.eventTypes);
   const deadline = Date.now() + 5000;
   while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

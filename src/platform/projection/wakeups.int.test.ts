@@ -1,7 +1,6 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { eventually } from "../../../test/support/system";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "../../../test/support/testEnv";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase, waitForLogVisible } from "../../../test/support/testEnv";
 import { bullPrefix } from "../core/redis";
 import { silentLogger } from "../observability/logger";
 import { FIRST_GENERATION, ReadModelKeys } from "./keys";
@@ -105,7 +104,7 @@ describe("with a projector", () => {
     // The wake-ups go out once the appends are visible to the log reader. A transaction held open elsewhere on the
     // shared server (another test's frozen service) would otherwise hide them from the drain, and the catch-up
     // tick that would find them later is off here: the test would measure the neighbour, not the coalescing.
-    await eventually(async () => (await db.store.countVisibleEvents()) >= 40, "the 40 appends visible to the log reader");
+    await waitForLogVisible(db);
     for (const result of appended) wakeups.wake(result.eventTypes);
     await wakeups.flush();
     const reds = keys.generation("reds", FIRST_GENERATION);
