@@ -3,8 +3,9 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Cluster, type ClusterOptions, Redis } from "ioredis";
+import { Cluster, type ClusterOptions } from "ioredis";
 import { freePorts } from "./freePort";
+import { onRedisNode } from "./redisAdmin";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 30_000;
@@ -99,7 +100,7 @@ export class RedisCluster {
   async topology(): Promise<ClusterNodeInfo[]> {
     const [node] = this.live();
     if (!node) throw new Error("no Redis Cluster node is running");
-    return parseClusterNodes(await onNode(node.port, (r) => r.call("CLUSTER", "NODES")));
+    return parseClusterNodes(await onRedisNode(node.port, (r) => r.call("CLUSTER", "NODES")));
   }
 
   /** The master serving `slot` now. */
@@ -113,7 +114,7 @@ export class RedisCluster {
   async slotOf(key: string): Promise<number> {
     const [node] = this.live();
     if (!node) throw new Error("no Redis Cluster node is running");
-    return Number(await onNode(node.port, (r) => r.call("CLUSTER", "KEYSLOT", key)));
+    return Number(await onRedisNode(node.port, (r) => r.call("CLUSTER", "KEYSLOT", key)));
   }
 
   /**
@@ -161,9 +162,9 @@ export class RedisCluster {
     const target = masters.find((n) => (toPort === undefined ? n.id !== source.id : n.port === toPort));
     if (!target) throw new Error(`no live master ${toPort ?? "other than the slot's owner"} to move slot ${slot} to`);
     if (target.id === source.id) return { from: source.port, to: target.port };
-    await onNode(target.port, (r) => r.call("CLUSTER", "SETSLOT", slot, "IMPORTING", source.id));
-    await onNode(source.port, (r) => r.call("CLUSTER", "SETSLOT", slot, "MIGRATING", target.id));
-    await onNode(source.port, async (r) => {
+    await onRedisNode(target.port, (r) => r.call("CLUSTER", "SETSLOT", slot, "IMPORTING", source.id));
+    await onRedisNode(source.port, (r) => r.call("CLUSTER", "SETSLOT", slot, "MIGRATING", target.id));
+    await onRedisNode(source.port, async (r) => {
       for (;;) {
         const keys = await r.call("CLUSTER", "GETKEYSINSLOT", slot, 100);
         if (!Array.isArray(keys) || keys.length === 0) return;
@@ -172,7 +173,7 @@ export class RedisCluster {
     });
     // The target first, then the source, then the others, as the Redis manual orders it.
     for (const node of [target, source, ...masters.filter((n) => n.id !== target.id && n.id !== source.id)]) {
-      await onNode(node.port, (r) => r.call("CLUSTER", "SETSLOT", slot, "NODE", target.id));
+      await onRedisNode(node.port, (r) => r.call("CLUSTER", "SETSLOT", slot, "NODE", target.id));
     }
     await this.waitHealthy();
     return { from: source.port, to: target.port };
@@ -207,12 +208,12 @@ export class RedisCluster {
   private async healthProblem(): Promise<string> {
     const views: string[] = [];
     for (const node of this.live()) {
-      const info = String(await onNode(node.port, (r) => r.call("CLUSTER", "INFO")));
+      const info = String(await onRedisNode(node.port, (r) => r.call("CLUSTER", "INFO")));
       if (!/cluster_state:ok/.test(info)) return `node ${node.port}: ${/cluster_state:\w+/.exec(info)?.[0] ?? "no cluster_state"}`;
-      const topology = parseClusterNodes(await onNode(node.port, (r) => r.call("CLUSTER", "NODES")));
+      const topology = parseClusterNodes(await onRedisNode(node.port, (r) => r.call("CLUSTER", "NODES")));
       const me = topology.find((n) => n.port === node.port);
       if (me?.role === "replica") {
-        const replication = String(await onNode(node.port, (r) => r.call("INFO", "replication")));
+        const replication = String(await onRedisNode(node.port, (r) => r.call("INFO", "replication")));
         if (!/master_link_status:up/.test(replication)) return `replica ${node.port}: link to its master is not up`;
       }
       views.push(
@@ -251,7 +252,7 @@ export class RedisCluster {
     });
     for (const deadline = Date.now() + READY_TIMEOUT_MS; ; await sleep(POLL_MS)) {
       if (failure) throw failure;
-      if ((await onNode(node.port, (r) => r.ping()).catch(() => null)) === "PONG") return;
+      if ((await onRedisNode(node.port, (r) => r.ping()).catch(() => null)) === "PONG") return;
       if (Date.now() > deadline) throw new Error(`redis-server on ${node.port} did not answer: ${tail(logFile)}`);
     }
   }
@@ -292,17 +293,6 @@ export function parseClusterNodes(reply: unknown): ClusterNodeInfo[] {
     });
 }
 
-/** One short admin connection to one node, never retried: a dead node fails at once. */
-async function onNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    return await use(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function tail(file: string): string {
   try {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePorts } from "./freePort";
+import { onRedisNode } from "./redisAdmin";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 15_000;
@@ -108,15 +109,8 @@ export class RedisReplicaPair {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async onPrimary<T>(use: (r: Redis) => Promise<T>): Promise<T> {
-    const r = new Redis(this.primaryUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
-    r.on("error", () => undefined);
-    try {
-      await r.connect();
-      return await use(r);
-    } finally {
-      r.disconnect();
-    }
+  private onPrimary<T>(use: (r: Redis) => Promise<T>): Promise<T> {
+    return onRedisNode(this.primaryPort, use);
   }
 
   private async signal(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

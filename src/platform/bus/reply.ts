@@ -60,11 +60,6 @@ export function replyParser<T>(outcome: z.ZodType<T>): (value: unknown) => Reply
   };
 }
 
-/** One reply parsed against the outcome's schema (where replies are rare; hot paths keep a replyParser). */
-export function parseReply<T>(value: unknown, outcome: z.ZodType<T>): Reply<T> {
-  return replyParser(outcome)(value);
-}
-
 /** What crosses a lane (a job, a request, a reply), parsed, not trusted: VALIDATION naming the field otherwise, never retried. */
 export function parseEnvelope<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const parsed = schema.safeParse(value);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DomainError, ErrorCode, NotFoundError, UnavailableError } from "../core/errors";
-import { answer, okReply, parseReply, refusalReply, type Reply, unwrap } from "./reply";
+import { answer, okReply, refusalReply, type Reply, replyParser, unwrap } from "./reply";
 import { type Exchange, RequestReply, RequestTimeoutError } from "./requestReply";
 
 const total = z.object({ total: z.number() });
@@ -41,14 +41,14 @@ const soon = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("the reply envelope", () => {
   it("carries an outcome across JSON and back", () => {
     const wire = JSON.stringify(okReply({ total: 3 }));
-    expect(unwrap(parseReply(wire, total))).toEqual({ total: 3 });
+    expect(unwrap(replyParser(total)(wire))).toEqual({ total: 3 });
   });
 
   it("carries a refusal's code, message and details across JSON, thrown again as a DomainError", () => {
     const wire = JSON.stringify(refusalReply(new NotFoundError("projection", "products")));
     const rebuilt = (() => {
       try {
-        unwrap(parseReply(wire, total));
+        unwrap(replyParser(total)(wire));
       } catch (error) {
         return error;
       }
@@ -58,8 +58,8 @@ describe("the reply envelope", () => {
   });
 
   it("refuses a malformed reply with VALIDATION naming the field", () => {
-    expect(() => parseReply({ ok: true, outcome: { total: "3" } }, total)).toThrow(expect.objectContaining({ code: ErrorCode.VALIDATION, details: expect.objectContaining({ field: "reply.outcome.total" }) }));
-    expect(() => parseReply("not json", total)).toThrow(expect.objectContaining({ code: ErrorCode.VALIDATION }));
+    expect(() => replyParser(total)({ ok: true, outcome: { total: "3" } })).toThrow(expect.objectContaining({ code: ErrorCode.VALIDATION, details: expect.objectContaining({ field: "reply.outcome.total" }) }));
+    expect(() => replyParser(total)("not json")).toThrow(expect.objectContaining({ code: ErrorCode.VALIDATION }));
   });
 
   it("answers a refusal, and throws what a lane may retry", async () => {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { errorMessage, UnavailableError } from "../core/errors";
 import { BullLane } from "../bus/bullLane";
 import { bullPrefix, type RedisClient } from "../core/redis";
-import { answer, parseEnvelope, parseReply, type Reply, unwrap } from "../bus/reply";
+import { answer, parseEnvelope, type Reply, replyParser, unwrap } from "../bus/reply";
 import { RequestTimeoutError } from "../bus/requestReply";
 import type { ProjectionStatusView } from "./status";
 import type { Logger } from "../observability/logger";
@@ -47,6 +47,7 @@ const adminResult: z.ZodType<AdminResult> = z.discriminatedUnion("op", [
   z.object({ op: z.literal("retry"), projection: z.string(), eventId: z.string(), resolved: z.boolean(), error: z.string().nullable() }),
   z.object({ op: z.literal("skip"), projection: z.string(), eventId: z.string(), resolved: z.literal(true), error: z.null() }),
 ]);
+const parseAdminReply = replyParser(adminResult);
 
 /** The API's end: a thin lane over BullMQ, the waiting and the envelope being the request/reply core's. */
 export class ProjectorAdminClient {
@@ -65,7 +66,7 @@ export class ProjectorAdminClient {
       prefix,
       eventsConnection: () => eventsConnection,
       dependency: "the projector",
-      parse: (value) => parseReply(value, adminResult),
+      parse: parseAdminReply,
     });
   }
 
