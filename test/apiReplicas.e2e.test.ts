@@ -15,6 +15,7 @@ import {
   OpenAccountDocument,
   OrderChangesDocument,
   PlaceOrderDocument,
+  ProductDocument,
   ProductsDocument,
   RestockProductDocument,
   SalesDashboardDocument,
@@ -45,7 +46,9 @@ let start = "";
 beforeAll(async () => {
   system = await startSystem(ROLES, { COMMAND_TIMEOUT_MS: "5000" });
   await system.start(DOOMED);
-  for (const sku of SKUS) await send(0, DefineProductDocument, { input: { sku, name: `Tea ${sku}`, priceMinor: 100, currency: "EUR", initialStock: 1_000_000 } });
+  let defined: string | null = null;
+  for (const sku of SKUS) defined = (await send(0, DefineProductDocument, { input: { sku, name: `Tea ${sku}`, priceMinor: 100, currency: "EUR", initialStock: 1_000_000 } })).defineProduct.position;
+  await send(0, ProductDocument, { id: SKUS[SKUS.length - 1]!, waitFor: defined }); // orders are priced from the catalog
   const opened = await send(1, OpenAccountDocument, { customerId: "ada", currency: "EUR", initialBalanceMinor: 1_000_000_000 });
   start = opened.openAccount.position!;
 }, 240_000);

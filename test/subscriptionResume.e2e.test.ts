@@ -9,6 +9,7 @@ import {
   OpenAccountDocument,
   OrderChangesDocument,
   PlaceOrderDocument,
+  ProductDocument,
   RestockProductDocument,
   SagaDocument,
   SagaProgressDocument,
@@ -36,7 +37,8 @@ beforeAll(async () => {
   system = await startSystem(["all"]);
   apiPort = await freePort();
   api = await startApi();
-  await request(system.url, DefineProductDocument, { input: { sku: "TEA-001", name: "Sencha", priceMinor: 100, currency: "EUR", initialStock: 1_000_000 } });
+  const defined = await request(system.url, DefineProductDocument, { input: { sku: "TEA-001", name: "Sencha", priceMinor: 100, currency: "EUR", initialStock: 1_000_000 } });
+  await request(system.url, ProductDocument, { id: "TEA-001", waitFor: defined.defineProduct.position }); // orders are priced from the catalog
   const opened = await request(system.url, OpenAccountDocument, { customerId: "ada", currency: "EUR", initialBalanceMinor: 1_000_000_000 });
   start = opened.openAccount.position!;
 }, 180_000);

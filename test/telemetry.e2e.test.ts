@@ -1,4 +1,4 @@
-import { DefineProductDocument, OpenAccountDocument, PlaceOrderDocument, RestockProductDocument, SagaDocument, StockLevelsDocument } from "./graphql/generated";
+import { DefineProductDocument, OpenAccountDocument, PlaceOrderDocument, ProductDocument, RestockProductDocument, SagaDocument, StockLevelsDocument } from "./graphql/generated";
 import { collect, execute, gql, request, wsClient } from "./support/graphqlClient";
 import { jsonLines, telemetryUrlIn } from "./support/logs";
 import { families, scrape, valueOf } from "./support/metrics";
@@ -20,7 +20,8 @@ beforeAll(async () => {
   for (const role of ROLES) {
     urls[role] = (await system.role(role).waitFor(/telemetry at (http:\/\/[^\s"]+)\/metrics/))[1]!;
   }
-  await request(system.url, DefineProductDocument, { input: { sku: "TEA", name: "tea", priceMinor: 1250, currency: "EUR", initialStock: 3 } });
+  const defined = await request(system.url, DefineProductDocument, { input: { sku: "TEA", name: "tea", priceMinor: 1250, currency: "EUR", initialStock: 3 } });
+  await request(system.url, ProductDocument, { id: "TEA", waitFor: defined.defineProduct.position }); // orders are priced from the catalog
   await request(system.url, OpenAccountDocument, { customerId: "ada", currency: "EUR", initialBalanceMinor: 100_000 });
   await request(system.url, PlaceOrderDocument, { input: { orderId: "o-1", customerId: "ada", lines: [{ sku: "TEA", quantity: 2 }] }, commandId: ORDER_COMMAND });
   await eventually(async () => (await request(system.url, SagaDocument, { id: "saga.checkout-o-1" })).saga?.status === "COMPLETED", "the checkout to complete");
