@@ -7,6 +7,7 @@ import { commandScenario } from "./command";
 import { fanoutScenario } from "./fanout";
 import { graphiqlScenario } from "./graphiql";
 import { graphqlMutationScenario } from "./graphqlMutation";
+import { hopScenario } from "./hop";
 import { Args, UsageError } from "./lib/args";
 import { cleanupAll, profileRolesInto } from "./lib/env";
 import { progress, Reporter } from "./lib/report";
@@ -29,6 +30,7 @@ export const scenarios: readonly Scenario[] = [
   commandScenario,
   graphqlMutationScenario,
   roundtripScenario,
+  hopScenario,
   projectionLagScenario,
   commitScenario,
   rebuildScenario,
@@ -57,6 +59,7 @@ function usage(): string {
     "  --json             one JSON object per line: {scenario, value, unit, baseline, ratio, params}",
     "  --smoke            tiny sizes, one run: checks that every scenario still works",
     "  --profile          role processes (api, projector, ...) write CPU profiles into ./profiles",
+    "  --projector        (roundtrip) a projector process runs too, and its Redis work is counted",
     ...Object.entries(GLOBAL_FLAGS).map(([f, help]) => `  ${`--${f}`.padEnd(18)} ${help}`),
     ...scenarios.flatMap((s) => Object.entries(s.flags).map(([f, help]) => `  ${`--${f}`.padEnd(18)} (${s.name}) ${help}`)),
   ];

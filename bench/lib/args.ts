@@ -19,7 +19,7 @@ export interface Defaults<T> {
 
 export class UsageError extends Error {}
 
-const BOOLEAN_FLAGS = new Set(["json", "smoke", "help", "profile"]);
+const BOOLEAN_FLAGS = new Set(["json", "smoke", "help", "profile", "projector"]);
 
 export class Args {
   readonly positional: string[] = [];

@@ -80,6 +80,14 @@ return {'OK', apply_writes(7 + 4 * guards, ARGV[1])}
 
 const COMMIT_SHA = createHash("sha1").update(COMMIT_LUA).digest("hex");
 
+/** What `begin` read: the checkpoint, the guards that pin what was read, and the values of `alsoGet` in its order. */
+export interface Begun {
+  from: LogPosition;
+  raw: string | null;
+  guards: CommitGuard[];
+  also: Array<string | null>;
+}
+
 /**
  * A checkpoint in Redis, committed with the writes it covers (a projection's
  * documents, indexes, parked events, change log and notifications) in one
@@ -98,13 +106,29 @@ export class RedisCheckpointer {
 
   /**
    * Reads the checkpoint (and the length of each of `hashLengths`) as they are
-   * now, with the guards that make the commit refuse if they change first.
+   * now, with the guards that make the commit refuse if they change first,
+   * and the values of `alsoGet` (same hash tag) in the same round trip.
    */
-  async begin(checkpointKey: string, hashLengths: readonly string[] = []): Promise<{ from: LogPosition; raw: string | null; guards: CommitGuard[] }> {
-    const [raw, ...lengths] = await Promise.all([this.redis.get(checkpointKey), ...hashLengths.map((key) => this.redis.hlen(key))]);
-    const guards: CommitGuard[] = [{ kind: "equals", key: checkpointKey, value: raw ?? null }];
-    hashLengths.forEach((key, i) => guards.push({ kind: "length", key, length: lengths[i] ?? 0 }));
-    return { from: parseCheckpoint(raw ?? null), raw: raw ?? null, guards };
+  async begin(checkpointKey: string, hashLengths: readonly string[] = [], alsoGet: readonly string[] = []): Promise<Begun> {
+    // One round trip (one write, one reply) for all of them: they share the commit's hash tag, so one slot.
+    const batch = this.redis.pipeline();
+    batch.get(checkpointKey);
+    for (const key of hashLengths) batch.hlen(key);
+    for (const key of alsoGet) batch.get(key);
+    const replies = (await batch.exec()) ?? [];
+    const value = (i: number): unknown => {
+      const [error, reply] = replies[i] ?? [new Error("the pipeline answered fewer replies than it was sent"), null];
+      if (error) throw error;
+      return reply;
+    };
+    const text = (i: number): string | null => {
+      const reply = value(i);
+      return typeof reply === "string" ? reply : null;
+    };
+    const raw = text(0);
+    const guards: CommitGuard[] = [{ kind: "equals", key: checkpointKey, value: raw }];
+    hashLengths.forEach((key, i) => guards.push({ kind: "length", key, length: Number(value(1 + i)) }));
+    return { from: parseCheckpoint(raw), raw, guards, also: alsoGet.map((_, i) => text(1 + hashLengths.length + i)) };
   }
 
   async commit(unit: RedisCommit): Promise<RedisCommitResult> {

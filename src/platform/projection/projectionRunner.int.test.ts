@@ -80,3 +80,23 @@ it("publishes changes only for batches that commit", async () => {
     expect.objectContaining({ id: "tally-9", eventType: "Added", document: { stream: "tally-9", sum: 5, count: 1 } }),
   ]);
 });
+
+it("after a switch of the active generation, the next step writes to the generation the pointer names, not the one it found last", async () => {
+  const live = runner(redis, 1000);
+  const drain = async (r: ProjectionRunner<Tally>) => {
+    for (;;) if ((await r.step()).kind === "idle") return;
+  };
+  await drain(live); // its last step found generation 1 active
+  const rebuilt = new ProjectionRunner(other, db.store, keys, tallies, { batchSize: 1000, target: { kind: "fixed", generation: 2 } });
+  await drain(rebuilt);
+  await redis.set(keys.activeGeneration("tallies"), "2");
+  const before = await snapshotGeneration(redis, keys, "tallies", 1);
+
+  await db.store.append("tally-0", "any", [{ type: "Added", data: { n: 1000 }, metadata: meta }]);
+  await waitForLogVisible(db);
+  expect(await live.step()).toMatchObject({ kind: "applied", events: 1 });
+
+  expect((await snapshotGeneration(redis, keys, "tallies", 2)).docs["tally-0"]).toMatchObject({ sum: 1210, count: 21 });
+  expect(await snapshotGeneration(redis, keys, "tallies", 1)).toEqual(before);
+  expect(formatLogPosition(await live.checkpoint())).toBe(formatLogPosition(await rebuilt.checkpoint()));
+});

@@ -4,7 +4,7 @@ import { KeyedSerializer } from "../core/serialize";
 import { formatLogPosition, type LogPosition } from "../eventstore/logPosition";
 import type { ReadAllResult, RecordedEvent } from "../eventstore/types";
 import { ConcurrencyError, errorMessage, NotFoundError } from "../core/errors";
-import { type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
+import { FIRST_GENERATION, type GenerationKeys, parseGeneration, type ReadModelKeys } from "./keys";
 import { EventFailure, fromWireEvent, type ParkedEvent, parkedEntry, parseParked, ProjectionEventError } from "./parked";
 import { type Plan, planBatch, writePlan } from "./fold";
 import type { DocumentProjection } from "./types";
@@ -72,6 +72,8 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   private readonly serial = new KeyedSerializer();
   private readonly maxEventAttempts: number;
   private ahead: { from: string; read: Promise<ReadAllResult> } | null = null;
+  /** The active generation the last live step found (a guess for the next one's single round trip). */
+  private activeSeen = FIRST_GENERATION;
 
   constructor(
     private readonly redis: RedisClient,
@@ -138,19 +140,29 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
    */
   private async open(): Promise<Opened> {
     const fence = this.options.fence?.();
-    const guards: CommitGuard[] = [];
-    let generation: number;
     if (this.options.target.kind === "fixed") {
-      generation = this.options.target.generation;
-    } else {
-      const key = this.keys.activeGeneration(this.projection.name);
-      const raw = await this.redis.get(key);
-      guards.push({ kind: "equals", key, value: raw });
-      generation = parseGeneration(raw);
+      const generation = this.options.target.generation;
+      const gen = this.keys.generation(this.projection.name, generation);
+      const begun = await this.checkpointer.begin(gen.checkpoint, [gen.parked]);
+      return { generation, gen, from: begun.from, guards: begun.guards, fence };
     }
-    const gen = this.keys.generation(this.projection.name, generation);
-    const begun = await this.checkpointer.begin(gen.checkpoint, [gen.parked]);
-    return { generation, gen, from: begun.from, guards: [...guards, ...begun.guards], fence };
+    // The active pointer is read in the same round trip as the checkpoint of the generation it named last
+    // time; only when a switch moved it are that generation's checkpoint and parked events read again.
+    const pointer = this.keys.activeGeneration(this.projection.name);
+    const read = async (generation: number) => {
+      const gen = this.keys.generation(this.projection.name, generation);
+      return { gen, begun: await this.checkpointer.begin(gen.checkpoint, [gen.parked], [pointer]) };
+    };
+    let { gen, begun } = await read(this.activeSeen);
+    const raw = begun.also[0] ?? null;
+    const generation = parseGeneration(raw);
+    if (generation !== this.activeSeen) {
+      this.activeSeen = generation;
+      ({ gen, begun } = await read(generation));
+    }
+    // The value that named this generation: the commit refuses if a switch moved the pointer since.
+    const named: CommitGuard = { kind: "equals", key: pointer, value: raw };
+    return { generation, gen, from: begun.from, guards: [named, ...begun.guards], fence };
   }
 
   /**
