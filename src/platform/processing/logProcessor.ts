@@ -42,6 +42,7 @@ export async function drainSteps(
       if (result.kind === "applied") {
         applied += result.events;
         await observer?.applied?.(step.name, result);
+        if (result.atHead) return { applied, drained: true };
       }
       if (Date.now() - started > budgetMs) break;
     }

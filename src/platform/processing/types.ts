@@ -12,7 +12,11 @@ export interface ParkedNote {
 
 export type StepResult =
   /** `parked`: events of the batch the handler kept failing on, parked and passed. */
-  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[] }
+  /**
+   * `atHead`: the read found fewer events than it asked for, so it reached the log's visible head; a
+   * drain stops there instead of reading again to find nothing (what is appended later wakes it again).
+   */
+  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[]; atHead?: boolean }
   | { kind: "idle"; checkpoint: LogPosition }
   /**
    * Another runner moved the checkpoint (or the active generation) first; nothing was committed.

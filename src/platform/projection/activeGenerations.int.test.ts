@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, type TestDatabase } from "../../../test/support/testEnv";
+import { createTestDatabase, deleteKeys, testPrefix, testRedis, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
 import { eventually } from "../../../test/support/system";
 import { ActiveGenerations } from "./activeGenerations";
 import { unlinkMatching } from "./generations";
@@ -44,6 +44,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   redis = testRedis();
   for (let i = 1; i <= 30; i++) await db.store.append(`t-${i % 3}`, "any", [{ type: "Added", data: { n: i }, metadata: meta }]);
+  await waitForLogVisible(db); // another test's open transaction on the shared server would hide them from the projection
 });
 
 beforeEach(async () => {

@@ -100,3 +100,16 @@ it("after a switch of the active generation, the next step writes to the generat
   expect(await snapshotGeneration(redis, keys, "tallies", 1)).toEqual(before);
   expect(formatLogPosition(await live.checkpoint())).toBe(formatLogPosition(await rebuilt.checkpoint()));
 });
+
+it("says a step reached the log's visible head when it read less than a batch, so a drain need not read again", async () => {
+  const drain = async (r: ProjectionRunner<Tally>) => {
+    for (;;) if ((await r.step()).kind === "idle") return;
+  };
+  await drain(runner(redis));
+  for (let n = 1; n <= 3; n++) await db.store.append("tally-head", "any", [{ type: "Added", data: { n }, metadata: meta }]);
+  await waitForLogVisible(db);
+  const first = await runner(redis, 2).step();
+  expect(first).toMatchObject({ kind: "applied", events: 2 });
+  expect(first).not.toHaveProperty("atHead");
+  expect(await runner(redis, 2).step()).toMatchObject({ kind: "applied", events: 1, atHead: true });
+});

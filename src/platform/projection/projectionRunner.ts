@@ -110,7 +110,8 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
       read.catch(() => undefined); // reported by the step that uses it, if any
       this.ahead = { from: formatLogPosition(next), read };
     }
-    return (await this.commit(opened, events, next)).step;
+    const { step } = await this.commit(opened, events, next);
+    return step.kind === "applied" && events.length < this.options.batchSize ? { ...step, atHead: true } : step;
   }
 
   private readBatch(from: LogPosition): Promise<ReadAllResult> {
