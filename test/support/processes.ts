@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { NODE_FLAGS } from "../../src/platform/runtime/nodeFlags";
 import { resolve, sep } from "node:path";
 
 // This file runs from test/support under jest and from dist/test/support in benchmarks.
@@ -16,7 +17,7 @@ export interface RoleProcess {
 
 /** Starts `eventline <role>` from the compiled build as a real child process. */
 export function spawnRole(role: string, env: Record<string, string>): RoleProcess {
-  const child = spawn(process.execPath, [MAIN, role], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN, role], {
     // As in production: jest sets NODE_ENV=test, which changes how some libraries handle signals.
     // Production refuses to start without AUTH_JWT_SECRET unless AUTH_MODE=dev is explicit: tests
     // of access control pass AUTH_MODE=jwt and a secret, the others run without it.
