@@ -11,8 +11,8 @@ export interface ParkedNote {
 }
 
 export type StepResult =
-  /** `parked`: events of the batch the handler kept failing on, parked and passed. */
   /**
+   * `parked`: events of the batch the handler kept failing on, parked and passed.
    * `atHead`: the read found fewer events than it asked for, so it reached the log's visible head; a
    * drain stops there instead of reading again to find nothing (what is appended later wakes it again).
    */

@@ -14,6 +14,11 @@ let other: Redis;
 let keys: ReadModelKeys;
 const runners: Redis[] = [];
 
+/** Steps until a step finds nothing. */
+async function drain(r: ProjectionRunner<Tally>): Promise<void> {
+  for (;;) if ((await r.step()).kind === "idle") return;
+}
+
 function runner(connection: Redis, batchSize = 10) {
   return new ProjectionRunner(connection, db.store, keys, tallies, { batchSize, target: { kind: "active" } });
 }
@@ -52,9 +57,6 @@ it("applies a batch exactly once: replaying it changes nothing", async () => {
 it("two racing runners on separate connections still apply every event once", async () => {
   const a = runner(redis, 7);
   const b = runner(other, 11);
-  const drain = async (r: ProjectionRunner<Tally>) => {
-    for (;;) if ((await r.step()).kind === "idle") return;
-  };
   await Promise.all([drain(a), drain(b)]);
   const { docs, indexes } = await snapshotGeneration(redis, keys, "tallies", 1);
   expect(Object.keys(docs).sort()).toEqual(["tally-0", "tally-1", "tally-2", "tally-3", "tally-4"]);
@@ -83,9 +85,6 @@ it("publishes changes only for batches that commit", async () => {
 
 it("after a switch of the active generation, the next step writes to the generation the pointer names, not the one it found last", async () => {
   const live = runner(redis, 1000);
-  const drain = async (r: ProjectionRunner<Tally>) => {
-    for (;;) if ((await r.step()).kind === "idle") return;
-  };
   await drain(live); // its last step found generation 1 active
   const rebuilt = new ProjectionRunner(other, db.store, keys, tallies, { batchSize: 1000, target: { kind: "fixed", generation: 2 } });
   await drain(rebuilt);
@@ -102,9 +101,6 @@ it("after a switch of the active generation, the next step writes to the generat
 });
 
 it("says a step reached the log's visible head when it read less than a batch, so a drain need not read again", async () => {
-  const drain = async (r: ProjectionRunner<Tally>) => {
-    for (;;) if ((await r.step()).kind === "idle") return;
-  };
   await drain(runner(redis));
   for (let n = 1; n <= 3; n++) await db.store.append("tally-head", "any", [{ type: "Added", data: { n }, metadata: meta }]);
   await waitForLogVisible(db);
