@@ -117,4 +117,28 @@ describe("with a projector", () => {
     // "blues" reads none of these types: never woken, its checkpoint stays where the start left it.
     expect(await redis.get(keys.generation("blues", FIRST_GENERATION).checkpoint)).toBeNull();
   });
+
+  it("appends woken one by one by several writers are all projected with the tick off: a drain stops at the head, later wake-ups bring the rest", async () => {
+    const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }]);
+    opened.push(wakeups);
+    // Each writer wakes after each of its appends once it is visible, as a service does; the tick that would
+    // cover a drain stopping short is off.
+    await Promise.all(
+      [0, 1, 2].map(async (writer) => {
+        for (let i = 0; i < 10; i++) {
+          const result = await db.store.append(`late-${writer}`, "any", [{ type: "Red", data: {}, metadata: meta }]);
+          await waitForLogVisible(db);
+          wakeups.wake(result.eventTypes);
+        }
+      }),
+    );
+    await wakeups.flush();
+    const reds = keys.generation("reds", FIRST_GENERATION);
+    const counts = async () => (await redis.mget(reds.doc("late-0"), reds.doc("late-1"), reds.doc("late-2"))).map((d) => (d ? JSON.parse(d).n : null));
+    let seen = await counts();
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && seen.some((n) => n !== 10); await new Promise((r) => setTimeout(r, 50))) {
+      seen = await counts();
+    }
+    expect(seen).toEqual([10, 10, 10]);
+  });
 });
