@@ -83,7 +83,6 @@ const COMMIT_SHA = createHash("sha1").update(COMMIT_LUA).digest("hex");
 /** What `begin` read: the checkpoint, the guards that pin what was read, and the values of `alsoGet` in its order. */
 export interface Begun {
   from: LogPosition;
-  raw: string | null;
   guards: CommitGuard[];
   also: Array<string | null>;
 }
@@ -128,7 +127,7 @@ export class RedisCheckpointer {
     const raw = text(0);
     const guards: CommitGuard[] = [{ kind: "equals", key: checkpointKey, value: raw }];
     hashLengths.forEach((key, i) => guards.push({ kind: "length", key, length: Number(value(1 + i)) }));
-    return { from: parseCheckpoint(raw), raw, guards, also: alsoGet.map((_, i) => text(1 + hashLengths.length + i)) };
+    return { from: parseCheckpoint(raw), guards, also: alsoGet.map((_, i) => text(1 + hashLengths.length + i)) };
   }
 
   async commit(unit: RedisCommit): Promise<RedisCommitResult> {

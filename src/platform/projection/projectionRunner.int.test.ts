@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
 import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { formatLogPosition, LOG_START } from "../eventstore/logPosition";
+import { EventStore } from "../eventstore/eventStore";
 import { ReadModelKeys } from "./keys";
 import { ProjectionRunner } from "./projectionRunner";
 import { type Tally, tallies } from "../../../test/support/tallyProjection";
@@ -108,4 +109,26 @@ it("says a step reached the log's visible head when it read less than a batch, s
   expect(first).toMatchObject({ kind: "applied", events: 2 });
   expect(first).not.toHaveProperty("atHead");
   expect(await runner(redis, 2).step()).toMatchObject({ kind: "applied", events: 1, atHead: true });
+});
+
+it("a step whose read a switch overtakes commits nothing: the pointer it was read against is guarded", async () => {
+  await drain(runner(redis));
+  const rebuilt = new ProjectionRunner(other, db.store, keys, tallies, { batchSize: 1000, target: { kind: "fixed", generation: 3 } });
+  await drain(rebuilt);
+  const active = keys.activeGeneration("tallies");
+  const current = await redis.get(active);
+  await db.store.append("tally-0", "any", [{ type: "Added", data: { n: 7 }, metadata: meta }]);
+  await waitForLogVisible(db);
+  // The switch lands between the step's open (which found the generation active now) and its commit.
+  class SwitchingStore extends EventStore {
+    override async readAll(...args: Parameters<EventStore["readAll"]>) {
+      await redis.set(active, "3");
+      return super.readAll(...args);
+    }
+  }
+  const overtaken = new ProjectionRunner(redis, new SwitchingStore(db.pool), keys, tallies, { batchSize: 10, target: { kind: "active" } });
+  const before = await snapshotGeneration(redis, keys, "tallies", Number(current));
+
+  expect(await overtaken.step()).toEqual({ kind: "superseded" });
+  expect(await snapshotGeneration(redis, keys, "tallies", Number(current))).toEqual(before);
 });

@@ -150,16 +150,16 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
     // The active pointer is read in the same round trip as the checkpoint of the generation it named last
     // time; only when a switch moved it are that generation's checkpoint and parked events read again.
     const pointer = this.keys.activeGeneration(this.projection.name);
-    const read = async (generation: number) => {
+    const read = async (generation: number, alsoGet: string[]) => {
       const gen = this.keys.generation(this.projection.name, generation);
-      return { gen, begun: await this.checkpointer.begin(gen.checkpoint, [gen.parked], [pointer]) };
+      return { gen, begun: await this.checkpointer.begin(gen.checkpoint, [gen.parked], alsoGet) };
     };
-    let { gen, begun } = await read(this.activeSeen);
+    let { gen, begun } = await read(this.activeSeen, [pointer]);
     const raw = begun.also[0] ?? null;
     const generation = parseGeneration(raw);
     if (generation !== this.activeSeen) {
       this.activeSeen = generation;
-      ({ gen, begun } = await read(generation));
+      ({ gen, begun } = await read(generation, []));
     }
     // The value that named this generation: the commit refuses if a switch moved the pointer since.
     const named: CommitGuard = { kind: "equals", key: pointer, value: raw };
