@@ -60,7 +60,7 @@ export const checkoutScenario: Scenario = {
       await seedCheckoutCatalog(sys.url, "BENCH", products, customers);
       client = wsClient(sys.url.replace(/^http/, "ws"));
       const confirmed = await followConfirmations(client, sys, (message) => ctx.progress(message));
-      const systemCpu = [processes("roles", () => ROLES.map((r) => sys.role(r).child.pid)), postgresBackends(sys.db.url), processes("redis", () => [redisServer.pid])];
+      const systemCpu = [...ROLES.map((r) => processes(r, () => [sys.role(r).child.pid])), postgresBackends(sys.db.url), processes("redis", () => [redisServer.pid])];
       const floorCpu = [thisProcess("bench"), postgresBackends(floorDb.url)];
 
       const eventCount = async () => Number((await sys.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM events")).rows[0]!.n);

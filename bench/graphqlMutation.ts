@@ -46,7 +46,7 @@ export const graphqlMutationScenario: Scenario = {
     const client = new JsonClient(system.url);
     // The HTTP path's CPU is the roles' (this process is only its client); the in-process path's includes
     // this process, and the roles' too (the projector's catch-up projects its events as well).
-    const shared = [processes("roles", () => roles.map((r) => system.role(r).child.pid)), postgresBackends(system.db.url), processes("redis", () => [redisServer.pid])];
+    const shared = [...roles.map((r) => processes(r, () => [system.role(r).child.pid])), postgresBackends(system.db.url), processes("redis", () => [redisServer.pid])];
     const httpCpu = shared;
     const localCpu = [thisProcess(), ...shared];
     try {

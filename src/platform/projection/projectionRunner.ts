@@ -14,6 +14,7 @@ import { type CommitGuard, RedisCheckpointer, type RedisCommitResult } from "../
 import type { Fence } from "../processing/checkpointer";
 import { RedisWrites } from "../core/redisWrites";
 import type { ProcessorStep, StepResult } from "../processing/types";
+import type { SharedLogReads, StepMark } from "../processing/sharedLogReads";
 
 export interface RunnerOptions {
   batchSize: number;
@@ -39,6 +40,11 @@ export interface RunnerOptions {
    * the generation. Without it commits are not fenced by token.
    */
   fence?: () => Fence | undefined;
+  /**
+   * Log reads shared with the other runners of this process: the projections
+   * one append woke read its batch once (processing/sharedLogReads.ts).
+   */
+  reads?: SharedLogReads;
 }
 
 export const DEFAULT_MAX_EVENT_ATTEMPTS = 3;
@@ -102,8 +108,9 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
   }
 
   private async readAndApply(): Promise<StepResult> {
+    const began = this.options.reads?.mark();
     const opened = await this.open();
-    const { events, checkpoint: next } = await this.readBatch(opened.from);
+    const { events, checkpoint: next } = await this.readBatch(opened.from, began);
     if (events.length === 0) return { kind: "idle", checkpoint: opened.from };
     if (this.options.readAhead) {
       const read = this.store.readAll(next, this.options.batchSize);
@@ -114,10 +121,12 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
     return step.kind === "applied" && events.length < this.options.batchSize ? { ...step, atHead: true } : step;
   }
 
-  private readBatch(from: LogPosition): Promise<ReadAllResult> {
+  private readBatch(from: LogPosition, began: StepMark | undefined): Promise<ReadAllResult> {
     const ahead = this.ahead;
     this.ahead = null;
-    return ahead?.from === formatLogPosition(from) ? ahead.read : this.store.readAll(from, this.options.batchSize);
+    if (ahead?.from === formatLogPosition(from)) return ahead.read;
+    const { reads, batchSize } = this.options;
+    return reads && began !== undefined ? reads.readAll(from, batchSize, began) : this.store.readAll(from, batchSize);
   }
 
   private async applyIfAt(from: LogPosition, events: RecordedEvent[]): Promise<StepResult> {

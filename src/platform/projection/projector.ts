@@ -12,7 +12,7 @@ import { DEFAULT_MAX_EVENT_ATTEMPTS, ProjectionRunner } from "./projectionRunner
 import { defaultRebuildLockTtlMs, Rebuild } from "./rebuild";
 import { StatusPublisher } from "./status";
 import type { DocumentProjection } from "./types";
-import { DRAIN_JOB, type DrainJobData, PROJECTOR_QUEUE } from "./wakeups";
+import { type DrainJobData, drainedBy, drainJob, PROJECTOR_QUEUE } from "./wakeups";
 import { queueTelemetry } from "../observability/queueTelemetry";
 import { DEFAULT_CHANGE_LOG_LENGTH } from "../subscriptions/changeLog";
 import { drainSteps, type ProcessorObserver } from "../processing/logProcessor";
@@ -20,6 +20,7 @@ import type { LeaseCoordinator } from "../processing/leaseCoordinator";
 import { LeasedStep, leaseFence } from "../processing/leasedStep";
 import type { WorkUnit } from "../processing/leaseStore";
 import type { ProcessorStep } from "../processing/types";
+import { SharedLogReads } from "../processing/sharedLogReads";
 import type { UnitLease } from "../processing/unitLease";
 
 export interface ProjectorOptions {
@@ -113,6 +114,7 @@ export class Projector {
   async start(): Promise<void> {
     const { keys, store, projections } = this.deps;
     const leases = this.deps.leases;
+    const reads = new SharedLogReads((from, limit) => store.readAll(from, limit));
     for (const projection of projections) {
       const lease = leases?.lease(projectionUnit(projection.name));
       const runner = new ProjectionRunner(this.track(await createTransactionalRedis(this.deps.redisUrl)), store, keys, projection, {
@@ -120,6 +122,7 @@ export class Projector {
         target: { kind: "active" },
         maxEventAttempts: this.options.maxEventAttempts,
         changeLogLength: this.options.changeLogLength,
+        reads,
         ...(lease ? { fence: leaseFence(lease) } : {}),
       });
       this.runners.set(projection.name, runner);
@@ -143,9 +146,10 @@ export class Projector {
       ...this.recovery.workerOptions(),
       ...queueTelemetry(),
     });
-    this.worker.on("failed", (job, error) =>
-      this.deps.log.warn({ projection: job?.data.projection }, `projection ${job?.data.projection ?? "?"} failed: ${errorMessage(error)}`),
-    );
+    this.worker.on("failed", (job, error) => {
+      const names = job ? drainedBy(job.data).join(", ") : "?";
+      this.deps.log.warn({ projections: names }, `drain of ${names} failed: ${errorMessage(error)}`);
+    });
     // Redis going away: the worker reconnects by itself and the checkpoints say where to resume.
     this.worker.on("error", (error) => this.deps.log.warn(`projector worker: ${errorMessage(error)}`));
     this.queue.on("error", () => undefined);
@@ -271,8 +275,19 @@ export class Projector {
     }
   }
 
+  /**
+   * Drains the projections a job names together, so that they start at once
+   * and read a batch they share once. One failing does not stop the others;
+   * the job then fails with the first error.
+   */
   private async drain(job: Job<DrainJobData>): Promise<number> {
-    const name = job.data.projection;
+    const outcomes = await Promise.allSettled(drainedBy(job.data).map((name) => this.drainOrPass(name)));
+    const failed = outcomes.find((o) => o.status === "rejected");
+    if (failed) throw failed.reason;
+    return outcomes.reduce((sum, o) => sum + (o.status === "fulfilled" ? o.value : 0), 0);
+  }
+
+  private async drainOrPass(name: string): Promise<number> {
     if (this.drives(name)) return this.drainProjection(name);
     // Any replica takes any wake-up job; one for a projection owned elsewhere is passed on to its owner.
     if (this.runners.has(name)) await this.control?.publish(this.hintChannel, name).catch(() => undefined);
@@ -354,11 +369,8 @@ export class Projector {
   };
 
   private async requeue(projection: string): Promise<void> {
-    await this.queue?.add(
-      DRAIN_JOB,
-      { projection },
-      { deduplication: { id: `drain:${projection}`, keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 1000 },
-    );
+    const { name, data, opts } = drainJob([projection]);
+    await this.queue?.add(name, data, opts);
   }
 
   /** Earlier versions scheduled catch-ups in Redis; a schedule left behind (or for a removed projection) only costs jobs. */

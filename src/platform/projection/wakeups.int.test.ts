@@ -6,12 +6,12 @@ import { silentLogger } from "../observability/logger";
 import { FIRST_GENERATION, ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import type { DocumentProjection } from "./types";
-import { type DrainJobData, PROJECTOR_QUEUE, ProjectorWakeups } from "./wakeups";
+import { type DrainJobData, drainedBy, PROJECTOR_QUEUE, ProjectorWakeups } from "./wakeups";
 
 /**
- * An append wakes only the projections that read its event types, and wake-ups
- * are coalesced per projection; a coalesced wake-up still drains everything,
- * since a drain reads the log to its head.
+ * An append wakes only the projections that read its event types, with one job
+ * for all of them, and wake-ups are coalesced; a coalesced wake-up still drains
+ * everything, since a drain reads the log to its head.
  */
 const meta = { correlationId: "c", causationId: "c", actor: "test" };
 const counter = (name: string, type: string): DocumentProjection<{ n: number }> => ({
@@ -35,7 +35,8 @@ function wakeupsUnder(prefix: string, projections: typeof targets) {
   const wakeups = new ProjectorWakeups(redis, prefix, projections);
   const queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: redis, prefix: bullPrefix(prefix, PROJECTOR_QUEUE) });
   opened.push(wakeups, queue);
-  const queued = async () => (await queue.getJobs(["waiting", "prioritized", "delayed", "active"])).map((j) => j.data.projection).sort();
+  /** The projections of each queued job, one string per job. */
+  const queued = async () => (await queue.getJobs(["waiting", "prioritized", "delayed", "active"])).map((j) => drainedBy(j.data).join(",")).sort();
   return { wakeups, queued };
 }
 
@@ -49,26 +50,35 @@ afterAll(async () => {
   await redis.quit();
 });
 
-it("wakes the projections that read an appended type, and those that read every type; no other", async () => {
+it("wakes the projections that read an appended type, and those that read every type, with one job; no other", async () => {
   const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
   expect(wakeups.targetsOf(["StockReserved"]).sort()).toEqual(["history", "products"]);
   wakeups.wake(["OrderPlaced"]);
   await wakeups.flush();
-  expect(await queued()).toEqual(["history", "orders"]);
+  expect(await queued()).toEqual(["history,orders"]);
 });
 
 it("wakes every projection when it is not told what was appended", async () => {
   const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
   wakeups.wake();
   await wakeups.flush();
-  expect(await queued()).toEqual(["history", "orders", "products"]);
+  expect(await queued()).toEqual(["history,orders,products"]);
 });
 
-it("coalesces: a burst of appends leaves one waiting drain per projection", async () => {
+it("coalesces: a burst of appends leaves the first round's job and one job for all the rest", async () => {
   const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
   for (let i = 0; i < 50; i++) wakeups.wake(i % 2 ? ["OrderPlaced"] : ["StockReserved"]);
   await wakeups.flush();
-  expect(await queued()).toEqual(["history", "orders", "products"]);
+  expect(await queued()).toEqual(["history,orders,products", "history,products"]);
+});
+
+it("deduplicates: a round that wakes the same projections as a waiting job adds nothing", async () => {
+  const { wakeups, queued } = wakeupsUnder(testPrefix(), targets);
+  wakeups.wake(["StockReserved"]);
+  await wakeups.flush();
+  wakeups.wake(["StockReserved"]);
+  await wakeups.flush();
+  expect(await queued()).toEqual(["history,products"]);
 });
 
 describe("with a projector", () => {
@@ -140,5 +150,47 @@ describe("with a projector", () => {
       seen = await counts();
     }
     expect(seen).toEqual([10, 10, 10]);
+  });
+});
+
+describe("a round's projections, drained together", () => {
+  let db: TestDatabase;
+  let keys: ReadModelKeys;
+  let projector: Projector;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    keys = new ReadModelKeys(testPrefix());
+    prefixes.push(keys.prefix);
+    projector = new Projector(
+      { store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: [counter("reds", "Red"), counter("blues", "Blue")], log: silentLogger() },
+      { catchUpEveryMs: 600_000 },
+    );
+    await projector.start();
+  });
+
+  afterAll(async () => {
+    await projector.stop();
+    await db.drop();
+  });
+
+  it("one wake-up job drains every projection it names, and they read their shared batch from the log once", async () => {
+    const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
+    opened.push(wakeups);
+    await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
+    const red = await db.store.append("mixed", "any", [{ type: "Red", data: {}, metadata: meta }, { type: "Blue", data: {}, metadata: meta }]);
+    await waitForLogVisible(db);
+    const reads = jest.spyOn(db.store, "readAll");
+    try {
+      wakeups.wake(red.eventTypes);
+      await wakeups.flush();
+      const docs = async () => (await redis.mget(keys.generation("reds", FIRST_GENERATION).doc("mixed"), keys.generation("blues", FIRST_GENERATION).doc("mixed"))).map((d) => (d ? JSON.parse(d).n : null));
+      let seen = await docs();
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline && seen.some((n) => n !== 1); await new Promise((r) => setTimeout(r, 50))) seen = await docs();
+      expect(seen).toEqual([1, 1]);
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -6,8 +6,31 @@ import type { WakeTarget } from "../processing/wakeups";
 export const PROJECTOR_QUEUE = "projector";
 export const DRAIN_JOB = "drain";
 
-export interface DrainJobData {
-  projection: string;
+/**
+ * "Drain these projections": one job per round of wake-ups, whatever the
+ * number of projections the round woke. `projection`: a job of one projection,
+ * as the projector re-queues itself and as earlier versions queued every wake-up.
+ */
+export type DrainJobData = { projections: string[] } | { projection: string };
+
+/** The projections a drain job names, whichever form it has. */
+export function drainedBy(data: DrainJobData): string[] {
+  return "projections" in data ? data.projections : [data.projection];
+}
+
+/** The job of one round: deduplicated per set of projections, one more kept while one runs. */
+export function drainJob(projections: readonly string[]) {
+  const names = [...projections].sort();
+  const data: DrainJobData = names.length === 1 ? { projection: names[0]! } : { projections: names };
+  return {
+    name: DRAIN_JOB,
+    data,
+    opts: {
+      deduplication: { id: `drain:${names.join(",")}`, keepLastIfActive: true },
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    },
+  };
 }
 
 export type { WakeTarget };
@@ -18,12 +41,14 @@ export type { WakeTarget };
  * the appended event types are woken; the others would only move their
  * checkpoint, which their next wake-up or the catch-up tick does as well.
  *
- * Coalesced per projection: while one round of wake-ups is being sent, the
- * projections asked for meanwhile are gathered and sent as one more round.
- * In Redis, at most one job per projection waits, and one more is kept when
- * a drain is already running, so a commit landing during a drain is never
- * missed (BullMQ's keepLastIfActive): a drain reads the log to its head, so
- * one wake-up covers every append before it.
+ * Coalesced: while one round of wake-ups is being sent, the projections asked
+ * for meanwhile are gathered and sent as one more round, and a round is one
+ * job for all the projections it woke, which the projector drains together
+ * with one log read (processing/sharedLogReads.ts). In Redis, at most one job
+ * per set of projections waits, and one more is kept when a drain is already
+ * running, so a commit landing during a drain is never missed (BullMQ's
+ * keepLastIfActive): a drain reads the log to its head, so one wake-up covers
+ * every append before it.
  */
 export class ProjectorWakeups {
   private readonly queue: Queue<DrainJobData>;
@@ -87,16 +112,7 @@ export class ProjectorWakeups {
   }
 
   private async send(projections: readonly string[]): Promise<void> {
-    await this.queue.addBulk(
-      projections.map((projection) => ({
-        name: DRAIN_JOB,
-        data: { projection },
-        opts: {
-          deduplication: { id: `drain:${projection}`, keepLastIfActive: true },
-          removeOnComplete: true,
-          removeOnFail: 1000,
-        },
-      })),
-    );
+    const { name, data, opts } = drainJob(projections);
+    await this.queue.add(name, data, opts);
   }
 }
