@@ -76,10 +76,11 @@ export const checkoutScenario: Scenario = {
         return last;
       };
 
-      const checkoutLoop = (tag: string, n: number, concurrency: number) =>
+      /** `n` checkouts, or as many as `durationMs` allows. */
+      const checkoutLoop = (tag: string, n: number, concurrency: number, durationMs = 0) =>
         closedLoop({
           concurrency,
-          total: n,
+          ...(durationMs > 0 ? { durationMs } : { total: n }),
           op: async (i) => {
             const orderId = `bench-${tag}-${i}`;
             let timer: NodeJS.Timeout | undefined;
@@ -142,8 +143,14 @@ export const checkoutScenario: Scenario = {
 
       for (const concurrency of concurrencies) {
         // Smoke runs one concurrency, already warmed by the template's checkouts.
-        if (ctx.mode !== "smoke") await checkoutLoop(`c${concurrency}w`, Math.max(concurrency * 2, 4), concurrency);
-        await runFloor(floorDb.store, template, { concurrency, replays: Math.max(concurrency * 2, 4), tag: `c${concurrency}w`, skuOf, customerOf });
+        if (ctx.mode !== "smoke") {
+          ctx.progress(`${concurrency} clients: warming the roles and the floor up (${ctx.warmupMs / 1000} s each)`);
+          await checkoutLoop(`c${concurrency}w`, Math.max(concurrency * 2, 4), concurrency, ctx.warmupMs);
+        }
+        let round = 0;
+        for (const until = Date.now() + ctx.warmupMs; round === 0 || Date.now() < until; round++) {
+          await runFloor(floorDb.store, template, { concurrency, replays: Math.max(concurrency * 2, 4), tag: `c${concurrency}w${round}`, skuOf, customerOf });
+        }
         const commandRuns: Array<Array<[string, number]>> = [];
         const m = medianOf(
           await repeat(ctx.runs, async (run) => {

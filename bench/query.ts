@@ -10,7 +10,7 @@ import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, seedInventoryLog } from "./lib/inventoryEvents";
 import { processes, withCpu, type CpuSplit } from "./lib/cpuMeter";
 import { cpuPerOp, emitCpu } from "./lib/cpuReport";
-import { closedLoop, type LoadResult } from "./lib/load";
+import { closedLoop, type LoadResult, warmUp } from "./lib/load";
 import { startPrivateRedis } from "./lib/privateRedis";
 import { projectAll } from "./lib/project";
 import type { Scenario } from "./lib/scenario";
@@ -98,7 +98,9 @@ export const queryScenario: Scenario = {
               ...cpuPerOp(g.cpu, g.value.ops, "cpu", "µs"), ...cpuPerOp(p.cpu, p.value.ops, "baseCpu", "µs"),
             };
           };
-          await measure(Math.min(500, durationMs), true); // JIT and connections
+          ctx.progress(`${label}: warming both servers up (${ctx.warmupMs / 1000} s each)`);
+          await warmUp(concurrency, ctx.warmupMs, ops[kind].graphql);
+          await warmUp(concurrency, ctx.warmupMs, ops[kind].plain);
           const m = medianOf(
             await repeat(ctx.runs, (run) => {
               ctx.progress(`${label}: run ${run + 1}/${ctx.runs}`);

@@ -12,7 +12,7 @@ import { RestockProductDocument } from "../test/graphql/generated";
 import { benchSystem } from "./lib/env";
 import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, multiRowInsert, productDefined, rawRow } from "./lib/inventoryEvents";
-import { closedLoop } from "./lib/load";
+import { closedLoop, warmUp } from "./lib/load";
 import { roundTrips } from "./lib/monitor";
 import { commandDelta, commandStats, startPrivateRedis } from "./lib/privateRedis";
 import type { Scenario } from "./lib/scenario";
@@ -70,7 +70,7 @@ export const roundtripScenario: Scenario = {
       const p50 = new Map<string, number>();
       for (const path of paths) {
         ctx.progress(`${path.name}: ${n} commands`);
-        await closedLoop({ concurrency: 1, total: 20, op: (i) => path.op(`w-${path.name}`, i) }); // warm-up
+        await warmUp(1, ctx.warmupMs, (i) => path.op(`w-${path.name}`, i));
         const before = await commandStats(stats);
         const result = await closedLoop({ concurrency: 1, total: n, op: (i) => path.op(`m-${path.name}`, i) });
         const delta = commandDelta(before, await commandStats(stats)).filter(([name]) => name !== "info");

@@ -46,6 +46,7 @@ export const scenarios: readonly Scenario[] = [
 
 const GLOBAL_FLAGS: Record<string, string> = {
   runs: "measured repetitions of every case; figures are medians (default 3; 1 with --smoke)",
+  warmup: "seconds of load on each path before it is measured, so that every process runs optimised code (default 10; 5 in the suite; 0 with --smoke)",
 };
 
 function usage(): string {
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const mode = args.mode(suite);
   const runs = args.int("runs", { single: 3, smoke: 1 }, mode);
+  const warmupMs = args.int("warmup", { single: 10, suite: 5, smoke: 0 }, mode, 0) * 1000;
   const reporter = new Reporter(args.json);
   for (const scenario of chosen) {
     const started = performance.now();
@@ -95,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       args,
       mode,
       runs,
+      warmupMs,
       emit: (figure) => reporter.emit({ scenario: scenario.name, ...figure }),
       progress: (line) => progress(scenario.name, line),
     });

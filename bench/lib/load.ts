@@ -83,3 +83,12 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   await Promise.all(inFlight);
   return { started, achievedRate: started / Math.max(seconds, 1e-9), skipped };
 }
+
+/**
+ * Load before a measurement (see ScenarioContext.warmupMs): `ms` of closed-loop
+ * load, or, with no time given (smoke runs), one operation per client to open
+ * the connections.
+ */
+export function warmUp(concurrency: number, ms: number, op: ClosedLoopOptions["op"]): Promise<LoadResult> {
+  return closedLoop(ms > 0 ? { concurrency, durationMs: ms, op } : { concurrency, total: concurrency, op });
+}

@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import type { EventStore } from "../../src/platform/eventstore/eventStore";
-import type { ReadModelKeys } from "../../src/platform/projection/keys";
+import { compareLogPositions, formatLogPosition, LOG_START } from "../../src/platform/eventstore/logPosition";
+import { parseGeneration, type ReadModelKeys } from "../../src/platform/projection/keys";
+import { parseCheckpoint } from "../../src/platform/processing/redisCheckpointer";
 import { projectGeneration } from "../../src/platform/projection/rebuild";
 import type { DocumentProjection } from "../../src/platform/projection/types";
 
@@ -31,5 +33,27 @@ export async function projectAll<Doc>(
     if (total >= expected) return total;
     if (Date.now() > deadline) throw new Error(`projected ${total} of ${expected} events: the log reader is held back`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Waits until the live projector has projected the log as far as its reader
+ * sees it now, in every projection named: so that work one measurement left
+ * behind (events appended in process, which the catch-up tick projects) is
+ * not charged to the next.
+ */
+export async function projectedToHead(redis: Redis, store: EventStore, keys: ReadModelKeys, projections: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const { head } = await store.lagBehind(LOG_START, 1);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const checkpoints = await Promise.all(
+      projections.map(async (name) => {
+        const generation = parseGeneration(await redis.get(keys.activeGeneration(name)));
+        return parseCheckpoint(await redis.get(keys.generation(name, generation).checkpoint));
+      }),
+    );
+    if (checkpoints.every((c) => compareLogPositions(c, head) >= 0)) return;
+    if (Date.now() > deadline) throw new Error(`projections ${projections.join(", ")} not at the log's head ${formatLogPosition(head)} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
