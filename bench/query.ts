@@ -5,6 +5,7 @@ import { FIRST_GENERATION, ReadModelKeys } from "../src/platform/projection/keys
 import { ProductDocument, ProductsDocument } from "../test/graphql/generated";
 import { Redis } from "ioredis";
 import { spawnNode } from "./lib/child";
+import { apolloCpuPerRequest } from "./lib/apolloAlone";
 import { benchSystem } from "./lib/env";
 import { dataOf, type GraphQLBody, JsonClient } from "./lib/http";
 import { benchSku, seedInventoryLog } from "./lib/inventoryEvents";
@@ -111,6 +112,15 @@ export const queryScenario: Scenario = {
           ctx.emit({ label, value: m.rate, unit: "queries/s", baseline: m.baseRate, params, target: { on: "ratio", op: ">=", threshold: 0.7 } });
           ctx.emit({ label: `${label}, p99`, value: m.p99, unit: "ms", baseline: m.baseP99, params: { ...params, stat: "p99" } });
           emitCpu(ctx, { label, op: "query", scale: "µs", figures: m, baselineKey: "baseCpu", params });
+          const figures: Record<string, number> = m;
+          const handlerCpu = figures.baseCpu;
+          if (kind === "product" && handlerCpu) {
+            // What any api on @apollo/server pays on top of the plain handler, and the ratio that leaves at best
+            // once the cores are saturated: plain / (plain + Apollo's pipeline).
+            const apollo = await apolloCpuPerRequest(productQuery, { concurrency, requests: ctx.mode === "smoke" ? 50 : 20_000, warmupMs: ctx.warmupMs });
+            ctx.emit({ label: `${label}, Apollo's pipeline alone`, value: apollo, unit: "µs CPU/query", baseline: handlerCpu, params: { ...params, stat: "apollo" } });
+            ctx.emit({ label: `${label}, ceiling with Apollo`, value: handlerCpu / (handlerCpu + apollo), unit: "ratio", baseline: null, params: { ...params, stat: "ceiling" } });
+          }
         }
       }
       baseline.close();

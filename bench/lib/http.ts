@@ -5,7 +5,9 @@ import { Agent, request } from "node:http";
  * with the servers it measures, so it should cost as little as possible.
  */
 export class JsonClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  // Idle sockets are dropped here before Node's servers drop them (keepAliveTimeout, 5 s): a request sent on a
+  // socket the server is closing fails with "socket hang up" (seen after the query bench's in-process phase).
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, timeout: 4000 });
   private readonly url: URL;
 
   constructor(url: string) {
