@@ -81,29 +81,38 @@ it("deduplicates: a round that wakes the same projections as a waiting job adds 
   expect(await queued()).toEqual(["history,products"]);
 });
 
-describe("with a projector", () => {
-  let db: TestDatabase;
-  let keys: ReadModelKeys;
-  let projector: Projector;
-
+/**
+ * A started projector of "reds" and "blues" over a database of its own, for the tests of one describe. The
+ * catch-up tick runs once at start, then not within the tests: only wake-ups can deliver.
+ */
+function projectorFixture(options: { batchSize?: number } = {}): () => { db: TestDatabase; keys: ReadModelKeys } {
+  let started: { db: TestDatabase; keys: ReadModelKeys; projector: Projector } | null = null;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    keys = new ReadModelKeys(testPrefix());
+    const db = await createTestDatabase();
+    const keys = new ReadModelKeys(testPrefix());
     prefixes.push(keys.prefix);
-    // The catch-up tick runs once at start, then not within the test: only wake-ups can deliver.
-    projector = new Projector(
+    const projector = new Projector(
       { store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: [counter("reds", "Red"), counter("blues", "Blue")], log: silentLogger() },
-      { catchUpEveryMs: 600_000, batchSize: 5 },
+      { catchUpEveryMs: 600_000, ...options },
     );
     await projector.start();
+    started = { db, keys, projector };
   });
-
   afterAll(async () => {
-    await projector.stop();
-    await db.drop();
+    await started?.projector.stop();
+    await started?.db.drop();
   });
+  return () => {
+    if (!started) throw new Error("the projector did not start");
+    return started;
+  };
+}
+
+describe("with a projector", () => {
+  const fixture = projectorFixture({ batchSize: 5 });
 
   it("a coalesced wake-up still drains every append before it, and a projection reading none of them is not moved", async () => {
+    const { db, keys } = fixture();
     const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
     opened.push(wakeups);
     await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
@@ -129,6 +138,7 @@ describe("with a projector", () => {
   });
 
   it("appends woken one by one by several writers are all projected with the tick off: a drain stops at the head, later wake-ups bring the rest", async () => {
+    const { db, keys } = fixture();
     const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }]);
     opened.push(wakeups);
     // Each writer wakes after each of its appends once it is visible, as a service does; the tick that would
@@ -154,35 +164,18 @@ describe("with a projector", () => {
 });
 
 describe("a round's projections, drained together", () => {
-  let db: TestDatabase;
-  let keys: ReadModelKeys;
-  let projector: Projector;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    keys = new ReadModelKeys(testPrefix());
-    prefixes.push(keys.prefix);
-    projector = new Projector(
-      { store: db.store, redisUrl: TEST_REDIS_URL, keys, projections: [counter("reds", "Red"), counter("blues", "Blue")], log: silentLogger() },
-      { catchUpEveryMs: 600_000 },
-    );
-    await projector.start();
-  });
-
-  afterAll(async () => {
-    await projector.stop();
-    await db.drop();
-  });
+  const fixture = projectorFixture();
 
   it("one wake-up job drains every projection it names, and they read their shared batch from the log once", async () => {
+    const { db, keys } = fixture();
     const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
     opened.push(wakeups);
     await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
-    const red = await db.store.append("mixed", "any", [{ type: "Red", data: {}, metadata: meta }, { type: "Blue", data: {}, metadata: meta }]);
+    const appended = await db.store.append("mixed", "any", [{ type: "Red", data: {}, metadata: meta }, { type: "Blue", data: {}, metadata: meta }]);
     await waitForLogVisible(db);
     const reads = jest.spyOn(db.store, "readAll");
     try {
-      wakeups.wake(red.eventTypes);
+      wakeups.wake(appended.eventTypes);
       await wakeups.flush();
       const docs = async () => (await redis.mget(keys.generation("reds", FIRST_GENERATION).doc("mixed"), keys.generation("blues", FIRST_GENERATION).doc("mixed"))).map((d) => (d ? JSON.parse(d).n : null));
       let seen = await docs();
