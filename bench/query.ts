@@ -117,9 +117,20 @@ export const queryScenario: Scenario = {
           if (kind === "product" && handlerCpu) {
             // What any api on @apollo/server pays on top of the plain handler, and the ratio that leaves at best
             // once the cores are saturated: plain / (plain + Apollo's pipeline).
-            const apollo = await apolloCpuPerRequest(productQuery, { concurrency, requests: ctx.mode === "smoke" ? 50 : 20_000, warmupMs: ctx.warmupMs });
+            const requests = ctx.mode === "smoke" ? 50 : 20_000;
+            const apollo = await apolloCpuPerRequest(productQuery, { concurrency, requests, warmupMs: ctx.warmupMs });
             ctx.emit({ label: `${label}, Apollo's pipeline alone`, value: apollo, unit: "µs CPU/query", baseline: handlerCpu, params: { ...params, stat: "apollo" } });
             ctx.emit({ label: `${label}, ceiling with Apollo`, value: handlerCpu / (handlerCpu + apollo), unit: "ratio", baseline: null, params: { ...params, stat: "ceiling" } });
+            // The api's Express front (hardenHttp, express.json) against Node's http alone, both answering a constant.
+            // /proc counts in clock ticks: a smoke run needs a thousand requests to read more than nothing.
+            const layer = { concurrency, requests: Math.max(requests, 1000), warmupMs: ctx.warmupMs, body: { query: productQuery, variables: { id: "SKU-1" } } };
+            const viaNode = await constantServerCpu("node", layer);
+            const viaExpress = await constantServerCpu("express", layer);
+            if (viaNode > 0 && viaExpress > 0) {
+              ctx.emit({ label: `${label}, Express front alone`, value: viaExpress, unit: "µs CPU/request", baseline: viaNode, params: { ...params, stat: "express" } });
+              const withExpress = handlerCpu / (handlerCpu + apollo + Math.max(0, viaExpress - viaNode));
+              ctx.emit({ label: `${label}, ceiling with Express and Apollo`, value: withExpress, unit: "ratio", baseline: null, params: { ...params, stat: "ceiling-express" } });
+            }
           }
         }
       }
@@ -137,4 +148,22 @@ export const queryScenario: Scenario = {
 function check(value: unknown): unknown {
   if (value === null || value === undefined) throw new Error("query returned no data: the read model is not populated");
   return value;
+}
+
+/** CPU µs per request of `bench/lib/constantServer.js` in `mode`, after `warmupMs` of the same load. */
+async function constantServerCpu(
+  mode: "node" | "express",
+  options: { concurrency: number; requests: number; warmupMs: number; body: unknown },
+): Promise<number> {
+  const server = await spawnNode(resolve(__dirname, "lib/constantServer.js"), { MODE: mode }, /listening on (http:\S+)/);
+  const client = new JsonClient(server.ready);
+  try {
+    const op = () => client.post(options.body);
+    await warmUp(options.concurrency, options.warmupMs, op);
+    const { value, cpu } = await withCpu([processes(mode, () => [server.pid])], () => closedLoop({ concurrency: options.concurrency, total: options.requests, op }));
+    return (cpu.total * 1000) / value.ops;
+  } finally {
+    client.close();
+    await server.stop();
+  }
 }
