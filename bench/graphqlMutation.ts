@@ -51,6 +51,7 @@ export const graphqlMutationScenario: Scenario = {
     const pool = createPool(system.db.url, { max: Math.max(...concurrencies), idleTimeoutMillis: 0 });
     const client = new JsonClient(system.url);
     const keys = new ReadModelKeys(system.prefix);
+    const projected = () => projectedToHead(system.db.pool, system.redis, keys, [PRODUCTS, HISTORY]);
     // The HTTP path's CPU is the roles' (this process is only its client); the in-process path's includes
     // this process, and the roles' too (the projector's catch-up projects its events as well).
     const shared = [...roles.map((r) => processes(r, () => [system.role(r).child.pid])), postgresBackends(system.db.url), processes("redis", () => [redisServer.pid])];
@@ -77,7 +78,7 @@ export const graphqlMutationScenario: Scenario = {
           // projected by the catch-up tick, which would otherwise land in the next window.
           const settled = async (load: Promise<LoadResult>) => {
             const result = await load;
-            await projectedToHead(system.redis, system.db.store, keys, [PRODUCTS, HISTORY]);
+            await projected();
             return result;
           };
           const viaHttp = () => withCpu(httpCpu, () => settled(closedLoop({ concurrency, total: n, op: viaHttpOp(tag) })));
@@ -95,7 +96,7 @@ export const graphqlMutationScenario: Scenario = {
         ctx.progress(`${label}: warming both paths up (${ctx.warmupMs / 1000} s each)`);
         await warmUp(concurrency, ctx.warmupMs, inProcessOp(`c${concurrency}w`));
         await warmUp(concurrency, ctx.warmupMs, viaHttpOp(`c${concurrency}w`));
-        await projectedToHead(system.redis, system.db.store, keys, [PRODUCTS, HISTORY]);
+        await projected();
         const m = medianOf(
           await repeat(ctx.runs, (run) => {
             ctx.progress(`${label}: run ${run + 1}/${ctx.runs}`);

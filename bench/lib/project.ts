@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import type { EventStore } from "../../src/platform/eventstore/eventStore";
-import { compareLogPositions, formatLogPosition, LOG_START } from "../../src/platform/eventstore/logPosition";
-import { parseGeneration, type ReadModelKeys } from "../../src/platform/projection/keys";
-import { parseCheckpoint } from "../../src/platform/processing/redisCheckpointer";
+import type { Queryable } from "../../src/platform/eventstore/queryable";
+import type { ReadModelKeys } from "../../src/platform/projection/keys";
+import { projectionLag } from "../../src/platform/projection/lag";
 import { projectGeneration } from "../../src/platform/projection/rebuild";
 import type { DocumentProjection } from "../../src/platform/projection/types";
 
@@ -37,23 +37,17 @@ export async function projectAll<Doc>(
 }
 
 /**
- * Waits until the live projector has projected the log as far as its reader
- * sees it now, in every projection named: so that work one measurement left
- * behind (events appended in process, which the catch-up tick projects) is
- * not charged to the next.
+ * Waits until the live projector has projected every committed event into
+ * every projection named (their lag, as `projectionStatus` reports it, is
+ * 0): so that work one measurement left behind (events appended in process,
+ * which the catch-up tick projects) is not charged to the next.
  */
-export async function projectedToHead(redis: Redis, store: EventStore, keys: ReadModelKeys, projections: readonly string[], timeoutMs = 60_000): Promise<void> {
-  const { head } = await store.lagBehind(LOG_START, 1);
+export async function projectedToHead(db: Queryable, redis: Redis, keys: ReadModelKeys, projections: readonly string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const checkpoints = await Promise.all(
-      projections.map(async (name) => {
-        const generation = parseGeneration(await redis.get(keys.activeGeneration(name)));
-        return parseCheckpoint(await redis.get(keys.generation(name, generation).checkpoint));
-      }),
-    );
-    if (checkpoints.every((c) => compareLogPositions(c, head) >= 0)) return;
-    if (Date.now() > deadline) throw new Error(`projections ${projections.join(", ")} not at the log's head ${formatLogPosition(head)} within ${timeoutMs} ms`);
+    const lags = await Promise.all(projections.map((name) => projectionLag(db, redis, keys, name)));
+    if (lags.every((lag) => lag.events === 0)) return;
+    if (Date.now() > deadline) throw new Error(`projections ${projections.join(", ")} still ${lags.map((l) => l.events).join(", ")} events behind after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -6,7 +6,7 @@ import { silentLogger } from "../observability/logger";
 import { FIRST_GENERATION, ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
 import type { DocumentProjection } from "./types";
-import { type DrainJobData, drainedBy, PROJECTOR_QUEUE, ProjectorWakeups } from "./wakeups";
+import { DRAIN_JOB, type DrainJobData, drainedBy, PROJECTOR_QUEUE, ProjectorWakeups } from "./wakeups";
 
 /**
  * An append wakes only the projections that read its event types, with one job
@@ -96,6 +96,7 @@ function projectorFixture(options: { batchSize?: number } = {}): () => { db: Tes
       { catchUpEveryMs: 600_000, ...options },
     );
     await projector.start();
+    await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log before a test appends
     started = { db, keys, projector };
   });
   afterAll(async () => {
@@ -115,7 +116,6 @@ describe("with a projector", () => {
     const { db, keys } = fixture();
     const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
     opened.push(wakeups);
-    await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
     // Concurrent appends, then one wake-up for each in a burst: most of them coalesce into few jobs.
     const appended = await Promise.all(
       Array.from({ length: 40 }, (_, i) => db.store.append(`s-${i % 4}`, "any", [{ type: "Red", data: {}, metadata: meta }])),
@@ -170,7 +170,6 @@ describe("a round's projections, drained together", () => {
     const { db, keys } = fixture();
     const wakeups = new ProjectorWakeups(redis, keys.prefix, [{ name: "reds", eventTypes: ["Red"] }, { name: "blues", eventTypes: ["Blue"] }]);
     opened.push(wakeups);
-    await new Promise((r) => setTimeout(r, 300)); // the start's catch-up has drained the empty log
     const appended = await db.store.append("mixed", "any", [{ type: "Red", data: {}, metadata: meta }, { type: "Blue", data: {}, metadata: meta }]);
     await waitForLogVisible(db);
     const reads = jest.spyOn(db.store, "readAll");
@@ -185,5 +184,18 @@ describe("a round's projections, drained together", () => {
     } finally {
       reads.mockRestore();
     }
+  });
+
+  it("a job in the form earlier versions queued (one projection) still drains it", async () => {
+    const { db, keys } = fixture();
+    await db.store.append("legacy", "any", [{ type: "Red", data: {}, metadata: meta }]);
+    await waitForLogVisible(db);
+    const queue = new Queue<DrainJobData>(PROJECTOR_QUEUE, { connection: redis, prefix: bullPrefix(keys.prefix, PROJECTOR_QUEUE) });
+    opened.push(queue);
+    await queue.add(DRAIN_JOB, { projection: "reds" });
+    const doc = keys.generation("reds", FIRST_GENERATION).doc("legacy");
+    let seen = await redis.get(doc);
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && seen === null; await new Promise((r) => setTimeout(r, 50))) seen = await redis.get(doc);
+    expect(seen === null ? null : JSON.parse(seen).n).toBe(1);
   });
 });

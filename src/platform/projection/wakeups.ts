@@ -8,8 +8,8 @@ export const DRAIN_JOB = "drain";
 
 /**
  * "Drain these projections": one job per round of wake-ups, whatever the
- * number of projections the round woke. `projection`: a job of one projection,
- * as the projector re-queues itself and as earlier versions queued every wake-up.
+ * number of projections the round woke. `projection`: the form earlier
+ * versions queued, one job per projection, still read.
  */
 export type DrainJobData = { projections: string[] } | { projection: string };
 
@@ -21,10 +21,9 @@ export function drainedBy(data: DrainJobData): string[] {
 /** The job of one round: deduplicated per set of projections, one more kept while one runs. */
 export function drainJob(projections: readonly string[]) {
   const names = [...projections].sort();
-  const data: DrainJobData = names.length === 1 ? { projection: names[0]! } : { projections: names };
   return {
     name: DRAIN_JOB,
-    data,
+    data: { projections: names },
     opts: {
       deduplication: { id: `drain:${names.join(",")}`, keepLastIfActive: true },
       removeOnComplete: true,
