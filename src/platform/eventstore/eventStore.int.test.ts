@@ -1,9 +1,21 @@
 import { ConcurrencyError } from "../core/errors";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/testEnv";
+import { EventStore } from "./eventStore";
 import { compareLogPositions, LOG_START } from "./logPosition";
 
 const meta = { correlationId: "c-1", causationId: "c-1", actor: "test" };
 const event = (n: number) => ({ type: "Counted", data: { n }, metadata: meta });
+
+/** Waits until at least `count` of this database's backends wait on a lock. */
+async function waitForWaiters(db: TestDatabase, count: number): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    if (rows[0].n >= count) return;
+  }
+  throw new Error(`fewer than ${count} appends waited on the open transaction`);
+}
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -33,6 +45,25 @@ describe("EventStore.append", () => {
     await db.store.append("s-any", "any", [event(1)]);
     const second = await db.store.append("s-any", "any", [event(2)]);
     expect(second.streamVersion).toBe(2);
+  });
+
+  it("'any' appends racing on one stream all land, each at its own version", async () => {
+    // An open transaction holds version 1, so every writer reads the same end, waits on it, and loses; after that
+    // each round has one winner, and a writer can lose once per other writer in the pile.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query("BEGIN");
+      await new EventStore(holder).append("s-any-race", "any", [event(0)]);
+      // Fewer writers than the pool's 20 connections, so the holder's commit and the wait below still get one.
+      const racing = Promise.all(Array.from({ length: 15 }, (_, i) => db.store.append("s-any-race", "any", [event(i + 1)])));
+      await waitForWaiters(db, 15);
+      await holder.query("COMMIT");
+      const versions = (await racing).map((r) => r.streamVersion).sort((a, b) => a - b);
+      expect(versions).toEqual(Array.from({ length: 15 }, (_, i) => i + 2));
+    } finally {
+      holder.release();
+    }
+    expect(await db.store.readStream("s-any-race")).toHaveLength(16);
   });
 
   it("returns the first result for a repeated command id and appends nothing", async () => {

@@ -20,7 +20,12 @@ import type { Queryable } from "./queryable";
 
 export type { Queryable };
 
-const ANY_VERSION_ATTEMPTS = 5;
+/**
+ * An "any" append loses a race only to an append to the same stream that committed (the unique index makes the
+ * loser wait for the winner), so N concurrent writers to one stream need at most N attempts. Five was too few for a
+ * burst of ten (a CI run lost one); the bound now only stops a writer starved by an endless line of others.
+ */
+const ANY_VERSION_ATTEMPTS = 100;
 
 export interface EventStoreOptions {
   /**
