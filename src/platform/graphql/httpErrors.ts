@@ -1,6 +1,8 @@
-import type { ErrorRequestHandler, Request, Response, RequestHandler } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ErrorRequestHandler } from "express";
 import { errorMessage } from "../core/errors";
 import { APPLICATION_JSON, responseMediaType } from "./mediaType";
+import { type BodyRequest, endWith, type NodeMiddleware } from "./nodeHttp";
 
 /**
  * HTTP-level refusals, before GraphQL sees the request, as GraphQL-shaped
@@ -8,14 +10,15 @@ import { APPLICATION_JSON, responseMediaType } from "./mediaType";
  * in the media type Apollo would have answered with (application/json when
  * `Accept` allows neither: an error is more use to the caller than a 406).
  */
-export function sendHttpError(req: Request, res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  res.set(headers);
-  res.status(status).type(`${responseMediaType(req.headers.accept) ?? APPLICATION_JSON}; charset=utf-8`);
-  res.send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+export function sendHttpError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.statusCode = status;
+  res.setHeader("Content-Type", `${responseMediaType(req.headers.accept) ?? APPLICATION_JSON}; charset=utf-8`);
+  endWith(res, JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
 /** A POST whose body was not JSON (wrong or missing Content-Type) never reaches Apollo. */
-export const requireJsonBody: RequestHandler = (req, res, next) => {
+export const requireJsonBody: NodeMiddleware = (req, res, next) => {
   if (req.method === "POST" && req.body === undefined) {
     return sendHttpError(req, res, 415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json, got ${JSON.stringify(req.headers["content-type"] ?? "none")}`);
   }
@@ -31,10 +34,20 @@ interface HttpError {
   expose?: boolean;
 }
 
-/** Errors of the JSON body parser (too large, malformed, bad charset) and anything else thrown before Apollo. */
+/** Errors of the JSON body parser (too large, malformed, bad charset) and anything else thrown before Apollo, as Express's error handler. */
 export function jsonBodyErrors(maxBodyBytes: number, log: (line: string) => void): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
-    if (res.headersSent) return next(error);
+  const answer = answerErrorBeforeGraphQL(maxBodyBytes, log);
+  return (error: unknown, req, res, next) => (res.headersSent ? next(error) : answer(error, req, res));
+}
+
+/** The same answers without Express (graphqlPost.ts); a reply already under way can only be cut short. */
+export function answerErrorBeforeGraphQL(maxBodyBytes: number, log: (line: string) => void) {
+  return (error: unknown, req: BodyRequest, res: ServerResponse): void => {
+    if (res.headersSent) {
+      log(`internal error while answering: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      res.destroy();
+      return;
+    }
     const e = (typeof error === "object" && error !== null ? error : {}) as HttpError;
     const status = e.status ?? e.statusCode ?? 500;
     if (status === 413 || e.type === "entity.too.large") {

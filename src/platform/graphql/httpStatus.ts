@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { RequestHandler } from "express";
 import type { GraphQLFormattedError } from "graphql";
 import { ErrorCode } from "../core/errors";
 import { sendHttpError } from "./httpErrors";
 import { GRAPHQL_RESPONSE_JSON, responseMediaType } from "./mediaType";
+import { type BodyRequest, type NodeMiddleware, queryParam } from "./nodeHttp";
 
 export const WWW_AUTHENTICATE = 'Bearer realm="eventline"';
 export const PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH";
@@ -48,18 +48,18 @@ export const authRefusalStatus: ApolloServerPlugin = {
   },
 };
 
-function persistedQueryOf(req: Parameters<RequestHandler>[0]): { query: unknown; hash: unknown; version: unknown } | null {
+function persistedQueryOf(req: BodyRequest): { query: unknown; hash: unknown; version: unknown } | null {
   let extensions: unknown;
   let query: unknown;
   if (req.method === "GET") {
-    const raw = req.query.extensions;
-    if (typeof raw !== "string") return null;
+    const raw = queryParam(req, "extensions");
+    if (raw === undefined) return null;
     try {
       extensions = JSON.parse(raw);
     } catch {
       return null; // Apollo refuses malformed `extensions` itself, with a 400
     }
-    query = req.query.query;
+    query = queryParam(req, "query");
   } else {
     const body = req.body as { query?: unknown; extensions?: unknown } | undefined;
     extensions = body?.extensions;
@@ -76,7 +76,7 @@ function persistedQueryOf(req: Parameters<RequestHandler>[0]): { query: unknown;
  * Apollo Server's own answers to both are errors without a code, which the
  * error mapping can only treat as internal faults (logged with a stack).
  */
-export const checkPersistedQueryHash: RequestHandler = (req, res, next) => {
+export const checkPersistedQueryHash: NodeMiddleware = (req, res, next) => {
   const persisted = persistedQueryOf(req);
   if (!persisted) return next();
   if (persisted.version !== 1) {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import type { Request, Response } from "express";
+import type { ServerResponse } from "node:http";
 import { withoutSuggestions } from "./limits";
 import { checkPersistedQueryHash, PERSISTED_QUERY_HASH_MISMATCH, refusalStatus } from "./httpStatus";
+import type { BodyRequest } from "./nodeHttp";
 
 const refused = (code: string, field?: string) => ({ message: "no", extensions: { code }, ...(field ? { path: [field] } : {}) });
 
@@ -23,15 +24,18 @@ describe("refusalStatus", () => {
 describe("checkPersistedQueryHash", () => {
   const query = "{ __typename }";
   const sha = createHash("sha256").update(query).digest("hex");
-  function run(req: Partial<Request>): { next: boolean; status?: number; body?: string } {
+  /** A GET's parameters go in its URL, as a client sends them. */
+  function run(req: { method: string; body?: unknown; query?: Record<string, string> }): { next: boolean; status?: number; body?: string } {
     const outcome: { next: boolean; status?: number; body?: string } = { next: false };
     const res = {
-      set: () => res,
-      status: (s: number) => ((outcome.status = s), res),
-      type: () => res,
-      send: (body: string) => ((outcome.body = body), res),
-    } as unknown as Response;
-    checkPersistedQueryHash({ headers: {}, query: {}, ...req } as Request, res, () => (outcome.next = true));
+      setHeader: () => res,
+      set statusCode(s: number) {
+        outcome.status = s;
+      },
+      end: (body: string) => ((outcome.body = body), res),
+    } as unknown as ServerResponse;
+    const url = `/graphql${req.query ? `?${new URLSearchParams(req.query).toString()}` : ""}`;
+    checkPersistedQueryHash({ headers: {}, url, method: req.method, body: req.body } as BodyRequest, res, () => (outcome.next = true));
     return outcome;
   }
 
@@ -49,7 +53,7 @@ describe("checkPersistedQueryHash", () => {
       { method: "POST", body: { query, extensions: { persistedQuery: { version: 1, sha256Hash: 42 } } } },
       { method: "GET", query: { query, extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: "abc" } }) } },
     ]) {
-      const outcome = run(req as Partial<Request>);
+      const outcome = run(req);
       expect(outcome).toMatchObject({ next: false, status: 400 });
       expect(JSON.parse(outcome.body!).errors[0].extensions.code).toBe(PERSISTED_QUERY_HASH_MISMATCH);
     }

@@ -7,16 +7,18 @@ import express from "express";
 import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLFormattedError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from "graphql";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../observability/logger";
-import { apolloHandler } from "./apolloExpress";
+import { apolloHandler } from "./apolloHttp";
 import { AuthError, type Principal, principalKey, requireScope } from "./auth";
 import { domainGraphQLError, formatError } from "./errors";
 import { documentCache } from "./documentCache";
 import { graphiql } from "./graphiql";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
+import { graphqlPost } from "./graphqlPost";
 import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
 import { hardenHttp } from "./httpHardening";
 import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
+import { type BodyRequest, pathOf, queryParam } from "./nodeHttp";
 import { SocketGuard, type SocketLimits } from "./socketGuard";
 import { sharedSubscribe } from "./sharedExecution";
 import { serveGraphQLOverWebSocket } from "./wsTransport";
@@ -81,7 +83,8 @@ export async function startGraphQLServer<Context extends object>(
   const rules = [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const app = express();
   const checkDocument = documentCache((query) => parseAndValidate(schema, query, limits, rules, hideSuggestions));
-  const httpServer = createServer(app);
+  // Its request listener is added once Apollo has started (below), before it listens.
+  const httpServer = createServer();
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
   const principals = new WeakMap<object, Principal>();
   const guard = new SocketGuard(options.webSocket);
@@ -172,14 +175,18 @@ export async function startGraphQLServer<Context extends object>(
   options.routes?.(app);
   if (ide.assets) app.use(GRAPHIQL_ASSETS_PATH, ide.assets);
   app.get(GRAPHQL_PATH, ide.page);
+  const context = async (req: BodyRequest) =>
+    options.context(await options.authenticate(req.headers.authorization), { headers: req.headers, extensions: extensionsOf(req) });
+  const post = graphqlPost({ apollo, context, maxBodyBytes: options.maxBodyBytes, log });
+  // Exactly POST /graphql skips Express (graphqlPost.ts); every other request, other spellings of the path included, is Express's.
+  httpServer.on("request", (req, res) => (req.method === "POST" && pathOf(req) === GRAPHQL_PATH ? post(req, res) : app(req, res)));
   app.use(
     GRAPHQL_PATH,
     express.json({ limit: options.maxBodyBytes }),
     requireJsonBody,
     checkPersistedQueryHash,
-    apolloHandler(apollo, async ({ req }) =>
-      options.context(await options.authenticate(req.headers.authorization), { headers: req.headers, extensions: extensionsOf(req) }),
-    ),
+    // GET replies keep Express's `res.send`: its ETag lets caches revalidate to a 304 (decision 0010).
+    apolloHandler<Context, express.Request, express.Response>(apollo, context, (_req, res, body) => res.send(body)),
   );
   app.use(jsonBodyErrors(options.maxBodyBytes, log));
 
@@ -197,9 +204,9 @@ export async function startGraphQLServer<Context extends object>(
 }
 
 /** A POST's `extensions` object, or a GET's `extensions` query parameter (JSON); Apollo itself refuses malformed ones. */
-function extensionsOf(req: express.Request): Record<string, unknown> {
+function extensionsOf(req: BodyRequest): Record<string, unknown> {
   const body: unknown = req.body;
-  const raw: unknown = req.method === "GET" ? req.query["extensions"] : isRecord(body) ? body["extensions"] : undefined;
+  const raw: unknown = req.method === "GET" ? queryParam(req, "extensions") : isRecord(body) ? body["extensions"] : undefined;
   if (typeof raw !== "string") return isRecord(raw) ? raw : {};
   try {
     const parsed: unknown = JSON.parse(raw);
