@@ -17,6 +17,7 @@ import { projectionLagScenario } from "./projectionLag";
 import { queryScenario } from "./query";
 import { rebuildScenario } from "./rebuild";
 import { roundtripScenario } from "./roundtrip";
+import { sagaSweepScenario } from "./sagaSweep";
 import { scaleScenario } from "./scale";
 import { snapshotScenario } from "./snapshot";
 import { wsSlowReaderScenario } from "./wsSlowReader";
@@ -42,6 +43,7 @@ export const scenarios: readonly Scenario[] = [
   wsSlowReaderScenario,
   fanoutScenario,
   scaleScenario,
+  sagaSweepScenario,
 ];
 
 const GLOBAL_FLAGS: Record<string, string> = {

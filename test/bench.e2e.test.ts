@@ -9,7 +9,7 @@ import { resolve } from "node:path";
  */
 const ROOT = resolve(__dirname, "..");
 const RUN = resolve(ROOT, "dist/bench/run.js");
-const SCENARIOS = ["append", "command", "graphql-mutation", "hop", "projection-lag", "rebuild", "query", "checkout", "overload", "snapshot", "graphiql", "ws-slow-reader", "fanout"];
+const SCENARIOS = ["append", "command", "graphql-mutation", "hop", "projection-lag", "rebuild", "query", "checkout", "overload", "snapshot", "graphiql", "ws-slow-reader", "fanout", "saga-sweep"];
 
 interface Line {
   scenario: unknown;

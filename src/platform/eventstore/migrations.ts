@@ -124,6 +124,42 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 8,
+    name: "open saga instances, kept by the appends that open and end them",
+    // The saga sweep (platform/saga/sagaSweep.ts) wants the instances still running. Found from the log, that was a
+    // scan of every saga event ever written, every few seconds in every saga runner; this table holds only the open
+    // ones, and the trigger keeps it in the appending transaction. Saga streams are 'saga.<saga>-<id>' (sagaStreamId);
+    // SagaStarted and SagaRedriven open an instance, SagaFinished and SagaFailed end it, and no other event follows an
+    // end (the runner appends only to a running instance). The WHEN clause keeps every other append off the trigger.
+    // The trigger is created before the backfill: its lock waits for appends in flight and holds off new ones, so the
+    // backfill sees every saga event and every later one goes through the trigger.
+    sql: `
+      CREATE TABLE open_sagas (stream_id text PRIMARY KEY);
+
+      CREATE FUNCTION track_open_sagas() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.type IN ('SagaFinished', 'SagaFailed') THEN
+          DELETE FROM open_sagas WHERE stream_id = NEW.stream_id;
+        ELSE
+          INSERT INTO open_sagas (stream_id) VALUES (NEW.stream_id) ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER events_track_open_sagas AFTER INSERT ON events FOR EACH ROW
+        WHEN (NEW.stream_id >= 'saga.' AND NEW.stream_id < 'saga/'
+              AND NEW.type IN ('SagaStarted', 'SagaRedriven', 'SagaFinished', 'SagaFailed'))
+        EXECUTE FUNCTION track_open_sagas();
+
+      INSERT INTO open_sagas (stream_id)
+      SELECT stream_id FROM (
+        SELECT DISTINCT ON (stream_id) stream_id, type FROM events
+        WHERE stream_id >= 'saga.' AND stream_id < 'saga/'
+          AND type IN ('SagaStarted', 'SagaRedriven', 'SagaFinished', 'SagaFailed')
+        ORDER BY stream_id, stream_version DESC) AS last
+      WHERE type NOT IN ('SagaFinished', 'SagaFailed');
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x6576_6e74; // "evnt": any constant shared by all processes

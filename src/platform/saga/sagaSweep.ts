@@ -8,9 +8,10 @@ import type { Logger } from "../observability/logger";
  *
  * A timer over the sagas' current state, not a log processor: it must find
  * the same unfinished instances again on every pass until they end, so it
- * has no checkpoint to move; and it reads the last event of each saga stream,
- * not the log in commit order. What it triggers is idempotent (an advance
- * deduplicated per instance), so two sweeps racing cost only a query.
+ * has no checkpoint to move; and it reads the open instances the appends
+ * keep (migration 8), not the log in commit order. What it triggers is
+ * idempotent (an advance deduplicated per instance), so two sweeps racing
+ * cost only a query.
  * It runs in this process, not as a job in Redis, because it is what
  * recovers sagas after Redis lost its queues.
  */
@@ -47,14 +48,14 @@ export class SagaSweep {
   }
 }
 
-/** Saga instances whose last event is neither SagaFinished nor SagaFailed. */
+/**
+ * Saga instances started (or redriven) and not yet finished or failed: the
+ * `open_sagas` table, which the appends themselves keep (migration 8), so a
+ * sweep costs what is open, not every saga the log has ever run.
+ */
 export async function unfinishedSagas(db: Queryable): Promise<Array<{ stream: string; saga: string }>> {
   const { rows } = await db.query<{ stream_id: string; saga: string }>(
-    `SELECT stream_id, split_part(substr(stream_id, 6), '-', 1) AS saga FROM (
-       SELECT DISTINCT ON (stream_id) stream_id, type FROM events
-       WHERE stream_id >= 'saga.' AND stream_id < 'saga/'
-       ORDER BY stream_id, stream_version DESC) AS last
-     WHERE type NOT IN ('SagaFinished', 'SagaFailed')`,
+    `SELECT stream_id, split_part(substr(stream_id, 6), '-', 1) AS saga FROM open_sagas ORDER BY stream_id`,
   );
   return rows.map((row) => ({ stream: row.stream_id, saga: row.saga }));
 }
