@@ -13,10 +13,10 @@ import { domainGraphQLError, formatError } from "./errors";
 import { documentCache } from "./documentCache";
 import { graphiql } from "./graphiql";
 import { GRAPHIQL_ASSETS_PATH } from "./graphiqlAssets";
-import { graphqlPost } from "./graphqlPost";
-import { jsonBodyErrors, requireJsonBody } from "./httpErrors";
+import { bodySteps, graphqlPost } from "./graphqlPost";
+import { jsonBodyErrors } from "./httpErrors";
 import { hardenHttp } from "./httpHardening";
-import { authRefusalStatus, checkPersistedQueryHash } from "./httpStatus";
+import { authRefusalStatus } from "./httpStatus";
 import { limitRules, parseAndValidate, parseOptions, type QueryLimits } from "./limits";
 import { type BodyRequest, pathOf, queryParam } from "./nodeHttp";
 import { SocketGuard, type SocketLimits } from "./socketGuard";
@@ -182,9 +182,7 @@ export async function startGraphQLServer<Context extends object>(
   httpServer.on("request", (req, res) => (req.method === "POST" && pathOf(req) === GRAPHQL_PATH ? post(req, res) : app(req, res)));
   app.use(
     GRAPHQL_PATH,
-    express.json({ limit: options.maxBodyBytes }),
-    requireJsonBody,
-    checkPersistedQueryHash,
+    ...bodySteps(options.maxBodyBytes),
     // GET replies keep Express's `res.send`: its ETag lets caches revalidate to a 304 (decision 0010).
     apolloHandler<Context, express.Request, express.Response>(apollo, context, (_req, res, body) => res.send(body)),
   );

@@ -4,6 +4,7 @@ import { fromScratch } from "../../../test/support/fromScratch";
 import { snapshotGeneration } from "../../../test/support/readModelSnapshot";
 import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, waitForLogVisible, type TestDatabase } from "../../../test/support/testEnv";
 import { eventually } from "../../../test/support/system";
+import { EventStore } from "../eventstore/eventStore";
 import { compareLogPositions, type LogPosition, parseLogPosition } from "../eventstore/logPosition";
 import { ReadModelKeys } from "./keys";
 import { Projector } from "./projector";
@@ -25,6 +26,21 @@ const slowTallies: DocumentProjection<Tally> = {
   },
 };
 const meta = { correlationId: "c", causationId: "c", actor: "test" };
+
+/**
+ * The log as the rebuild reads it, which the test can hold: the rebuild must
+ * not reach its switch before the live projection has applied the events
+ * appended meanwhile. Left to timing, another test's open transaction on the
+ * shared server could hide them from both until after the switch.
+ */
+class HeldLog extends EventStore {
+  hold: Promise<unknown> | null = null;
+
+  override async readAll(...args: Parameters<EventStore["readAll"]>): ReturnType<EventStore["readAll"]> {
+    await this.hold;
+    return super.readAll(...args);
+  }
+}
 
 let db: TestDatabase;
 let redis: Redis;
@@ -87,7 +103,8 @@ it("rebuilds into a new generation while the old one serves, includes events app
   const seen: Array<{ active: string | null; t0: Tally | null }> = [];
   const reported: Array<RebuildProgress | null> = [];
   let appended = false;
-  const rebuild = await Rebuild.start(connection(), db.store, keys, slowTallies, { ...options(), lockTtlMs: 1000 });
+  const log = new HeldLog(db.pool);
+  const rebuild = await Rebuild.start(connection(), log, keys, slowTallies, { ...options(), lockTtlMs: 1000 });
   expect(rebuild.generation).toBe(2);
   // While it runs: a second rebuild is refused, the old generation answers, and the log grows.
   await expect(Rebuild.start(connection(), db.store, keys, tallies, options())).rejects.toMatchObject({ code: "REBUILD_IN_PROGRESS" });
@@ -100,6 +117,7 @@ it("rebuilds into a new generation while the old one serves, includes events app
         if (!appended) {
           appended = true;
           for (let i = 0; i < 10; i++) await add("t-late", 1000);
+          log.hold = eventually(async () => (await readModels.get<Tally>("tallies", "t-late"))?.count === 10, "the live projection of the late events");
         }
       }
       if (progress.phase === undefined && seen.length > 0) return;
