@@ -1,14 +1,17 @@
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { CommandContext } from "../src/platform/aggregate/command";
 import type { RawCommandBus } from "../src/platform/bus/rawCommandBus";
 import type { CommandReply } from "../src/platform/bus/wire";
 import { silentLogger } from "../src/platform/observability/logger";
-import { SagaRunner } from "../src/platform/saga/sagaRunner";
+import { bullPrefix } from "../src/platform/core/redis";
+import { SAGA_QUEUE, SagaRunner } from "../src/platform/saga/sagaRunner";
 import { planAfter } from "../src/platform/saga/sagaPlan";
 import { initialSagaState } from "../src/platform/saga/sagaState";
 import { type SagaDefinition, sagaStreamId } from "../src/platform/saga/types";
 import { type CheckoutData, checkoutSaga } from "../src/services/ordering/checkoutSaga";
 import { sagaHistory as h } from "./support/sagaSpec";
+import { eventually } from "./support/system";
 import { createTestDatabase, deleteKeys, TEST_REDIS_URL, testPrefix, type TestDatabase } from "./support/testEnv";
 
 /**
@@ -129,4 +132,30 @@ it("another runner moving the instance while this one waits for a reply: the sta
   await runner(bus).advance(stream, definition);
   expect(bus.sent.map((s) => s.type)).toEqual(["ReserveStock", "AuthorizePayment", "ConfirmOrder"]);
   expect((await history(stream)).types).toEqual(completed);
+});
+
+it("an instance holds its deadline job while it runs, and takes it back when it finishes", async () => {
+  let release: () => void = () => undefined;
+  const confirming = new Promise<void>((resolve) => (release = resolve));
+  const bus = scriptedBus(async (sent) => {
+    if (sent.type === "ConfirmOrder") await confirming;
+  });
+  const started = runner(bus);
+  await started.start();
+  const orderId = "o-deadline";
+  const stream = sagaStreamId("checkout", orderId);
+  const placed = { orderId, customerId: "c-1", totalMinor: 3400, currency: "EUR", lines: [{ sku: "TEA", quantity: 2, unitPriceMinor: 1700, lineTotalMinor: 3400 }] };
+  await db.store.append(`ordering.order-${orderId}`, "no_stream", [{ type: "OrderPlaced", data: placed, metadata: { correlationId: "corr-dl", causationId: "corr-dl", actor: "test" } }]);
+  const queue = new Queue(SAGA_QUEUE, { connection: redis, prefix: bullPrefix(prefix, SAGA_QUEUE) });
+  try {
+    const deadlines = async () => (await queue.getDelayed()).filter((job) => job.data.stream === stream);
+    await eventually(async () => bus.sent.some((s) => s.type === "ConfirmOrder" && s.commandId.startsWith(stream)), "the saga's last step");
+    expect(await deadlines()).toHaveLength(1);
+    release();
+    await eventually(async () => (await history(stream)).types.at(-1) === "SagaFinished", "the saga's end");
+    await eventually(async () => (await deadlines()).length === 0, "the deadline job taken back");
+  } finally {
+    release();
+    await queue.close();
+  }
 });

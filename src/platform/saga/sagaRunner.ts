@@ -66,6 +66,11 @@ export interface SagaRunnerDeps {
 }
 
 type AdvanceJob = { stream: string; saga: string };
+
+/** BullMQ refuses ':' in a job id, and a stream id ends with the instance id, which may hold one. */
+function deadlineJobId(stream: string): string {
+  return `deadline.${encodeURIComponent(stream)}`;
+}
 const ACTOR = "saga-runner";
 /** Pause before resending a step whose service did not answer (an UNAVAILABLE reply comes at once). */
 const NO_ANSWER_PAUSE_MS = 500;
@@ -146,18 +151,20 @@ export class SagaRunner {
   }
 
   /** Asks for an instance to be advanced; at most one advance per instance runs at a time. */
-  async wake(stream: string, saga: string, delayMs = 0): Promise<void> {
-    await this.queue.add(
-      ADVANCE,
-      { stream, saga },
-      {
-        ...(delayMs > 0 ? { delay: delayMs } : { deduplication: { id: stream, keepLastIfActive: true } }),
-        attempts: this.options.attempts,
-        backoff: { type: "exponential", delay: 250 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      },
-    );
+  async wake(stream: string, saga: string): Promise<void> {
+    await this.queue.add(ADVANCE, { stream, saga }, { deduplication: { id: stream, keepLastIfActive: true }, ...this.advanceOptions() });
+  }
+
+  /**
+   * The durable deadline: an advance that fires after `delayMs` even if nothing else wakes the instance.
+   * One per instance, under a name the instance's end uses to take it back (`record`).
+   */
+  private async scheduleDeadline(stream: string, saga: string, delayMs: number): Promise<void> {
+    await this.queue.add(ADVANCE, { stream, saga }, { delay: delayMs, jobId: deadlineJobId(stream), ...this.advanceOptions() });
+  }
+
+  private advanceOptions() {
+    return { attempts: this.options.attempts, backoff: { type: "exponential", delay: 250 }, removeOnComplete: true, removeOnFail: 1000 };
   }
 
   private async startFrom(event: RecordedEvent): Promise<void> {
@@ -195,7 +202,7 @@ export class SagaRunner {
       if (!(error instanceof ConcurrencyError)) throw error; // already started: a redelivered trigger
     }
     await this.wake(stream, definition.name);
-    await this.wake(stream, definition.name, deadlineMs + 50); // durable deadline: fires even if nothing else wakes it
+    await this.scheduleDeadline(stream, definition.name, deadlineMs + 50);
   }
 
   private tryPlan<T>(plan: () => T): T | null {
@@ -297,11 +304,21 @@ export class SagaRunner {
     try {
       const metadata = this.metadata(state.correlationId, stream);
       await this.deps.store.append(stream, version, events.map((event) => ({ ...event, metadata })));
+      if (events.some((event) => event.type === "SagaFinished")) this.cancelDeadline(stream);
       return true;
     } catch (error) {
       if (error instanceof ConcurrencyError) return false;
       throw error;
     }
+  }
+
+  /**
+   * A finished instance's deadline would only load the stream to find it finished. Taking the job back is a
+   * saving, not a rule: a job that cannot be removed (running now, or Redis away) fires and changes nothing.
+   * A failed instance keeps its deadline, for a redrive before it passes.
+   */
+  private cancelDeadline(stream: string): void {
+    this.queue.remove(deadlineJobId(stream)).catch((error: unknown) => this.deps.log.warn(`saga ${stream}: its deadline job stays (${errorMessage(error)})`));
   }
 
   private metadata(correlationId: string, causationId: string) {
