@@ -71,6 +71,7 @@ type AdvanceJob = { stream: string; saga: string };
 function deadlineJobId(stream: string): string {
   return `deadline.${encodeURIComponent(stream)}`;
 }
+
 const ACTOR = "saga-runner";
 /** Pause before resending a step whose service did not answer (an UNAVAILABLE reply comes at once). */
 const NO_ANSWER_PAUSE_MS = 500;
