@@ -6,7 +6,7 @@ import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { benchDatabase, type BenchDatabase } from "./lib/env";
 import { benchMetadata, multiRowInsert, rawRow } from "./lib/inventoryEvents";
 import { closedLoop } from "./lib/load";
-import type { Scenario } from "./lib/scenario";
+import type { Scenario, ScenarioContext } from "./lib/scenario";
 import { medianOf, repeat, summarize } from "./lib/stats";
 
 /** The sweep's query before migration 8: the last open-or-end event of every saga stream the log holds. */
@@ -77,7 +77,7 @@ async function seed(db: BenchDatabase, finished: number, open: number): Promise<
   await flush();
 }
 
-async function sweeps(ctx: Parameters<Scenario["run"]>[0], db: BenchDatabase, sizes: { finished: number; open: number }): Promise<void> {
+async function sweeps(ctx: ScenarioContext, db: BenchDatabase, sizes: { finished: number; open: number }): Promise<void> {
   const viaTable = async () => (await unfinishedSagas(db.pool)).length;
   const viaLog = async () => (await db.pool.query(SWEEP_FROM_LOG_SQL)).rowCount ?? 0;
   const [fromTable, fromLog] = [await viaTable(), await viaLog()];
@@ -113,7 +113,7 @@ async function sweeps(ctx: Parameters<Scenario["run"]>[0], db: BenchDatabase, si
   emitCpu(ctx, { label, op: "sweep", scale: "ms", figures: m, baselineKey: "baseCpu", params });
 }
 
-async function appends(ctx: Parameters<Scenario["run"]>[0], db: BenchDatabase, sizes: { instances: number; concurrency: number }): Promise<void> {
+async function appends(ctx: ScenarioContext, db: BenchDatabase, sizes: { instances: number; concurrency: number }): Promise<void> {
   // Without the registry: the events are bare, and validation is not what is measured.
   const store = new EventStore(db.pool);
   let batch = 0;
