@@ -2,12 +2,12 @@ import type { ServerResponse } from "node:http";
 import { type ApolloServer, type BaseContext, HeaderMap } from "@apollo/server";
 import { type BodyRequest, endWith } from "./nodeHttp";
 
-/** How a complete reply body is written: by default with its length in one `res.end`. */
+/** How a complete reply to a GET is written (a POST's is always one `res.end` with its length): by default like a POST's. */
 export type SendComplete<Req extends BodyRequest, Res extends ServerResponse> = (req: Req, res: Res, body: string) => void;
 
 /**
  * Apollo Server as a handler of Node's request and reply, after the JSON body
- * parser: @as-integrations/express5's `expressMiddleware` without Express.
+ * parser: what @as-integrations/express5's `expressMiddleware` did, without Express.
  * A complete POST reply is one `res.end(string)` with its length: Express's
  * `res.send` would hash it for an ETag (SHA-1), copy it to a Buffer and check
  * freshness, none of which means anything for a POST, and that was a visible
