@@ -2,8 +2,8 @@ import { request } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
-import { silentLogger } from "../observability/logger";
-import { type RunningServer, startGraphQLServer } from "./server";
+import { startToyGraphQLServer } from "../../../test/support/toyGraphQLServer";
+import type { RunningServer } from "./server";
 
 /**
  * POST /graphql skips Express (graphqlPost.ts); the Express route still
@@ -25,20 +25,7 @@ let leanUrl: string;
 let expressUrl: string;
 
 beforeAll(async () => {
-  server = await startGraphQLServer({
-    schema,
-    host: "127.0.0.1",
-    port: 0,
-    authenticate: async () => ({ kind: "anonymous", subject: "anonymous" }),
-    context: (principal) => ({ principal }),
-    connectionScopes: ["query"],
-    webSocket: { maxPerSocket: 5, maxPerToken: 8, maxBufferedBytes: 64 * 1024 },
-    limits: { maxDepth: 8, maxAliases: 15, maxCost: 20_000, maxTokens: 2000, maxDirectives: 20 },
-    introspection: false,
-    maxBodyBytes: MAX_BODY_BYTES,
-    graphiql: { title: "test", defaultQuery: "", enabled: false },
-    log: silentLogger(),
-  });
+  server = await startToyGraphQLServer(schema, { maxBodyBytes: MAX_BODY_BYTES });
   leanUrl = server.url;
   expressUrl = `${server.url}/`;
 });

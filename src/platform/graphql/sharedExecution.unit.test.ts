@@ -1,9 +1,9 @@
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { silentLogger } from "../observability/logger";
 import type { Principal } from "./auth";
-import { type RunningServer, startGraphQLServer } from "./server";
+import { startToyGraphQLServer } from "../../../test/support/toyGraphQLServer";
+import type { RunningServer } from "./server";
 
 /**
  * A subscription event is executed once for the subscribers that would get
@@ -57,19 +57,9 @@ const schema = new GraphQLSchema({
 let server: RunningServer;
 const clients: Client[] = [];
 beforeAll(async () => {
-  server = await startGraphQLServer({
-    schema,
-    host: "127.0.0.1",
-    port: 0,
+  server = await startToyGraphQLServer(schema, {
     authenticate: async (authorization) => ({ kind: "token", subject: String(authorization), scopes: new Set(["query"]), expiresAt: null, tokenId: `${String(authorization)}-${Math.random()}` }),
-    context: (principal) => ({ principal }),
-    connectionScopes: ["query"],
     webSocket: { maxPerSocket: 5, maxPerToken: 50, maxBufferedBytes: 1024 * 1024 },
-    limits: { maxDepth: 8, maxAliases: 15, maxCost: 20_000, maxTokens: 2000, maxDirectives: 20 },
-    introspection: false,
-    maxBodyBytes: 100 * 1024,
-    graphiql: { title: "test", defaultQuery: "", enabled: false },
-    log: silentLogger(),
   });
 });
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import { GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
-import { silentLogger } from "../observability/logger";
 import type { Principal } from "./auth";
-import { type RunningServer, startGraphQLServer } from "./server";
+import { startToyGraphQLServer } from "../../../test/support/toyGraphQLServer";
+import type { RunningServer } from "./server";
 import { WS_TOKEN_EXPIRED } from "./socketGuard";
 import { WS_SLOW_READER } from "./wsTransport";
 
@@ -62,19 +62,9 @@ const token = (tokenId: string, expiresAt: number | null = null): Principal => (
 
 let server: RunningServer;
 beforeAll(async () => {
-  server = await startGraphQLServer({
-    schema,
-    host: "127.0.0.1",
-    port: 0,
+  server = await startToyGraphQLServer(schema, {
     authenticate: async (authorization) => principals.get(String(authorization).replace(/^Bearer /, "")) ?? { kind: "anonymous", subject: "anonymous" },
-    context: (principal) => ({ principal }),
-    connectionScopes: ["query"],
     webSocket: { maxPerSocket: 5, maxPerToken: 8, maxBufferedBytes: MAX_BUFFERED },
-    limits: { maxDepth: 8, maxAliases: 15, maxCost: 20_000, maxTokens: 2000, maxDirectives: 20 },
-    introspection: false,
-    maxBodyBytes: 100 * 1024,
-    graphiql: { title: "test", defaultQuery: "", enabled: false },
-    log: silentLogger(),
   });
 });
 afterAll(() => server.close());
