@@ -61,7 +61,10 @@ describe("overload is not an outage", () => {
     await eventually(async () => health.isUp(), "PostgreSQL up");
     const pool = createPool(ADMIN_DATABASE_URL, { max: 1, connectionTimeoutMillis: 100 });
     try {
-      const busy = pool.query("SELECT pg_sleep(1)"); // holds the pool's only connection
+      // The short timeout also bounds opening the pool's only connection, which a
+      // loaded machine can miss; that is not the case under test, so try again.
+      const held = await eventually(async () => pool.connect().catch(() => null), "the pool's only connection");
+      const busy = held.query("SELECT pg_sleep(0.5)").finally(() => held.release());
       const timedOut = await pool.query("SELECT 1").then(() => null, (error: unknown) => error);
       expect(String(timedOut)).toMatch(/timeout exceeded when trying to connect/);
       // As the event store wraps it and a command worker reports it.
