@@ -8,6 +8,7 @@ import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { benchDatabase, benchSystem } from "./lib/env";
 import { closedLoop } from "./lib/load";
 import { commandDelta, commandStats, startPrivateRedis } from "./lib/privateRedis";
+import { roundFigure } from "./lib/report";
 import type { Scenario } from "./lib/scenario";
 import { median, medianOf, repeat, summarize } from "./lib/stats";
 
@@ -29,6 +30,8 @@ import { median, medianOf, repeat, summarize } from "./lib/stats";
  */
 const ROLES = ["api", "projector", "saga", "inventory", "ordering", "payments"];
 const FLOOR_CONNECTIONS = 16;
+/** How long the idle system is watched (Redis commands and CPU that polls and ticks cost whatever the load). */
+const IDLE_MS = 3000;
 
 export const checkoutScenario: Scenario = {
   name: "checkout",
@@ -117,6 +120,8 @@ export const checkoutScenario: Scenario = {
             // What the roles send while idle (polls, ticks, heartbeats) grows with the run's length, not with checkouts.
             netCommandsPerCheckout: (total - idleCommandsPerSecond * result.seconds) / result.ops,
             ...cpuPerOp(cpu, result.ops, "cpu", "ms"),
+            // Likewise the CPU of polls, ticks and heartbeats (ms per second of the run, charged to its checkouts).
+            idleCpu: (idleCpuPerSecond * result.seconds) / result.ops,
           },
           commands,
         };
@@ -135,10 +140,12 @@ export const checkoutScenario: Scenario = {
       await checkoutLoop("warm", warmup, concurrencies[0]!);
       await settledEventCount();
       const template = await readCheckoutTemplate(sys.db.pool, { orderId: "bench-warm-0", sku: skuOf(0), customerId: customerOf(0) });
-      ctx.progress("counting the Redis commands of an idle system (3 s)");
+      ctx.progress("counting the Redis commands and CPU of an idle system (3 s)");
       const idleBefore = await commandStats(sys.redis);
-      await new Promise((r) => setTimeout(r, 3000));
-      const idleCommandsPerSecond = commandDelta(idleBefore, await commandStats(sys.redis)).reduce((sum, [, c]) => sum + c, 0) / 3;
+      const { cpu: idleCpu } = await withCpu(systemCpu, () => new Promise((r) => setTimeout(r, IDLE_MS)));
+      const idleCommandsPerSecond = commandDelta(idleBefore, await commandStats(sys.redis)).reduce((sum, [, c]) => sum + c, 0) / (IDLE_MS / 1000);
+      const idleCpuPerSecond = idleCpu.total / (IDLE_MS / 1000);
+      const idleParts = Object.fromEntries(Object.entries(idleCpu.parts).map(([name, ms]) => [`idle.${name}`, roundFigure(ms / (IDLE_MS / 1000))]));
       ctx.progress(`one checkout's log: ${template.events} events in ${template.appends.length} appends (${Object.entries(template.byStream).map(([k, v]) => `${k} ${v}`).join(", ")})`);
 
       for (const concurrency of concurrencies) {
@@ -175,6 +182,7 @@ export const checkoutScenario: Scenario = {
         emitCpu(ctx, { label, op: "checkout", scale: "ms", figures: m, baselineKey: "floorCpu", params });
         ctx.emit({ label: `${label}, events`, value: m.eventsPerCheckout, unit: "events/checkout", params: { ...params, ...Object.fromEntries(Object.entries(template.byStream).map(([k, v]) => [`template.${k}`, v])) } });
         ctx.emit({ label: `${label}, Redis commands`, value: m.commandsPerCheckout, unit: "commands/checkout", params: { ...params, top, commandsMedian: median(commandRuns.map((r) => r.reduce((s, [, c]) => s + c, 0))) } });
+        ctx.emit({ label: `${label}, CPU of the idle system`, value: m.idleCpu, unit: "ms CPU/checkout", params: { ...params, idleCpuMsPerSecond: roundFigure(idleCpuPerSecond), ...idleParts } });
         ctx.emit({ label: `${label}, Redis commands net of idle`, value: m.netCommandsPerCheckout, unit: "commands/checkout", params: { ...params, idleCommandsPerSecond } });
       }
     } finally {

@@ -26,6 +26,16 @@ describe("the composition of the registered services", () => {
     }
   });
 
+  it("has appends wake every log processor of another process that reads their types: the saga starter and each reactor", () => {
+    const { reactors } = compose(services);
+    const reactions = services.flatMap((s) => (s.reactors ?? []).map((r) => ({ name: reactorSubscriptionName(s.name, r.name), eventTypes: r.eventTypes })));
+    expect(reactions.length).toBeGreaterThan(0);
+    expect(reactors).toEqual([{ name: SAGA_STARTER, eventTypes: expect.arrayContaining(["OrderPlaced"]) }, ...reactions]);
+    // Each is a processor some role runs, so every published wake-up has a listener.
+    const subscriptions = parts.flatMap((p) => p.subscriptions);
+    for (const { name } of reactors) expect(subscriptions).toContain(name);
+  });
+
   it("has the api report every queue any role takes work from, and every read model", () => {
     expect([...part("api").queues].sort()).toEqual(parts.filter((p) => p.role !== "api").flatMap((p) => p.queues).sort());
     expect(part("api").projections).toEqual(part("projector").projections);

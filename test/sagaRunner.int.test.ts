@@ -5,7 +5,7 @@ import type { RawCommandBus } from "../src/platform/bus/rawCommandBus";
 import type { CommandReply } from "../src/platform/bus/wire";
 import { silentLogger } from "../src/platform/observability/logger";
 import { bullPrefix } from "../src/platform/core/redis";
-import { SAGA_QUEUE, SagaRunner } from "../src/platform/saga/sagaRunner";
+import { SAGA_QUEUE, SagaRunner, type SagaRunnerOptions } from "../src/platform/saga/sagaRunner";
 import { planAfter } from "../src/platform/saga/sagaPlan";
 import { initialSagaState } from "../src/platform/saga/sagaState";
 import { type SagaDefinition, sagaStreamId } from "../src/platform/saga/types";
@@ -50,8 +50,8 @@ const prefix = testPrefix();
 const runners: SagaRunner[] = [];
 const log = silentLogger();
 
-function runner(bus: RawCommandBus): SagaRunner {
-  const created = new SagaRunner({ db: db.pool, store: db.store, bus, connection: redis, prefix, definitions: [definition], log });
+function runner(bus: RawCommandBus, options: Partial<SagaRunnerOptions> = {}): SagaRunner {
+  const created = new SagaRunner({ db: db.pool, store: db.store, bus, connection: redis, prefix, definitions: [definition], log }, options);
   runners.push(created);
   return created;
 }
@@ -142,11 +142,8 @@ it("an instance holds its deadline job while it runs, and takes it back when it 
   });
   const started = runner(bus);
   await started.start();
-  const orderId = "o-deadline";
-  const stream = sagaStreamId("checkout", orderId);
-  const placed = { orderId, customerId: "c-1", totalMinor: 3400, currency: "EUR", lines: [{ sku: "TEA", quantity: 2, unitPriceMinor: 1700, lineTotalMinor: 3400 }] };
-  await db.store.append(`ordering.order-${orderId}`, "no_stream", [{ type: "OrderPlaced", data: placed, metadata: { correlationId: "corr-dl", causationId: "corr-dl", actor: "test" } }]);
-  const queue = new Queue(SAGA_QUEUE, { connection: redis, prefix: bullPrefix(prefix, SAGA_QUEUE) });
+  const stream = await placeOrder("o-deadline");
+  const queue = sagaQueue();
   try {
     const deadlines = async () => (await queue.getDelayed()).filter((job) => job.data.stream === stream);
     await eventually(async () => bus.sent.some((s) => s.type === "ConfirmOrder" && s.commandId.startsWith(stream)), "the saga's last step");
@@ -157,5 +154,79 @@ it("an instance holds its deadline job while it runs, and takes it back when it 
   } finally {
     release();
     await queue.close();
+    await started.stop(); // the next tests' starters must be the only ones
   }
+});
+
+/** An OrderPlaced in the log, as the ordering service appends it; the checkout instance it starts. */
+async function placeOrder(orderId: string): Promise<string> {
+  const placed = { orderId, customerId: "c-1", totalMinor: 3400, currency: "EUR", lines: [{ sku: "TEA", quantity: 2, unitPriceMinor: 1700, lineTotalMinor: 3400 }] };
+  await db.store.append(`ordering.order-${orderId}`, "no_stream", [{ type: "OrderPlaced", data: placed, metadata: { correlationId: `corr-${orderId}`, causationId: "test", actor: "test" } }]);
+  return sagaStreamId("checkout", orderId);
+}
+
+function sagaQueue(): Queue {
+  return new Queue(SAGA_QUEUE, { connection: redis, prefix: bullPrefix(prefix, SAGA_QUEUE) });
+}
+
+const finished = async (stream: string) => (await history(stream)).types.at(-1) === "SagaFinished";
+
+describe("the first advance runs in the starter's process", () => {
+  it("given the queue's worker takes nothing, when an order is placed, then its saga still runs to the end, without an advance job", async () => {
+    const queue = sagaQueue();
+    await queue.pause(); // no worker takes a job now: only an advance in the starter's process can move the instance
+    const started = runner(scriptedBus(), { sweepEveryMs: 60_000 });
+    try {
+      await started.start();
+      const stream = await placeOrder("o-local");
+      await eventually(() => finished(stream), "the saga's end");
+      expect((await history(stream)).types).toEqual(completed);
+      expect((await queue.getWaiting()).filter((job) => job.data.stream === stream)).toEqual([]);
+    } finally {
+      await started.stop();
+      await queue.resume();
+      await queue.close();
+    }
+  });
+
+  it("given its bound of advances at once is reached, when an order is placed, then its instance starts through the queue", async () => {
+    const queue = sagaQueue();
+    await queue.pause();
+    const bus = scriptedBus();
+    const started = runner(bus, { localAdvances: 0, sweepEveryMs: 60_000 });
+    try {
+      await started.start();
+      const stream = await placeOrder("o-bounded");
+      await eventually(async () => (await queue.getWaiting()).some((job) => job.data.stream === stream), "an advance job for the instance");
+      expect(bus.sent).toEqual([]);
+      await queue.resume();
+      await eventually(() => finished(stream), "the saga's end once the queue runs");
+    } finally {
+      await started.stop();
+      await queue.resume();
+      await queue.close();
+    }
+  });
+
+  it("given its first send fails, when the advance gives up, then the queue's advance takes over and resends the same command", async () => {
+    let failed = false;
+    const bus = scriptedBus(async (sent) => {
+      if (sent.type === "ReserveStock" && !failed) {
+        failed = true;
+        throw new Error("the runner's own fault, not the service's");
+      }
+    });
+    // No sweep and a far deadline: only the hand-over to the queue can finish this instance in time.
+    const started = runner(bus, { sweepEveryMs: 60_000, deadlineMs: 120_000 });
+    try {
+      await started.start();
+      const stream = await placeOrder("o-handover");
+      await eventually(() => finished(stream), "the saga's end through the queue");
+      const reservations = bus.sent.filter((s) => s.type === "ReserveStock");
+      expect(reservations).toEqual([reservations[0], reservations[0]]);
+      expect(reservations[0]?.commandId).toBe(`${stream}/reserve:TEA`);
+    } finally {
+      await started.stop();
+    }
+  });
 });

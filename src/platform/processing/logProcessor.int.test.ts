@@ -126,7 +126,7 @@ describe("reactor", () => {
     const wakeups = new LocalWakeups();
     const first = recorder("resume");
     const before = await append("Ping", 2);
-    const one = reactor(first.definition, { store: db.store, checkpointer, log, wakeups }, { idleMs: 60_000 });
+    const one = reactor(first.definition, { store: db.store, checkpointer, log, wakeups }, { idleMs: 60_000, quietMs: 60_000 });
     one.start();
     await until(() => before.every((e) => first.seen.includes(e.eventId)));
     const more = await append("Ping", 2);

@@ -7,9 +7,18 @@ export interface DriveOptions {
   idleMs: number;
   /** Pause before retrying a step that failed. */
   retryMs: number;
+  /**
+   * With a wake-up source, the pause between polls once nothing has happened (no wake-up, no event
+   * applied) for `settleMs`. Appends wake the processor, so its polls are there for what a wake-up
+   * cannot do: find an append that the woken read found hidden behind an older open transaction (the
+   * `idleMs` polls of the `settleMs` after a wake-up), and cover a lost wake-up (these).
+   */
+  quietMs: number;
+  /** See `quietMs`. */
+  settleMs: number;
 }
 
-export const defaultDriveOptions: DriveOptions = { idleMs: 50, retryMs: 500 };
+export const defaultDriveOptions: DriveOptions = { idleMs: 50, retryMs: 500, quietMs: 1000, settleMs: 1000 };
 
 /** What the driver tells the outside (status, metrics, logs), the same for every processor. */
 export interface ProcessorObserver {
@@ -55,9 +64,10 @@ export async function drainSteps(
 
 /**
  * The one log processor's driver: follows the log with a step from its
- * checkpoint, wakes on its wake-up source or after `idleMs`, and retries a
- * failed step after `retryMs`. It never rejects: a database going away only
- * pauses it, and it resumes from the stored checkpoint.
+ * checkpoint, wakes on its wake-up source or after `idleMs` (`quietMs` once a
+ * processor with a wake-up source has settled), and retries a failed step
+ * after `retryMs`. It never rejects: a database going away only pauses it,
+ * and it resumes from the stored checkpoint.
  */
 export class LogProcessor {
   private readonly options: DriveOptions;
@@ -66,6 +76,8 @@ export class LogProcessor {
   private nudged = false;
   private wakeUp: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** When it was last woken or applied events (its start counts). */
+  private lastActive = Date.now();
 
   constructor(
     readonly step: ProcessorStep,
@@ -89,6 +101,7 @@ export class LogProcessor {
   /** Look at the log again now (a hint: a lost one costs at most `idleMs`). */
   wake(): void {
     this.nudged = true;
+    this.lastActive = Date.now();
     this.wakeUp?.();
   }
 
@@ -103,13 +116,20 @@ export class LogProcessor {
     while (!this.stopping) {
       try {
         this.nudged = false;
-        await drainSteps(this.step, { budgetMs: Number.POSITIVE_INFINITY, stopping: () => this.stopping, observer: this.observer });
-        if (!this.nudged) await this.pause(this.options.idleMs);
+        const { applied } = await drainSteps(this.step, { budgetMs: Number.POSITIVE_INFINITY, stopping: () => this.stopping, observer: this.observer });
+        if (applied > 0) this.lastActive = Date.now();
+        if (!this.nudged) await this.pause(this.pollPauseMs());
       } catch (error) {
         this.log.warn({ processor: this.name, err: errorMessage(error) }, `processor ${this.name}: ${errorMessage(error)}; retrying`);
         await this.pause(this.options.retryMs);
       }
     }
+  }
+
+  /** Without a wake-up source the poll is the only way to hear of appends, so it never slows down. */
+  private pollPauseMs(): number {
+    const settled = this.wakeups !== null && Date.now() - this.lastActive >= this.options.settleMs;
+    return settled ? this.options.quietMs : this.options.idleMs;
   }
 
   private pause(ms: number): Promise<void> {

@@ -3,7 +3,7 @@ import type { EventStore } from "../eventstore/eventStore";
 import type { DomainEvent, RecordedEvent } from "../eventstore/types";
 import type { Checkpointer } from "./checkpointer";
 import { CheckpointedStep, type ReactorDefinition } from "./checkpointedStep";
-import { type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
+import { defaultDriveOptions, type DriveOptions, LogProcessor, type ProcessorObserver } from "./logProcessor";
 import type { LeaseCoordinator } from "./leaseCoordinator";
 import { LeasedStep, leaseFence } from "./leasedStep";
 import type { ProcessorLog } from "./types";
@@ -15,7 +15,7 @@ export interface ReactorOptions extends DriveOptions {
   maxEventAttempts: number;
 }
 
-export const defaultReactorOptions: ReactorOptions = { batchSize: 200, idleMs: 50, retryMs: 500, maxEventAttempts: Number.POSITIVE_INFINITY };
+export const defaultReactorOptions: ReactorOptions = { ...defaultDriveOptions, batchSize: 200, maxEventAttempts: Number.POSITIVE_INFINITY };
 
 export interface ReactorDeps {
   store: EventStore;

@@ -7,6 +7,7 @@ import { PostgresCheckpointer } from "./postgresCheckpointer";
 import { reactor as logReactor } from "./reactor";
 import type { CommandExecutor } from "../bus/commandBus";
 import type { LeaseCoordinator } from "./leaseCoordinator";
+import type { WakeupSource } from "./wakeups";
 
 /**
  * Choreography: a service reacting to facts of others with commands to
@@ -37,8 +38,15 @@ export function startReactor(
   db: Queryable,
   store: EventStore,
   log: Logger,
-  /** With leases, one replica of the service runs the reaction; the others stand by. */
-  leases?: LeaseCoordinator,
+  {
+    leases,
+    wakeups,
+  }: {
+    /** With leases, one replica of the service runs the reaction; the others stand by. */
+    leases?: LeaseCoordinator;
+    /** Appends of the reactor's types wake it (then it polls only every `quietMs`, see DriveOptions). */
+    wakeups?: WakeupSource;
+  } = {},
 ): LogProcessor {
   const react = async (event: RecordedEvent) => {
     for (const { key, command } of reactor.react(event)) {
@@ -60,7 +68,7 @@ export function startReactor(
   };
   const processor = logReactor(
     { name: reactorSubscriptionName(service, reactor.name), eventTypes: reactor.eventTypes, handle: react },
-    { store, checkpointer: new PostgresCheckpointer(db), log, ...(leases ? { leases } : {}) },
+    { store, checkpointer: new PostgresCheckpointer(db), log, ...(leases ? { leases } : {}), ...(wakeups ? { wakeups } : {}) },
   );
   processor.start();
   return processor;

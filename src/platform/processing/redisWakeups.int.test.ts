@@ -57,7 +57,7 @@ it("a reactor woken over Redis handles an append at once, though its poll is a m
   const processor = reactor(
     { name: "started-at-once", eventTypes: ["OrderPlaced"], handle: async (e: RecordedEvent) => void seen.push(e.eventId) },
     { store: db.store, checkpointer: new PostgresCheckpointer(db.pool), log: silentLogger(), wakeups },
-    { idleMs: 60_000 },
+    { idleMs: 60_000, quietMs: 60_000 },
   );
   processor.start();
   await wakeups.ready();

@@ -7,6 +7,9 @@ import type { ServiceDefinition } from "./service";
 import type { RoleContext, RolePart } from "./rolePart";
 import { roleLeases } from "./leases";
 import type { LeaseCoordinator } from "../processing/leaseCoordinator";
+import { RedisWakeupSource, wakeChannel } from "../processing/redisWakeups";
+import type { RedisClient } from "../core/redis";
+import { errorMessage } from "../core/errors";
 
 /** A service's role, named after it: takes its commands and runs its reactions to others' events. */
 export function serviceRole(service: ServiceDefinition): RolePart {
@@ -24,7 +27,8 @@ export function serviceRole(service: ServiceDefinition): RolePart {
       if (reactors.length) {
         // The service's replicas share its reactions: one owner each (decision 0026).
         const leases = roleLeases(ctx, service.name);
-        for (const reactor of reactors) startReaction(ctx, service.name, reactor, execute, serviceLog, leases);
+        const subscriber = ctx.redis(); // one subscribed connection for the service's wake-up channels
+        for (const reactor of reactors) startReaction(ctx, service.name, reactor, execute, serviceLog, { leases, subscriber });
         await leases.start();
         ctx.onStop(`${service.name} leases`, () => leases.stop()); // stops first: hands off at a checkpoint
       }
@@ -33,7 +37,17 @@ export function serviceRole(service: ServiceDefinition): RolePart {
   };
 }
 
-function startReaction(ctx: RoleContext, service: string, reactor: Reactor, execute: CommandExecutor, log: Logger, leases: LeaseCoordinator): void {
-  const subscription = startReactor(service, reactor, execute, ctx.pool, ctx.store, log, leases);
+function startReaction(
+  ctx: RoleContext,
+  service: string,
+  reactor: Reactor,
+  execute: CommandExecutor,
+  log: Logger,
+  { leases, subscriber }: { leases: LeaseCoordinator; subscriber: RedisClient },
+): void {
+  const name = reactorSubscriptionName(service, reactor.name);
+  // Appenders publish here after an append of one of the reactor's types (the composition lists it).
+  const wakeups = new RedisWakeupSource(subscriber, wakeChannel(ctx.keys.prefix, name), (e) => log.warn(`${name} wake-ups: ${errorMessage(e)}`));
+  const subscription = startReactor(service, reactor, execute, ctx.pool, ctx.store, log, { leases, wakeups });
   ctx.onStop(`${service} reactor ${reactor.name}`, () => subscription.stop());
 }

@@ -43,9 +43,21 @@ export interface SagaRunnerOptions {
   reclaimWithinMs: number;
   /** Overrides the definitions' deadlines (tests, demos). */
   deadlineMs?: number;
+  /**
+   * First advances the starter runs in its own process, at most this many at once; past it (a backlog of
+   * triggers after an outage) an instance starts through the queue, whose worker bounds its concurrency.
+   */
+  localAdvances: number;
 }
 
-export const defaultSagaRunnerOptions: SagaRunnerOptions = { stepTimeoutMs: 10_000, attempts: 8, giveUpMs: 600_000, sweepEveryMs: 5000, reclaimWithinMs: DEFAULT_RECLAIM_WITHIN_MS };
+export const defaultSagaRunnerOptions: SagaRunnerOptions = {
+  stepTimeoutMs: 10_000,
+  attempts: 8,
+  giveUpMs: 600_000,
+  sweepEveryMs: 5000,
+  reclaimWithinMs: DEFAULT_RECLAIM_WITHIN_MS,
+  localAdvances: 32,
+};
 
 export interface SagaRunnerDeps {
   db: Queryable;
@@ -55,7 +67,10 @@ export interface SagaRunnerDeps {
   prefix: string;
   definitions: readonly SagaDefinition<unknown>[];
   log: Logger;
-  /** With leases, one saga replica runs the starter; the others stand by (advances are BullMQ jobs any replica takes). */
+  /**
+   * With leases, one saga replica runs the starter, and with it the instances' first advances; the others stand by
+   * for that, while later advances (the sweep's, deadlines, redrives) are BullMQ jobs any replica takes.
+   */
   leases?: LeaseCoordinator;
   /**
    * Hints that a trigger was appended (see processing/redisWakeups.ts), so a saga starts without waiting
@@ -66,6 +81,8 @@ export interface SagaRunnerDeps {
 }
 
 type AdvanceJob = { stream: string; saga: string };
+/** An instance's state and the stream version it was folded up to. */
+type LoadedSaga = { state: SagaState<unknown>; version: number };
 
 /** BullMQ refuses ':' in a job id, and a stream id ends with the instance id, which may hold one. */
 function deadlineJobId(stream: string): string {
@@ -95,6 +112,8 @@ export class SagaRunner {
   private worker: Worker<AdvanceJob> | null = null;
   private readonly recovery: WorkerRecovery;
   private readonly sweep: SagaSweep;
+  /** First advances running in this process (see `advanceHere`). */
+  private readonly local = new Set<Promise<void>>();
   private stopping = false;
 
   constructor(
@@ -146,6 +165,7 @@ export class SagaRunner {
     this.stopping = true;
     this.sweep.stop();
     await this.starter.stop();
+    await Promise.allSettled([...this.local]); // each ends at its next step: the sweep or the deadline resumes it
     await this.worker?.close();
     await this.recovery.stop();
     await this.queue.close();
@@ -191,19 +211,39 @@ export class SagaRunner {
     };
     // The first step's start goes in the same append: the advance that follows only sends it.
     // A definition that cannot plan from this data fails in the advance, as a FAILED saga, never here: the starter must not stall.
-    const following = this.tryPlan(() => planAfter(definition, initialSagaState, [started], Date.now()).events.slice(1)) ?? [];
+    const plan = this.tryPlan(() => planAfter(definition, initialSagaState, [started], Date.now()));
     const { correlationId } = trigger.metadata;
     const events = [
       { ...started, metadata: this.metadata(correlationId, trigger.eventId) },
-      ...following.map((event) => ({ ...event, metadata: this.metadata(correlationId, stream) })),
+      ...(plan?.events.slice(1) ?? []).map((event) => ({ ...event, metadata: this.metadata(correlationId, stream) })),
     ];
+    let appended = false;
     try {
       await this.deps.store.append(stream, "no_stream", events, { commandId: `saga-start:${trigger.eventId}` });
+      appended = true;
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error; // already started: a redelivered trigger
     }
-    await this.wake(stream, definition.name);
+    // What was just appended is the instance's whole state: its first advance needs no job and no read.
+    if (appended && plan && this.local.size < this.options.localAdvances) this.advanceHere(stream, definition, { state: plan.state, version: events.length });
+    else await this.wake(stream, definition.name);
     await this.scheduleDeadline(stream, definition.name, deadlineMs + 50);
+  }
+
+  /**
+   * Runs an advance in this process without waiting for it (the starter goes on to the next trigger).
+   * Nothing is lost with it: the instance is in the log, its deadline job and the sweep resume it after a
+   * crash, and an advance that fails is handed to the queue, whose jobs retry it and record a saga that
+   * keeps failing. An advance from the queue running beside it is caught by the expected version.
+   */
+  private advanceHere(stream: string, definition: SagaDefinition<unknown>, from: LoadedSaga): void {
+    const run = this.advance(stream, definition, from)
+      .catch(async (error: unknown) => {
+        this.deps.log.warn(`saga ${stream}: handed to the queue after ${errorMessage(error)}`);
+        await this.wake(stream, definition.name).catch(() => undefined); // Redis away too: the sweep wakes it
+      })
+      .finally(() => this.local.delete(run));
+    this.local.add(run);
   }
 
   private tryPlan<T>(plan: () => T): T | null {
@@ -222,12 +262,13 @@ export class SagaRunner {
 
   /**
    * Drives one instance until it ends or must wait; safe to run again at any point.
+   * `from`: the state as of a version the caller knows (it just appended it); read from the log otherwise.
    * One append per step: a reply is recorded together with what follows from it (the
    * next step's start, or the end), and the state stays in memory between steps; the
    * expected version of each append catches another runner having moved the instance.
    */
-  async advance(stream: string, definition: SagaDefinition<unknown>): Promise<void> {
-    let current = await this.load(stream);
+  async advance(stream: string, definition: SagaDefinition<unknown>, from?: LoadedSaga): Promise<void> {
+    let current = from ?? (await this.load(stream));
     let decided: SagaEvent[] = [];
     while (!this.stopping) {
       const plan = planAfter(definition, current.state, decided, Date.now());
@@ -292,7 +333,7 @@ export class SagaRunner {
     );
   }
 
-  private async load(stream: string): Promise<{ state: SagaState<unknown>; version: number }> {
+  private async load(stream: string): Promise<LoadedSaga> {
     const events = await this.deps.store.readStream(stream);
     let state = initialSagaState;
     // A saga stream holds saga events only; anything else would be a bug elsewhere, and is passed over.
