@@ -5,6 +5,7 @@ import type { RawCommandBus } from "../src/platform/bus/rawCommandBus";
 import type { CommandReply } from "../src/platform/bus/wire";
 import { silentLogger } from "../src/platform/observability/logger";
 import { bullPrefix } from "../src/platform/core/redis";
+import { liveWorkers } from "../src/platform/bus/workerRecovery";
 import { SAGA_QUEUE, SagaRunner, type SagaRunnerOptions } from "../src/platform/saga/sagaRunner";
 import { planAfter } from "../src/platform/saga/sagaPlan";
 import { initialSagaState } from "../src/platform/saga/sagaState";
@@ -227,6 +228,94 @@ describe("the first advance runs in the starter's process", () => {
       expect(reservations[0]?.commandId).toBe(`${stream}/reserve:TEA`);
     } finally {
       await started.stop();
+    }
+  });
+});
+
+/**
+ * A first advance runs without a job, so a crash cannot hand it back as WorkerRecovery hands back a dead
+ * worker's jobs. It is claimed in Redis under the runner's worker name instead, and a live runner, or the
+ * dead one's successor, hands an instance whose runner is gone to the queue within RECLAIM_WITHIN_MS.
+ */
+describe("the claims of first advances", () => {
+  const claimsKey = `${bullPrefix(prefix, SAGA_QUEUE)}:local-advances`;
+  // No sweep and far deadlines: only a hand-over can move an instance in time.
+  const handOverOnly = { sweepEveryMs: 60_000, deadlineMs: 120_000, reclaimWithinMs: 1000 };
+
+  it("given an advance running here, then its instance is claimed under this runner's name until the advance ends", async () => {
+    let release: () => void = () => undefined;
+    const authorizing = new Promise<void>((resolve) => (release = resolve));
+    const started = runner(scriptedBus(async (sent) => (sent.type === "AuthorizePayment" ? authorizing : undefined)), handOverOnly);
+    try {
+      await started.start();
+      const stream = await placeOrder("o-claimed");
+      await eventually(async () => (await redis.hget(claimsKey, stream)) !== null, "the claim");
+      expect(await liveWorkers(redis)).toContain(await redis.hget(claimsKey, stream));
+      release();
+      await eventually(() => finished(stream), "the saga's end");
+      await eventually(async () => (await redis.hget(claimsKey, stream)) === null, "the claim released");
+    } finally {
+      release();
+      await started.stop();
+    }
+  });
+
+  it("given an instance claimed by a runner that is gone, when a runner starts, then it hands the instance to the queue, which finishes it", async () => {
+    const stream = await startSaga("o-orphaned");
+    await redis.hset(claimsKey, stream, "a-runner-that-was-killed");
+    const bus = scriptedBus();
+    const started = runner(bus, handOverOnly);
+    try {
+      await started.start();
+      await eventually(() => finished(stream), "the saga's end", 10_000);
+      expect(bus.sent.map((s) => s.commandId)).toEqual([`${stream}/reserve:TEA`, `${stream}/authorize`, `${stream}/confirm`]);
+      expect(await redis.hget(claimsKey, stream)).toBeNull();
+    } finally {
+      await started.stop();
+    }
+  });
+
+  it("given an instance claimed by a runner that is still connected, then it is left alone, however long it takes", async () => {
+    const stream = await startSaga("o-held");
+    const presence = redis.duplicate({ connectionName: "eventline-worker:a-live-runner" });
+    await presence.client("SETNAME", "eventline-worker:a-live-runner");
+    await redis.hset(claimsKey, stream, "a-live-runner");
+    const bus = scriptedBus();
+    const started = runner(bus, handOverOnly);
+    try {
+      await started.start();
+      await new Promise((r) => setTimeout(r, 3000)); // several hand-over passes
+      expect(bus.sent).toEqual([]);
+      expect(await redis.hget(claimsKey, stream)).toBe("a-live-runner");
+    } finally {
+      await started.stop();
+      await presence.quit();
+      await redis.hdel(claimsKey, stream);
+    }
+  });
+
+  it("given a runner stopped halfway through an advance, then it keeps the claim, and its successor hands the instance on", async () => {
+    let release: () => void = () => undefined;
+    const authorizing = new Promise<void>((resolve) => (release = resolve));
+    const first = runner(scriptedBus(async (sent) => (sent.type === "AuthorizePayment" ? authorizing : undefined)), handOverOnly);
+    await first.start();
+    const stream = await placeOrder("o-restarted");
+    await eventually(async () => (await redis.hget(claimsKey, stream)) !== null, "the claim");
+    const stopping = first.stop();
+    release(); // the reply comes as it stops: a stopping runner records nothing more, and its advance ends there
+    await stopping;
+    expect((await history(stream)).types).toEqual(completed.slice(0, 4));
+    expect(await redis.hget(claimsKey, stream)).not.toBeNull();
+
+    const bus = scriptedBus();
+    const successor = runner(bus, handOverOnly);
+    try {
+      await successor.start();
+      await eventually(() => finished(stream), "the saga's end", 10_000);
+      // The step whose reply went unrecorded is sent again under its command id, which answers with the first result.
+      expect(bus.sent.map((s) => s.commandId)).toEqual([`${stream}/authorize`, `${stream}/confirm`]);
+    } finally {
+      await successor.stop();
     }
   });
 });

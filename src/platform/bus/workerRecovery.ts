@@ -103,12 +103,9 @@ export class WorkerRecovery {
   async reclaim(worker: Worker): Promise<string[]> {
     const active = await this.connection.lrange(worker.keys.active!, 0, -1);
     if (active.length === 0) return [];
-    if ((await this.redisUptimeMs()) < this.restartGraceMs) return [];
     const owners = await this.owners(worker, active);
-    let dead = await this.deadAmong(new Set(owners.values()));
+    const dead = await this.gone(new Set(owners.values()));
     if (dead.size === 0) return [];
-    await new Promise((resolve) => setTimeout(resolve, this.confirmMs));
-    dead = await this.deadAmong(dead);
     const taken: string[] = [];
     for (const [jobId, owner] of owners) {
       if (!dead.has(owner)) continue;
@@ -134,6 +131,18 @@ export class WorkerRecovery {
       if (typeof owner === "string" && owner !== this.name) owners.set(id, owner);
     });
     return owners;
+  }
+
+  /**
+   * Those of `names` (other workers') whose process is gone: no presence connection, seen twice `confirmMs`
+   * apart. None while Redis has been up less than `restartGraceMs` (its clients are still reconnecting).
+   */
+  async gone(names: ReadonlySet<string>): Promise<Set<string>> {
+    if (names.size === 0 || (await this.redisUptimeMs()) < this.restartGraceMs) return new Set();
+    const dead = await this.deadAmong(names);
+    if (dead.size === 0) return dead;
+    await new Promise((resolve) => setTimeout(resolve, this.confirmMs));
+    return this.deadAmong(dead);
   }
 
   /** Those of `names` that have no connection open to Redis. */

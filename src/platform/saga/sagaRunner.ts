@@ -1,5 +1,5 @@
 import { isEventOf } from "../aggregate/contract";
-import { sagaContract } from "./sagaService";
+import { parseSagaStream, sagaContract } from "./sagaService";
 import { type Job, Queue, Worker } from "bullmq";
 import { bullPrefix, type RedisClient } from "../core/redis";
 import { DEFAULT_RECLAIM_WITHIN_MS, WorkerRecovery } from "../bus/workerRecovery";
@@ -18,6 +18,7 @@ import { reactor } from "../processing/reactor";
 import type { LeaseCoordinator } from "../processing/leaseCoordinator";
 import type { WakeupSource } from "../processing/wakeups";
 import { SagaSweep } from "./sagaSweep";
+import { LocalAdvances } from "./localAdvances";
 
 export const SAGA_QUEUE = "sagas";
 /** The log processor (and checkpoint name) that starts saga instances from trigger events. */
@@ -113,7 +114,7 @@ export class SagaRunner {
   private readonly recovery: WorkerRecovery;
   private readonly sweep: SagaSweep;
   /** First advances running in this process (see `advanceHere`). */
-  private readonly local = new Set<Promise<void>>();
+  private readonly local: LocalAdvances;
   private stopping = false;
 
   constructor(
@@ -136,6 +137,16 @@ export class SagaRunner {
     this.queue = new Queue<AdvanceJob>(SAGA_QUEUE, { connection: deps.connection, prefix: bullPrefix(deps.prefix, SAGA_QUEUE), ...queueTelemetry() });
     this.recovery = new WorkerRecovery(deps.connection, this.options.reclaimWithinMs, deps.log);
     this.sweep = new SagaSweep(deps.db, (stream, saga) => this.wake(stream, saga), this.options.sweepEveryMs, deps.log);
+    this.local = new LocalAdvances({
+      connection: deps.connection,
+      key: `${bullPrefix(deps.prefix, SAGA_QUEUE)}:local-advances`,
+      recovery: this.recovery,
+      everyMs: Math.max(100, Math.floor(this.options.reclaimWithinMs / 2)),
+      handOver: (stream) => this.wake(stream, parseSagaStream(stream)?.saga ?? ""),
+      // A runner stopping mid-advance leaves its claim, so that its successor or a replica hands the instance on at once.
+      keepClaim: () => this.stopping,
+      log: deps.log,
+    });
   }
 
   async start(): Promise<void> {
@@ -154,6 +165,7 @@ export class SagaRunner {
     this.worker.on("error", (error) => this.deps.log.warn(`saga worker: ${errorMessage(error)}`));
     await this.worker.waitUntilReady();
     await this.recovery.start(this.worker);
+    this.local.start();
     await this.queue.removeJobScheduler(LEGACY_SWEEP_SCHEDULER);
     this.sweep.start();
     this.starter.start();
@@ -165,7 +177,7 @@ export class SagaRunner {
     this.stopping = true;
     this.sweep.stop();
     await this.starter.stop();
-    await Promise.allSettled([...this.local]); // each ends at its next step: the sweep or the deadline resumes it
+    await this.local.stop(); // each ends at its next step, and is handed on from its claim
     await this.worker?.close();
     await this.recovery.stop();
     await this.queue.close();
@@ -225,25 +237,25 @@ export class SagaRunner {
       if (!(error instanceof ConcurrencyError)) throw error; // already started: a redelivered trigger
     }
     // What was just appended is the instance's whole state: its first advance needs no job and no read.
-    if (appended && plan && this.local.size < this.options.localAdvances) this.advanceHere(stream, definition, { state: plan.state, version: events.length });
+    if (appended && plan && this.local.size < this.options.localAdvances) await this.advanceHere(stream, definition, { state: plan.state, version: events.length });
     else await this.wake(stream, definition.name);
     await this.scheduleDeadline(stream, definition.name, deadlineMs + 50);
   }
 
   /**
    * Runs an advance in this process without waiting for it (the starter goes on to the next trigger).
-   * Nothing is lost with it: the instance is in the log, its deadline job and the sweep resume it after a
-   * crash, and an advance that fails is handed to the queue, whose jobs retry it and record a saga that
-   * keeps failing. An advance from the queue running beside it is caught by the expected version.
+   * Nothing is lost with it: the instance is in the log and claimed in Redis (LocalAdvances), so a crash
+   * hands it to the queue within RECLAIM_WITHIN_MS, as a job would be taken back; an advance that fails
+   * is handed to the queue at once, whose jobs retry it and record a saga that keeps failing. An advance
+   * from the queue running beside it (the sweep's) is caught by the expected version.
    */
-  private advanceHere(stream: string, definition: SagaDefinition<unknown>, from: LoadedSaga): void {
-    const run = this.advance(stream, definition, from)
-      .catch(async (error: unknown) => {
+  private async advanceHere(stream: string, definition: SagaDefinition<unknown>, from: LoadedSaga): Promise<void> {
+    await this.local.run(stream, () =>
+      this.advance(stream, definition, from).catch(async (error: unknown) => {
         this.deps.log.warn(`saga ${stream}: handed to the queue after ${errorMessage(error)}`);
         await this.wake(stream, definition.name).catch(() => undefined); // Redis away too: the sweep wakes it
-      })
-      .finally(() => this.local.delete(run));
-    this.local.add(run);
+      }),
+    );
   }
 
   private tryPlan<T>(plan: () => T): T | null {
