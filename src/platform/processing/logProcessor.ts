@@ -98,7 +98,7 @@ export class LogProcessor {
     this.running ??= this.loop();
   }
 
-  /** Look at the log again now (a hint: a lost one costs at most `idleMs`). */
+  /** Look at the log again now (a hint: a lost one costs at most the poll period, `idleMs` or `quietMs`). */
   wake(): void {
     this.nudged = true;
     this.lastActive = Date.now();

@@ -69,7 +69,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       // Every role that runs something gets the queues and lag readiness checks, even with nothing of its own to list.
       ctx.telemetry.watchQueues(part.queues);
       ctx.telemetry.watchProjections(part.projections);
-      ctx.telemetry.watchSubscriptions(part.subscriptions);
+      ctx.telemetry.watchSubscriptions(part.subscriptions.map((s) => s.name));
       api = (await part.start(ctx)) ?? api;
     }
     let telemetryUrl = api ? api.url.replace(/\/graphql$/, "") : null;

@@ -2,8 +2,6 @@ import { nodeResolvers } from "../graphql/node";
 import type { ResolverClass } from "../graphql/schema";
 import { historyProjection } from "../projection/historyProjection";
 import { sagaProjection } from "../saga/sagaProjection";
-import { SAGA_STARTER } from "../saga/sagaRunner";
-import { reactorSubscriptionName } from "../processing/reactorRunner";
 import type { WakeTarget } from "../processing/wakeups";
 import type { DocumentProjection } from "../projection/types";
 import { ProjectionSegments } from "../projection/projectionSegments";
@@ -24,7 +22,7 @@ export interface Composition {
   projections: readonly DocumentProjection<unknown>[];
   /** How many segments each projection runs as (PROJECTION_SEGMENTS), for the read side to route and gather. */
   segments: ProjectionSegments;
-  /** The log processors an append may wake in another process: the saga starter, by the sagas' trigger types, and the services' reactors. */
+  /** The log processors an append may wake in another process: every role's subscriptions (the saga starter, the services' reactors). */
   reactors: readonly WakeTarget[];
   /** Every resolver the api serves. */
   resolvers: readonly ResolverClass[];
@@ -57,10 +55,7 @@ export function compose(services: readonly ServiceDefinition[], segmentCounts: R
     pages: services.flatMap((s) => s.pages ?? []),
   });
   const processRoles = [api, projector, saga, ...serviceRoles].map((p) => p.role);
-  const reactors = [
-    ...(sagas.length ? [{ name: SAGA_STARTER, eventTypes: [...new Set(sagas.flatMap((s) => s.triggerTypes))] }] : []),
-    ...services.flatMap((s) => (s.reactors ?? []).map((r) => ({ name: reactorSubscriptionName(s.name, r.name), eventTypes: r.eventTypes }))),
-  ];
+  const reactors = backends.flatMap((p) => p.subscriptions);
   return { parts: [...backends, api], projections, segments, reactors, resolvers, processRoles };
 }
 

@@ -1,3 +1,4 @@
+import type { WakeTarget } from "../processing/wakeups";
 import type { ConnectionOptions, RedisClient } from "../core/redis";
 import type { Pool } from "pg";
 import type { Config } from "../../config";
@@ -32,8 +33,11 @@ export interface RolePart {
   readonly queues: readonly string[];
   /** Read models whose lag it reports and bounds (checkpoints in Redis). */
   readonly projections: readonly string[];
-  /** Log subscriptions it runs (checkpoints in PostgreSQL): reactors, the saga starter. */
-  readonly subscriptions: readonly string[];
+  /**
+   * Log subscriptions it runs (checkpoints in PostgreSQL): reactors, the saga starter. With the types
+   * they read, which are what an append in another process wakes them for.
+   */
+  readonly subscriptions: readonly WakeTarget[];
   readonly graphql?: GraphQLPart;
   /**
    * Starts what the role runs; everything it opens is registered with

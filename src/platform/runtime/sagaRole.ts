@@ -19,7 +19,7 @@ export function sagaRole(sagas: readonly SagaDefinition<unknown>[]): RolePart {
     role: "saga",
     queues: [SAGA_QUEUE, commandQueueName(SAGA_SERVICE)],
     projections: [],
-    subscriptions: [SAGA_STARTER],
+    subscriptions: [{ name: SAGA_STARTER, eventTypes: [...new Set(sagas.flatMap((s) => s.triggerTypes))] }],
     graphql: { resolvers: [SagaResolvers], nodes: [sagaNode] },
     async start(ctx) {
       const runner = createSagaRunner(ctx, sagas);

@@ -18,7 +18,7 @@ export function serviceRole(service: ServiceDefinition): RolePart {
     role: service.name,
     queues: [commandQueueName(service.name)],
     projections: [],
-    subscriptions: reactors.map((r) => reactorSubscriptionName(service.name, r.name)),
+    subscriptions: reactors.map((r) => ({ name: reactorSubscriptionName(service.name, r.name), eventTypes: r.eventTypes })),
     graphql: { resolvers: service.resolvers, nodes: service.nodes ?? [] },
     async start(ctx) {
       const serviceLog = ctx.log.child({ component: service.name });

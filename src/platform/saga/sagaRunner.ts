@@ -142,7 +142,10 @@ export class SagaRunner {
       key: `${bullPrefix(deps.prefix, SAGA_QUEUE)}:local-advances`,
       recovery: this.recovery,
       everyMs: Math.max(100, Math.floor(this.options.reclaimWithinMs / 2)),
-      handOver: (stream) => this.wake(stream, parseSagaStream(stream)?.saga ?? ""),
+      handOver: async (stream) => {
+        const parsed = parseSagaStream(stream);
+        if (parsed) await this.wake(stream, parsed.saga); // a claim on anything else is not an instance: dropped
+      },
       // A runner stopping mid-advance leaves its claim, so that its successor or a replica hands the instance on at once.
       keepClaim: () => this.stopping,
       log: deps.log,
