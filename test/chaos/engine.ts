@@ -98,8 +98,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sampled = plans.filter((_, i) => i % Math.max(1, Math.floor(options.checkouts / 10)) === 0).map((p) => p.orderId);
     // With API replicas, subscribers spread over them, and follow from the log's head through the death of theirs.
     const apiUrls = () => system.replicas("api").map((name) => system.urlOf(name));
-    const replicaWatchers = replicated ? followReplicas(apiUrls, await logHead(system.db.pool), 4) : null;
-    const orderWatchers = replicated ? null : watchOrders(system.url, sampled);
+    const head = await logHead(system.db.pool);
+    const replicaWatchers = replicated ? followReplicas(apiUrls, head, 4) : null;
+    const orderWatchers = replicated ? null : watchOrders(system.url, sampled, head);
     subscriptions.subscribers = replicated ? 4 : sampled.length + 1;
 
     // Fault j fires once checkout trigger[j] has started; checkouts past a trigger wait for its fault to start,

@@ -9,11 +9,17 @@ type Change = { orderId: string; eventType: string; position: string };
  * Subscribers that stay connected through the whole run: one per sampled
  * order, and one on the feed of all orders. At the end each must have seen
  * its orders' changes in commit order, without gaps or repeats.
+ *
+ * They follow from `after` (the log's head before the load): a subscription
+ * is live only once the server has it, and the first orders can be placed
+ * and projected before that, so a live-only feed would miss their first
+ * changes. From a position, the feed replays them (GUIDE rule 11).
  */
-export function watchOrders(apiUrl: string, orderIds: readonly string[]) {
+export function watchOrders(apiUrl: string, orderIds: readonly string[], after: string | null) {
   const client = wsClient(apiUrl.replace(/^http/, "ws"));
-  const perOrder = orderIds.map((id) => ({ id, feed: collect(client, OrderStatusChangedDocument, { id }) }));
-  const all = collect(client, OrderChangesDocument, {});
+  const from = after === null ? {} : { after };
+  const perOrder = orderIds.map((id) => ({ id, feed: collect(client, OrderStatusChangedDocument, { id, ...from }) }));
+  const all = collect(client, OrderChangesDocument, from);
   const changesOf = (received: Array<{ eventType: string; position: string; order?: { orderId?: string; status?: string } | null }>, orderId?: string): Change[] =>
     received.map((c) => ({ orderId: orderId ?? c.order?.orderId ?? "?", eventType: c.eventType, position: c.position }));
 
