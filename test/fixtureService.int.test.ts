@@ -1,15 +1,14 @@
 import { createPubSub } from "@graphql-yoga/subscription";
-import { loadConfig } from "../src/config";
 import { commandQueueName } from "../src/platform/bus/queueCommandBus";
 import { eventRegistryOf } from "../src/platform/runtime/eventCatalog";
 import { buildGraphQLSchema } from "../src/platform/graphql/schema";
 import { capturingLogger } from "../src/platform/observability/logger";
 import { compose, processRoles, roleNames } from "../src/platform/runtime/composition";
-import { type RunningApp, startApp } from "../src/platform/runtime/app";
+import type { RunningApp } from "../src/platform/runtime/app";
 import { services } from "../src/registry";
 import { fixtureService } from "./fixtureService/service";
 import { gql } from "./support/graphqlClient";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "./support/testEnv";
+import { type InProcessApp, startInProcessApp } from "./support/inProcessApp";
 
 /**
  * src/registry.ts says adding a service is one line there. This is that line,
@@ -55,23 +54,17 @@ describe("registering a service is one line", () => {
 });
 
 describe("a registered service runs", () => {
-  let db: TestDatabase;
+  let running: InProcessApp | undefined;
   let app: RunningApp;
-  const prefix = testPrefix();
   const lines: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1" });
-    app = await startApp({ config: { ...config, DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL }, services: registered, roles: ["fixture", "projector", "api"], log: capturingLogger(lines) });
+    running = await startInProcessApp({ services: registered, roles: ["fixture", "projector", "api"], log: capturingLogger(lines) });
+    app = running.app;
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    await redis.quit();
-    await db?.drop();
+    await running?.stop();
   });
 
   it("starts its role and projects its read model", () => {

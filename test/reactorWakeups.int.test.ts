@@ -1,11 +1,10 @@
-import { loadConfig } from "../src/config";
 import { capturingLogger } from "../src/platform/observability/logger";
 import { wakeChannel } from "../src/platform/processing/redisWakeups";
-import { type RunningApp, startApp } from "../src/platform/runtime/app";
 import { compose } from "../src/platform/runtime/composition";
 import { services } from "../src/registry";
 import { eventually } from "./support/system";
-import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, type TestDatabase } from "./support/testEnv";
+import { type InProcessApp, startInProcessApp } from "./support/inProcessApp";
+import { testRedis } from "./support/testEnv";
 
 /**
  * Appenders publish a wake-up to every processor in the composition's list
@@ -14,26 +13,19 @@ import { createTestDatabase, deleteKeys, testPrefix, testRedis, TEST_REDIS_URL, 
  * slow down once settled (decision 0035) without delaying a reaction.
  */
 describe("the services' reactors listen for wake-ups", () => {
-  let db: TestDatabase;
-  let app: RunningApp;
-  const prefix = testPrefix();
+  let running: InProcessApp | undefined;
   const reactorRoles = services.filter((s) => s.reactors?.length).map((s) => s.name);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, EVENTLINE_PREFIX: prefix, PORT: "0", HOST: "127.0.0.1" });
-    app = await startApp({ config, services, roles: reactorRoles, log: capturingLogger([]) });
+    running = await startInProcessApp({ services, roles: reactorRoles, log: capturingLogger([]) });
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    await redis.quit();
-    await db?.drop();
+    await running?.stop();
   });
 
   it("given the roles that run reactions, then each reactor is subscribed to its wake-up channel", async () => {
+    const prefix = running?.prefix ?? "";
     const expected = compose(services)
       .parts.filter((p) => reactorRoles.includes(p.role))
       .flatMap((p) => p.subscriptions.map((s) => wakeChannel(prefix, s.name)));
