@@ -77,8 +77,9 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
     if (page.events.length === 0) return { kind: "idle", checkpoint: from };
     const parked: ParkedNote[] = [];
     let handled = 0;
-    for (const event of page.events) {
+    for (const [index, event] of page.events.entries()) {
       if (this.relevant(event)) {
+        handled += 1;
         try {
           await this.definition.handle(event);
           this.attempts.delete(event.eventId);
@@ -86,7 +87,7 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
           const attempts = (this.attempts.get(event.eventId) ?? 0) + 1;
           this.attempts.set(event.eventId, attempts);
           if (attempts < this.options.maxEventAttempts) {
-            const before = page.events[handled - 1];
+            const before = page.events[index - 1];
             if (before) await this.commit(from, before.position, fence);
             throw new ProcessorEventError(this.name, event, error, attempts, this.options.maxEventAttempts);
           }
@@ -95,11 +96,10 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
           this.options.onParked?.(event, error);
         }
       }
-      handled += 1;
     }
     const stored = await this.commit(from, page.checkpoint, fence);
     if (!stored.success) return stored.reason === "FENCED" ? { kind: "superseded", fenced: true } : { kind: "superseded" };
-    return { kind: "applied", events: page.events.length, checkpoint: page.checkpoint, parked };
+    return { kind: "applied", events: page.events.length, handled, checkpoint: page.checkpoint, parked };
   }
 
   private async commit(from: LogPosition, next: LogPosition, fence: Fence | undefined): Promise<StoreResult> {

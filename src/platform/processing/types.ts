@@ -12,11 +12,13 @@ export interface ParkedNote {
 
 export type StepResult =
   /**
+   * `events`: the batch read; `handled`: those of the processor's own types (parked ones included), the
+   * rest being passed over. Only `handled` says the processor has work coming (its polls stay fast).
    * `parked`: events of the batch the handler kept failing on, parked and passed.
    * `atHead`: the read found fewer events than it asked for, so it reached the log's visible head; a
    * drain stops there instead of reading again to find nothing (what is appended later wakes it again).
    */
-  | { kind: "applied"; events: number; checkpoint: LogPosition; parked: ParkedNote[]; atHead?: boolean }
+  | { kind: "applied"; events: number; handled: number; checkpoint: LogPosition; parked: ParkedNote[]; atHead?: boolean }
   | { kind: "idle"; checkpoint: LogPosition }
   /**
    * Another runner moved the checkpoint (or the active generation) first; nothing was committed.

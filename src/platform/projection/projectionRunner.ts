@@ -238,7 +238,7 @@ export class ProjectionRunner<Doc> implements ProcessorStep {
     }
     const committed = await this.write(opened, writes, next);
     if (!committed.success) return { step: superseded(committed.reason), counted: null };
-    const step: StepResult = { kind: "applied", events: events.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
+    const step: StepResult = { kind: "applied", events: events.length, handled: relevant.length, checkpoint: next, parked: parked.map(({ eventId, error }) => ({ eventId, error })) };
     return { step, counted: committed.counted };
   }
 
