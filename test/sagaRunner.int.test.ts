@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import type { CommandContext } from "../src/platform/aggregate/command";
 import type { RawCommandBus } from "../src/platform/bus/rawCommandBus";
 import type { CommandReply } from "../src/platform/bus/wire";
+import { DomainError, ErrorCode } from "../src/platform/core/errors";
 import { silentLogger } from "../src/platform/observability/logger";
 import { bullPrefix } from "../src/platform/core/redis";
 import { liveWorkers } from "../src/platform/bus/workerRecovery";
@@ -25,20 +26,23 @@ type Sent = { service: string; type: string; commandId: string };
 const data: CheckoutData = { orderId: "o-1", customerId: "c-1", totalMinor: 3400, lines: [{ sku: "TEA", quantity: 2 }] };
 const definition: SagaDefinition<unknown> = checkoutSaga;
 
-/** A bus that answers every command as applied, records what it was sent, and can run a hook before answering. */
-function scriptedBus(hook: (sent: Sent) => Promise<void> = async () => undefined): RawCommandBus & { sent: Sent[] } {
+/**
+ * A bus that answers every command as applied, records what it was sent, and can run a hook before
+ * answering (given how long the sender waits).
+ */
+function scriptedBus(hook: (sent: Sent, timeoutMs: number) => Promise<void> = async () => undefined): RawCommandBus & { sent: Sent[] } {
   const sent: Sent[] = [];
-  const reply = async (service: string, command: unknown, context: CommandContext): Promise<CommandReply> => {
+  const reply = async (service: string, command: unknown, context: CommandContext, timeoutMs: number): Promise<CommandReply> => {
     const type = typeof command === "object" && command !== null && "type" in command && typeof command.type === "string" ? command.type : "?";
     const record = { service, type, commandId: context.commandId };
     sent.push(record);
-    await hook(record);
+    await hook(record, timeoutMs);
     const eventTypes = type === "AuthorizePayment" ? ["PaymentAuthorized"] : [`${type}Done`];
     return { ok: true, outcome: { commandId: context.commandId, streamId: "s", streamVersion: 1, position: null, events: [], eventTypes, duplicate: false } };
   };
   return {
     sent,
-    sendRaw: (service, command, context) => reply(service, command, context),
+    sendRaw: (service, command, context, timeoutMs) => reply(service, command, context, timeoutMs),
     send: async () => {
       throw new Error("the saga runner sends raw commands only");
     },
@@ -135,25 +139,35 @@ it("another runner moving the instance while this one waits for a reply: the sta
   expect((await history(stream)).types).toEqual(completed);
 });
 
-it("an instance holds its deadline job while it runs, and takes it back when it finishes", async () => {
-  let release: () => void = () => undefined;
-  const confirming = new Promise<void>((resolve) => (release = resolve));
-  const bus = scriptedBus(async (sent) => {
-    if (sent.type === "ConfirmOrder") await confirming;
+it("the advance keeps the deadline: a step whose service never answers is given up at the deadline and compensated, with no timer or delayed job", async () => {
+  let waiting: () => void = () => undefined;
+  const authorizing = new Promise<void>((resolve) => (waiting = resolve));
+  const bus = scriptedBus(async (sent, timeoutMs) => {
+    if (sent.type !== "AuthorizePayment") return;
+    waiting();
+    await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+    throw new DomainError(ErrorCode.COMMAND_TIMEOUT, `no answer within ${timeoutMs} ms`);
   });
-  const started = runner(bus);
+  // No sweep within the test, and a step timeout far past the deadline: only the advance can end the wait in time.
+  const started = runner(bus, { deadlineMs: 1500, stepTimeoutMs: 60_000, sweepEveryMs: 60_000 });
   await started.start();
-  const stream = await placeOrder("o-deadline");
   const queue = sagaQueue();
   try {
-    const deadlines = async () => (await queue.getDelayed()).filter((job) => job.data.stream === stream);
-    await eventually(async () => bus.sent.some((s) => s.type === "ConfirmOrder" && s.commandId.startsWith(stream)), "the saga's last step");
-    expect(await deadlines()).toHaveLength(1);
-    release();
-    await eventually(async () => (await history(stream)).types.at(-1) === "SagaFinished", "the saga's end");
-    await eventually(async () => (await deadlines()).length === 0, "the deadline job taken back");
+    const stream = await placeOrder("o-deadline");
+    await authorizing;
+    expect(await queue.getDelayed()).toEqual([]);
+    await eventually(async () => finished(stream), "the saga's end", 15_000);
+    expect((await history(stream)).types).toEqual([
+      "SagaStarted", "SagaStepStarted:reserve:TEA",
+      "SagaStepSucceeded:reserve:TEA", "SagaStepStarted:authorize",
+      "SagaDeadlinePassed", "SagaStepStarted:release:TEA",
+      "SagaStepSucceeded:release:TEA", "SagaStepStarted:cancel",
+      "SagaStepSucceeded:cancel", "SagaStepStarted:void",
+      "SagaStepSucceeded:void", "SagaFinished",
+    ]);
+    expect(bus.sent.filter((s) => s.type === "AuthorizePayment")).toHaveLength(1);
+    expect(await queue.getDelayed()).toEqual([]);
   } finally {
-    release();
     await queue.close();
     await started.stop(); // the next tests' starters must be the only ones
   }

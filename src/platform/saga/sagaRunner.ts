@@ -70,7 +70,7 @@ export interface SagaRunnerDeps {
   log: Logger;
   /**
    * With leases, one saga replica runs the starter, and with it the instances' first advances; the others stand by
-   * for that, while later advances (the sweep's, deadlines, redrives) are BullMQ jobs any replica takes.
+   * for that, while later advances (the sweep's, hand-overs, redrives) are BullMQ jobs any replica takes.
    */
   leases?: LeaseCoordinator;
   /**
@@ -84,11 +84,6 @@ export interface SagaRunnerDeps {
 type AdvanceJob = { stream: string; saga: string };
 /** An instance's state and the stream version it was folded up to. */
 type LoadedSaga = { state: SagaState<unknown>; version: number };
-
-/** BullMQ refuses ':' in a job id, and a stream id ends with the instance id, which may hold one. */
-function deadlineJobId(stream: string): string {
-  return `deadline.${encodeURIComponent(stream)}`;
-}
 
 const ACTOR = "saga-runner";
 /** Pause before resending a step whose service did not answer (an UNAVAILABLE reply comes at once). */
@@ -191,14 +186,6 @@ export class SagaRunner {
     await this.queue.add(ADVANCE, { stream, saga }, { deduplication: { id: stream, keepLastIfActive: true }, ...this.advanceOptions() });
   }
 
-  /**
-   * The durable deadline: an advance that fires after `delayMs` even if nothing else wakes the instance.
-   * One per instance, under a name the instance's end uses to take it back (`record`).
-   */
-  private async scheduleDeadline(stream: string, saga: string, delayMs: number): Promise<void> {
-    await this.queue.add(ADVANCE, { stream, saga }, { delay: delayMs, jobId: deadlineJobId(stream), ...this.advanceOptions() });
-  }
-
   private advanceOptions() {
     return { attempts: this.options.attempts, backoff: { type: "exponential", delay: 250 }, removeOnComplete: true, removeOnFail: 1000 };
   }
@@ -242,7 +229,6 @@ export class SagaRunner {
     // What was just appended is the instance's whole state: its first advance needs no job and no read.
     if (appended && plan && this.local.size < this.options.localAdvances) await this.advanceHere(stream, definition, { state: plan.state, version: events.length });
     else await this.wake(stream, definition.name);
-    await this.scheduleDeadline(stream, definition.name, deadlineMs + 50);
   }
 
   /**
@@ -281,6 +267,12 @@ export class SagaRunner {
    * One append per step: a reply is recorded together with what follows from it (the
    * next step's start, or the end), and the state stays in memory between steps; the
    * expected version of each append catches another runner having moved the instance.
+   *
+   * It also keeps the instance's deadline, which is why no timer or delayed job does: a wait for a
+   * reply ends at the deadline, which is then recorded (`nextAction`). An instance is active only
+   * while an advance runs it, and whatever resumes one whose advance died (the claim's hand-over,
+   * WorkerRecovery's reclaim, the sweep over `open_sagas` after Redis lost its jobs) starts here,
+   * with the deadline checked first: it is in the instance's stream, so it survives every restart.
    */
   async advance(stream: string, definition: SagaDefinition<unknown>, from?: LoadedSaga): Promise<void> {
     let current = from ?? (await this.load(stream));
@@ -361,21 +353,11 @@ export class SagaRunner {
     try {
       const metadata = this.metadata(state.correlationId, stream);
       await this.deps.store.append(stream, version, events.map((event) => ({ ...event, metadata })));
-      if (events.some((event) => event.type === "SagaFinished")) this.cancelDeadline(stream);
       return true;
     } catch (error) {
       if (error instanceof ConcurrencyError) return false;
       throw error;
     }
-  }
-
-  /**
-   * A finished instance's deadline would only load the stream to find it finished. Taking the job back is a
-   * saving, not a rule: a job that cannot be removed (running now, or Redis away) fires and changes nothing.
-   * A failed instance keeps its deadline, for a redrive before it passes.
-   */
-  private cancelDeadline(stream: string): void {
-    this.queue.remove(deadlineJobId(stream)).catch((error: unknown) => this.deps.log.warn(`saga ${stream}: its deadline job stays (${errorMessage(error)})`));
   }
 
   private metadata(correlationId: string, causationId: string) {
