@@ -7,6 +7,7 @@ import { postgresBackends, processes, thisProcess, withCpu } from "./lib/cpuMete
 import { cpuPerOp, emitCpu } from "./lib/cpuReport";
 import { benchDatabase, benchSystem } from "./lib/env";
 import { closedLoop } from "./lib/load";
+import { roundTrips } from "./lib/monitor";
 import { commandDelta, commandStats, startPrivateRedis } from "./lib/privateRedis";
 import { roundFigure } from "./lib/report";
 import type { Scenario } from "./lib/scenario";
@@ -41,6 +42,7 @@ export const checkoutScenario: Scenario = {
     concurrency: "concurrent clients, each waiting for its order's confirmation, comma-separated (default 8,64; 8 in the suite)",
     products: "products the orders are spread over (default 20)",
     customers: "customers the orders are spread over (default 50)",
+    "round-trips": "also count the top-level Redis commands of a sample of checkouts by script and queue (MONITOR, not while timing)",
   },
   async run(ctx) {
     const checkouts = ctx.args.int("checkouts", { single: 300, suite: 150, smoke: 6 }, ctx.mode);
@@ -184,6 +186,16 @@ export const checkoutScenario: Scenario = {
         ctx.emit({ label: `${label}, Redis commands`, value: m.commandsPerCheckout, unit: "commands/checkout", params: { ...params, top, commandsMedian: median(commandRuns.map((r) => r.reduce((s, [, c]) => s + c, 0))) } });
         ctx.emit({ label: `${label}, CPU of the idle system`, value: m.idleCpu, unit: "ms CPU/checkout", params: { ...params, idleCpuMsPerSecond: roundFigure(idleCpuPerSecond), ...idleParts } });
         ctx.emit({ label: `${label}, Redis commands net of idle`, value: m.netCommandsPerCheckout, unit: "commands/checkout", params: { ...params, idleCommandsPerSecond } });
+        if (ctx.args.has("round-trips")) {
+          const sample = Math.min(checkouts, 100);
+          ctx.progress(`${concurrency} clients: ${sample} checkouts under MONITOR`);
+          const trips = [...(await roundTrips(redisServer.url, () => checkoutLoop(`c${concurrency}m`, sample, concurrency), { byQueue: true }))]
+            .filter(([name]) => name !== "monitor")
+            .sort((a, b) => b[1] - a[1]);
+          const total = trips.reduce((sum, [, calls]) => sum + calls, 0);
+          const top = trips.map(([name, calls]) => `${name}:${(calls / sample).toFixed(2)}`).join(" ");
+          ctx.emit({ label: `${label}, top-level Redis commands`, value: total / sample, unit: "commands/checkout", params: { ...params, sample, top } });
+        }
       }
     } finally {
       await client?.dispose();

@@ -19,7 +19,7 @@ export interface Defaults<T> {
 
 export class UsageError extends Error {}
 
-const BOOLEAN_FLAGS = new Set(["json", "smoke", "help", "profile", "projector"]);
+const BOOLEAN_FLAGS = new Set(["json", "smoke", "help", "profile", "projector", "round-trips"]);
 
 export class Args {
   readonly positional: string[] = [];

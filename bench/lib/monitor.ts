@@ -22,7 +22,7 @@ function bullScriptNames(): Map<string, string> {
  * `work` runs, from MONITOR: what INFO commandstats cannot tell apart from the
  * commands scripts run inside. EVALSHA is named by its BullMQ script.
  */
-export async function roundTrips(url: string, work: () => Promise<unknown>): Promise<Map<string, number>> {
+export async function roundTrips(url: string, work: () => Promise<unknown>, options: { byQueue?: boolean } = {}): Promise<Map<string, number>> {
   const names = bullScriptNames();
   const counts = new Map<string, number>();
   // monitor() opens a connection of its own: the client it came from must be closed as well.
@@ -31,7 +31,8 @@ export async function roundTrips(url: string, work: () => Promise<unknown>): Pro
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (source.startsWith("lua")) return;
     const [command = "?", sha = ""] = args;
-    const name = command.toLowerCase() === "evalsha" ? `evalsha ${names.get(sha) ?? sha.slice(0, 8)}` : command.toLowerCase();
+    const base = command.toLowerCase() === "evalsha" ? `evalsha ${names.get(sha) ?? sha.slice(0, 8)}` : command.toLowerCase();
+    const name = options.byQueue ? `${base}${queueOf(args)}` : base;
     counts.set(name, (counts.get(name) ?? 0) + 1);
   });
   try {
@@ -42,4 +43,13 @@ export async function roundTrips(url: string, work: () => Promise<unknown>): Pro
     client.disconnect();
   }
   return counts;
+}
+
+/** The BullMQ queue a command's keys name (`…{q:<queue>}…`, or `bull:<queue>:` without a hashtag), as ` @queue`. */
+function queueOf(args: readonly string[]): string {
+  for (const arg of args.slice(1)) {
+    const match = /\{q:([^}]+)\}|:bull:([^:{]+):/.exec(arg);
+    if (match) return ` @${match[1] ?? match[2]}`;
+  }
+  return "";
 }
