@@ -99,7 +99,10 @@ export class CheckpointedStep<E extends DomainEvent> implements ProcessorStep {
     }
     const stored = await this.commit(from, page.checkpoint, fence);
     if (!stored.success) return stored.reason === "FENCED" ? { kind: "superseded", fenced: true } : { kind: "superseded" };
-    return { kind: "applied", events: page.events.length, handled, checkpoint: page.checkpoint, parked };
+    // Short of a batch: the read reached the visible head, so a drain stops without reading again to find
+    // nothing (what is appended later wakes the processor, or its next poll finds it).
+    const atHead = page.events.length < this.options.batchSize;
+    return { kind: "applied", events: page.events.length, handled, checkpoint: page.checkpoint, parked, ...(atHead ? { atHead } : {}) };
   }
 
   private async commit(from: LogPosition, next: LogPosition, fence: Fence | undefined): Promise<StoreResult> {

@@ -62,6 +62,24 @@ describe("CheckpointedStep", () => {
     expect(stored && result.kind === "applied" && compareLogPositions(stored, result.checkpoint)).toBe(0);
   });
 
+  it("tells what it read apart from what it handled, and that a batch short of its size reached the head", async () => {
+    await append("Ping", 2);
+    await append("Other", 3);
+    const count = async (where: string) => Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM events ${where}`)).rows[0]!.n);
+    const total = await count("");
+    const pings = await count("WHERE type = 'Ping'");
+    const { seen, definition } = recorder("paged");
+    const step = new CheckpointedStep(definition, db.store, checkpointer, { batchSize: total - 1, maxEventAttempts: 3 });
+    const full = await step.step();
+    const last = await step.step();
+    expect(full).toMatchObject({ kind: "applied", events: total - 1 });
+    expect(full.kind === "applied" && full.atHead).toBeFalsy(); // a full batch: more may follow at once
+    expect(last).toMatchObject({ kind: "applied", events: 1, atHead: true });
+    const handled = [full, last].reduce((sum, r) => sum + (r.kind === "applied" ? r.handled : 0), 0);
+    expect(handled).toBe(pings);
+    expect(seen).toHaveLength(pings);
+  });
+
   it("retries a failing event, committing the events before it, then parks it and commits past it", async () => {
     const start = await checkpointer.read("poison"); // LOG_START
     const events = await append("Ping", 3);
