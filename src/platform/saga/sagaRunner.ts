@@ -269,10 +269,11 @@ export class SagaRunner {
    * expected version of each append catches another runner having moved the instance.
    *
    * It also keeps the instance's deadline, which is why no timer or delayed job does: a wait for a
-   * reply ends at the deadline, which is then recorded (`nextAction`). An instance is active only
-   * while an advance runs it, and whatever resumes one whose advance died (the claim's hand-over,
-   * WorkerRecovery's reclaim, the sweep over `open_sagas` after Redis lost its jobs) starts here,
-   * with the deadline checked first: it is in the instance's stream, so it survives every restart.
+   * reply ends at the deadline, which is then recorded (`nextAction`). An advance returns only once
+   * the instance has ended, unless it fails or its runner stops or dies; whatever resumes such an
+   * instance (a job's retry, the claim's hand-over, WorkerRecovery's reclaim, the sweep over
+   * `open_sagas`, which also covers Redis losing its jobs) starts here, with the deadline checked
+   * first: it is in the instance's stream, so it survives every restart.
    */
   async advance(stream: string, definition: SagaDefinition<unknown>, from?: LoadedSaga): Promise<void> {
     let current = from ?? (await this.load(stream));
