@@ -186,6 +186,44 @@ function sagaQueue(): Queue {
 
 const finished = async (stream: string) => (await history(stream)).types.at(-1) === "SagaFinished";
 
+/**
+ * Starts an instance under a runner with `options` and stops that runner while the authorization's reply
+ * is on its way: a stopping runner records nothing more, so the reply goes unrecorded.
+ */
+async function stopHalfway(orderId: string, options: Partial<SagaRunnerOptions>): Promise<string> {
+  let release: () => void = () => undefined;
+  const authorizing = new Promise<void>((resolve) => (release = resolve));
+  const first = runner(scriptedBus(async (sent) => (sent.type === "AuthorizePayment" ? authorizing : undefined)), options);
+  await first.start();
+  const stream = await placeOrder(orderId);
+  await eventually(async () => (await history(stream)).types.includes("SagaStepStarted:authorize"), "the authorization under way");
+  const stopping = first.stop();
+  release();
+  await stopping;
+  expect((await history(stream)).types).toEqual(completed.slice(0, 4));
+  return stream;
+}
+
+/** A successor finishes the instance: the step whose reply went unrecorded is sent again under its command id. */
+async function successorFinishes(stream: string, options: Partial<SagaRunnerOptions>): Promise<void> {
+  const bus = scriptedBus();
+  const successor = runner(bus, options);
+  try {
+    await successor.start();
+    await eventually(() => finished(stream), "the saga's end", 10_000);
+    expect(bus.sent.map((s) => s.commandId)).toEqual([`${stream}/authorize`, `${stream}/confirm`]);
+  } finally {
+    await successor.stop();
+  }
+}
+
+it("a runner stopped halfway through an advance job queues the instance again, and its successor finishes it without waiting for the sweep", async () => {
+  // Every instance starts through the queue, and no sweep comes within the test.
+  const throughQueue = { localAdvances: 0, sweepEveryMs: 60_000, deadlineMs: 120_000 };
+  const stream = await stopHalfway("o-stopped-job", throughQueue);
+  await successorFinishes(stream, throughQueue);
+});
+
 describe("the first advance runs in the starter's process", () => {
   it("given the queue's worker takes nothing, when an order is placed, then its saga still runs to the end, without an advance job", async () => {
     const queue = sagaQueue();
@@ -309,27 +347,8 @@ describe("the claims of first advances", () => {
   });
 
   it("given a runner stopped halfway through an advance, then it keeps the claim, and its successor hands the instance on", async () => {
-    let release: () => void = () => undefined;
-    const authorizing = new Promise<void>((resolve) => (release = resolve));
-    const first = runner(scriptedBus(async (sent) => (sent.type === "AuthorizePayment" ? authorizing : undefined)), handOverOnly);
-    await first.start();
-    const stream = await placeOrder("o-restarted");
-    await eventually(async () => (await redis.hget(claimsKey, stream)) !== null, "the claim");
-    const stopping = first.stop();
-    release(); // the reply comes as it stops: a stopping runner records nothing more, and its advance ends there
-    await stopping;
-    expect((await history(stream)).types).toEqual(completed.slice(0, 4));
+    const stream = await stopHalfway("o-restarted", handOverOnly);
     expect(await redis.hget(claimsKey, stream)).not.toBeNull();
-
-    const bus = scriptedBus();
-    const successor = runner(bus, handOverOnly);
-    try {
-      await successor.start();
-      await eventually(() => finished(stream), "the saga's end", 10_000);
-      // The step whose reply went unrecorded is sent again under its command id, which answers with the first result.
-      expect(bus.sent.map((s) => s.commandId)).toEqual([`${stream}/authorize`, `${stream}/confirm`]);
-    } finally {
-      await successor.stop();
-    }
+    await successorFinishes(stream, handOverOnly);
   });
 });

@@ -258,7 +258,11 @@ export class SagaRunner {
   private async process(job: Job<AdvanceJob>): Promise<void> {
     if (job.name !== ADVANCE) return; // e.g. a sweep job queued by an earlier version
     const definition = this.byName.get(job.data.saga);
-    if (definition) await this.advance(job.data.stream, definition);
+    if (!definition) return;
+    await this.advance(job.data.stream, definition);
+    // Cut short by this runner stopping, the job would still complete: queued again (after this one, by the
+    // deduplication), a successor or a replica resumes the instance at once rather than at the next sweep.
+    if (this.stopping) await this.wake(job.data.stream, job.data.saga);
   }
 
   /**
