@@ -10,8 +10,8 @@ export interface DriveOptions {
   /**
    * With a wake-up source, the pause between polls once nothing has happened (no wake-up, no event of
    * its types handled) for `settleMs`. Appends wake the processor, so its polls are there for what a
-   * wake-up cannot do: find an append that the woken read found hidden behind an older open transaction (the
-   * `idleMs` polls of the `settleMs` after a wake-up), and cover a lost wake-up (these).
+   * wake-up cannot do: find an append that the woken read found hidden behind an older open
+   * transaction (the `idleMs` polls of the `settleMs` after a wake-up), and cover a lost wake-up (these).
    */
   quietMs: number;
   /** See `quietMs`. */
