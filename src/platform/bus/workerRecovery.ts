@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Worker, WorkerOptions } from "bullmq";
 import { clientList, namedConnection, reachEveryMaster, type RedisClient } from "../core/redis";
 import { errorMessage } from "../core/errors";
+import { Periodic } from "../core/periodic";
 import type { Logger } from "../observability/logger";
 
 /** Default of RECLAIM_WITHIN_MS: in-flight work of a dead process resumes this long after its successor is ready. */
@@ -36,8 +37,7 @@ export class WorkerRecovery {
   readonly name = `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private presence: RedisClient | null = null;
   private registered: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private passes: Periodic | null = null;
   private stopped = false;
   private readonly confirmMs: number;
   private readonly restartGraceMs: number;
@@ -78,24 +78,24 @@ export class WorkerRecovery {
   async start(worker: Worker): Promise<void> {
     await this.register();
     if (this.stopped) return;
-    const sweep = () => {
-      if (this.stopped || this.running) return;
+    const pass = () => {
       // On a cluster, a master promoted since the last pass must see this worker's presence too.
       if (this.presence) void reachEveryMaster(this.presence).catch(() => undefined);
-      this.running = this.reclaim(worker)
-        .then(() => undefined)
-        .catch((error: unknown) => this.log.warn(`reclaim on ${worker.name}: ${errorMessage(error)}`))
-        .finally(() => (this.running = null));
+      return this.reclaim(worker);
     };
-    this.timer = setInterval(sweep, Math.max(100, Math.floor(this.withinMs / 2)));
-    sweep();
+    this.passes = new Periodic(pass, this.passEveryMs, (error) => this.log.warn(`reclaim on ${worker.name}: ${errorMessage(error)}`));
+    this.passes.start({ now: true });
+  }
+
+  /** How often the passes look for workers that are gone: twice within `withinMs`. */
+  get passEveryMs(): number {
+    return Math.max(100, Math.floor(this.withinMs / 2));
   }
 
   /** Stop after the worker closed: its presence must outlive its last job. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.passes?.stop();
     await this.presence?.quit().catch(() => this.presence?.disconnect());
   }
 

@@ -1,4 +1,5 @@
 import { errorMessage } from "../core/errors";
+import { Periodic } from "../core/periodic";
 import type { RedisClient } from "../core/redis";
 import type { WorkerRecovery } from "../bus/workerRecovery";
 import type { Logger } from "../observability/logger";
@@ -7,9 +8,8 @@ export interface LocalAdvancesOptions {
   connection: RedisClient;
   /** The claims' hash (in the saga queue's hash slot). */
   key: string;
-  /** Names this runner, and tells which runners are gone. */
+  /** Names this runner, tells which runners are gone, and sets the pace of the hand-over passes (as of its own). */
   recovery: WorkerRecovery;
-  everyMs: number;
   /** Hands an instance whose runner is gone to the queue. */
   handOver: (stream: string) => Promise<void>;
   /** Asked when an advance ends: true keeps its claim (it stopped halfway), for its successor to hand on. */
@@ -23,16 +23,18 @@ export interface LocalAdvancesOptions {
  * Each is claimed in a Redis hash under the runner's worker name before it
  * starts and released when it ends, so that one left running by a process that
  * died is handed to the queue as WorkerRecovery hands back a dead worker's jobs:
- * by any live runner, or the process's successor, within `everyMs` (half of
- * RECLAIM_WITHIN_MS) plus the confirmation of the death. The claim costs two
- * commands; the job it replaces, a lifecycle of several scripts and a stream read.
+ * by any live runner, or the process's successor, within half of
+ * RECLAIM_WITHIN_MS (WorkerRecovery's pass) plus the confirmation of the
+ * death. The claim costs two commands; the job it replaces, a lifecycle of
+ * several scripts and a stream read.
  */
 export class LocalAdvances {
   private readonly running = new Set<Promise<void>>();
-  private timer: NodeJS.Timeout | null = null;
-  private pass: Promise<void> | null = null;
+  private readonly passes: Periodic;
 
-  constructor(private readonly options: LocalAdvancesOptions) {}
+  constructor(private readonly options: LocalAdvancesOptions) {
+    this.passes = new Periodic(() => this.reclaim(), options.recovery.passEveryMs, (error) => options.log.warn(`saga local advances: ${errorMessage(error)}`));
+  }
 
   get size(): number {
     return this.running.size;
@@ -51,23 +53,14 @@ export class LocalAdvances {
     this.running.add(run);
   }
 
-  /** Hands over, now and every `everyMs`, the instances claimed by runners that are gone. */
+  /** Hands over, now and at every pass, the instances claimed by runners that are gone. */
   start(): void {
-    const tick = () => {
-      this.pass ??= this.reclaim()
-        .then(() => undefined)
-        .catch((error: unknown) => this.options.log.warn(`saga local advances: ${errorMessage(error)}`))
-        .finally(() => (this.pass = null));
-    };
-    this.timer ??= setInterval(tick, this.options.everyMs);
-    tick();
+    this.passes.start({ now: true });
   }
 
   /** Waits for the advances running here: each ends at its next step once the runner is stopping. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.pass;
+    await this.passes.stop();
     await Promise.allSettled([...this.running]);
   }
 

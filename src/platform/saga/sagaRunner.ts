@@ -136,7 +136,6 @@ export class SagaRunner {
       connection: deps.connection,
       key: `${bullPrefix(deps.prefix, SAGA_QUEUE)}:local-advances`,
       recovery: this.recovery,
-      everyMs: Math.max(100, Math.floor(this.options.reclaimWithinMs / 2)),
       handOver: async (stream) => {
         const parsed = parseSagaStream(stream);
         if (parsed) await this.wake(stream, parsed.saga); // a claim on anything else is not an instance: dropped
@@ -173,7 +172,7 @@ export class SagaRunner {
   async stop(): Promise<void> {
     await this.deps.leases?.stop(); // hands the starter off at a checkpoint
     this.stopping = true;
-    this.sweep.stop();
+    await this.sweep.stop();
     await this.starter.stop();
     await this.local.stop(); // each ends at its next step, and is handed on from its claim
     await this.worker?.close();

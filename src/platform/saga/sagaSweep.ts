@@ -1,4 +1,5 @@
 import { errorMessage } from "../core/errors";
+import { Periodic } from "../core/periodic";
 import type { Queryable } from "../eventstore/eventStore";
 import type { Logger } from "../observability/logger";
 
@@ -16,35 +17,26 @@ import type { Logger } from "../observability/logger";
  * recovers sagas after Redis lost its queues.
  */
 export class SagaSweep {
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping = false;
+  private readonly passes: Periodic;
 
-  constructor(
-    private readonly db: Queryable,
-    private readonly wake: (stream: string, saga: string) => Promise<void>,
-    private readonly everyMs: number,
-    private readonly log: Logger,
-  ) {}
+  constructor(db: Queryable, wake: (stream: string, saga: string) => Promise<void>, everyMs: number, log: Logger) {
+    const sweepOnce = async () => {
+      for (const { stream, saga } of await unfinishedSagas(db)) await wake(stream, saga);
+    };
+    this.passes = new Periodic(sweepOnce, everyMs, (error) => log.warn(`saga sweep failed (next one in ${everyMs} ms): ${errorMessage(error)}`));
+  }
 
+  /**
+   * The first sweep comes after `everyMs`: at start-up a sweep would queue an advance for every open
+   * instance, those that live runners are advancing included, while a dead runner's are handed on
+   * within RECLAIM_WITHIN_MS anyway (reclaimed jobs, claims).
+   */
   start(): void {
-    this.timer ??= setInterval(() => void this.sweepOnce(), this.everyMs);
+    this.passes.start({ now: false });
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  async sweepOnce(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      for (const { stream, saga } of await unfinishedSagas(this.db)) await this.wake(stream, saga);
-    } catch (error) {
-      this.log.warn(`saga sweep failed (next one in ${this.everyMs} ms): ${errorMessage(error)}`);
-    } finally {
-      this.sweeping = false;
-    }
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 }
 
